@@ -1,0 +1,73 @@
+"""EmotionClassifier: a served Keras model plus its labels, called in one batch per image."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from emotion_recognition.errors import ModelLoadError
+from emotion_recognition.preprocessing import FACE_SIZE
+
+BUNDLED_MODEL_DIR = Path(__file__).resolve().parent.parent / "model"
+
+
+class EmotionClassifier:
+    """Maps (N, 48, 48, 1) uint8 faces to (N, C) probabilities over ``labels``."""
+
+    def __init__(self, model, labels: tuple[str, ...]):
+        self.model = model
+        self.labels = tuple(labels)
+        self._call = _fast_call(model)
+        self.predict(np.zeros((1, FACE_SIZE, FACE_SIZE, 1), np.uint8))  # trace once now
+
+    @classmethod
+    def from_file(cls, model_path: str | Path, labels: tuple[str, ...]) -> "EmotionClassifier":
+        os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+        import keras
+
+        try:
+            model = keras.saving.load_model(model_path, safe_mode=True, compile=False)
+        except Exception as error:  # a broken or missing file: say which
+            raise ModelLoadError(f"cannot load the emotion model {model_path}: {error}") from error
+        return cls(model, labels)
+
+    @classmethod
+    def from_dir(cls, model_dir: str | Path, emotion_set: str) -> "EmotionClassifier":
+        """Load ``<emotion_set>.keras`` with its labels from labels.json in model_dir."""
+        model_dir = Path(model_dir)
+        labels = read_labels(model_dir)
+        if emotion_set not in labels:
+            raise ModelLoadError(f"{model_dir / 'labels.json'} has no '{emotion_set}' entry")
+        return cls.from_file(model_dir / f"{emotion_set}.keras", tuple(labels[emotion_set]))
+
+    def predict(self, faces: np.ndarray) -> np.ndarray:
+        """Probabilities for a batch of faces; an empty batch gives an empty (0, C) array."""
+        if len(faces) == 0:
+            return np.zeros((0, len(self.labels)), np.float32)
+        batch = np.asarray(faces, dtype=np.float32).reshape(-1, FACE_SIZE, FACE_SIZE, 1)
+        return np.asarray(self._call(batch), dtype=np.float32)
+
+
+def read_labels(model_dir: str | Path) -> dict[str, list[str]]:
+    path = Path(model_dir) / "labels.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise ModelLoadError(f"cannot read the label file {path}: {error}") from error
+
+
+def _fast_call(model):
+    """A compiled inference call: tf.function on TensorFlow (a single face costs ~1 ms
+    instead of the ~40 ms of an eager call), plain predict_on_batch elsewhere."""
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return model.predict_on_batch
+    import tensorflow as tf
+
+    signature = [tf.TensorSpec((None, FACE_SIZE, FACE_SIZE, 1), tf.float32)]
+    compiled = tf.function(lambda x: model(x, training=False), input_signature=signature)
+    return lambda batch: compiled(tf.constant(batch)).numpy()

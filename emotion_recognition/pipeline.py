@@ -1,0 +1,110 @@
+"""image -> faces -> crops -> model -> labelled faces. The core the UI, API and CLI share."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from emotion_recognition.classifier import EmotionClassifier
+from emotion_recognition.detection import FaceDetector
+from emotion_recognition.errors import EmotionAppError
+from emotion_recognition.labels import EMOTION_SETS
+from emotion_recognition.preprocessing import Box, decode_image, face_crops, to_grey
+
+NO_FACE_MESSAGE = ("No face found. Try a brighter, sharper photo where the face looks at the "
+                   "camera and is at least 30 pixels wide.")
+
+
+@dataclass(frozen=True)
+class Face:
+    """One detected face: where it is, the winning emotion and every class probability."""
+
+    box: Box
+    label: str
+    confidence: float
+    scores: dict[str, float]
+
+    def to_dict(self) -> dict:
+        return {"box": self.box.as_list(), "label": self.label,
+                "confidence": round(self.confidence, 4),
+                "scores": {name: round(value, 4) for name, value in self.scores.items()}}
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The result for one image: the decoded RGB image, its faces and a note for the user."""
+
+    image: np.ndarray
+    faces: list[Face] = field(default_factory=list)
+    message: str = ""
+
+
+def classify_faces(rgb: np.ndarray, boxes: list[Box], classifier: EmotionClassifier) -> list[Face]:
+    """Classify every box of an RGB image in one batch."""
+    if not boxes:
+        return []
+    probabilities = classifier.predict(face_crops(to_grey(rgb), boxes))
+    faces = []
+    for box, row in zip(boxes, probabilities):
+        best = int(np.argmax(row))
+        scores = {name: float(p) for name, p in zip(classifier.labels, row)}
+        faces.append(Face(box, classifier.labels[best], float(row[best]), scores))
+    return faces
+
+
+def analyze(rgb: np.ndarray, detector: FaceDetector, classifier: EmotionClassifier) -> list[Face]:
+    """Every face in an RGB uint8 image, labelled."""
+    return classify_faces(rgb, detector.detect(to_grey(rgb)), classifier)
+
+
+class EmotionRecognizer:
+    """The Python API: loads the detector and models lazily, once, and analyses images.
+
+    >>> recognizer = EmotionRecognizer()             # bundled model/ or EMOTION_MODEL_REPO
+    >>> result = recognizer.analyze("photo.jpg", emotion_set="emotion7")
+    >>> [face.to_dict() for face in result.faces]
+    """
+
+    def __init__(self, model_dir: str | Path | None = None, detector: FaceDetector | None = None):
+        self._model_dir = Path(model_dir) if model_dir else None
+        self._detector = detector
+        self._classifiers: dict[str, EmotionClassifier] = {}
+        self._lock = threading.Lock()
+        self.model_source = ""
+
+    @property
+    def detector(self) -> FaceDetector:
+        with self._lock:
+            if self._detector is None:
+                self._detector = FaceDetector()
+            return self._detector
+
+    def classifier(self, emotion_set: str = "emotion7") -> EmotionClassifier:
+        if emotion_set not in EMOTION_SETS:
+            raise EmotionAppError(f"Unknown emotion set '{emotion_set}': choose "
+                                  f"{' or '.join(EMOTION_SETS)}.")
+        with self._lock:
+            if emotion_set not in self._classifiers:
+                self._classifiers[emotion_set] = EmotionClassifier.from_dir(
+                    self._resolve_model_dir(), emotion_set)
+            return self._classifiers[emotion_set]
+
+    def _resolve_model_dir(self) -> Path:
+        if self._model_dir is None:
+            from emotion_recognition.hub import resolve_model_source
+
+            source = resolve_model_source()
+            self._model_dir, self.model_source = source.directory, source.description
+        return self._model_dir
+
+    def analyze(self, image, emotion_set: str = "emotion7") -> Analysis:
+        """Decode ``image`` (path, bytes, PIL image or array) and label every face in it.
+
+        Raises ImageDecodeError (with a message for the user) when it is not a usable image.
+        """
+        rgb = decode_image(image)
+        faces = analyze(rgb, self.detector, self.classifier(emotion_set))
+        return Analysis(rgb, faces, "" if faces else NO_FACE_MESSAGE)

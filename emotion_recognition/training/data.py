@@ -1,0 +1,189 @@
+"""Read FER2013 in the two forms people download it in.
+
+* the Kaggle image layout, as a zip or an extracted folder:
+  ``train/<emotion>/Training_*.jpg`` and ``test/<emotion>/{PublicTest,PrivateTest}_*.jpg``;
+* the original ``fer2013.csv`` with the columns ``emotion, pixels, Usage``.
+
+Both give the same thing: for each split (Training, PublicTest, PrivateTest) a uint8 array
+of 48x48 grey faces, integer labels in ``EMOTIONS7`` order, and a key per image (the full
+path inside the archive, since two file names occur in two class folders).
+"""
+
+from __future__ import annotations
+
+import csv
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from emotion_recognition.errors import DatasetError
+from emotion_recognition.labels import EMOTIONS7, INDEX_OF
+from emotion_recognition.preprocessing import FACE_SIZE, decode_grey_face
+
+SPLITS = ("Training", "PublicTest", "PrivateTest")
+_PREFIX_TO_SPLIT = {"Training": "Training", "PublicTest": "PublicTest", "PrivateTest": "PrivateTest"}
+
+
+@dataclass(frozen=True)
+class Split:
+    """One split of FER2013: images (N, 48, 48) uint8, labels (N,) int64, keys (N,)."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    keys: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def class_counts(self) -> np.ndarray:
+        return np.bincount(self.labels, minlength=len(EMOTIONS7))
+
+
+def load_fer2013(path: str | Path) -> dict[str, Split]:
+    """Load FER2013 from a Kaggle zip, a Kaggle folder or fer2013.csv; return the splits."""
+    path = Path(path)
+    if not path.exists():
+        raise DatasetError(f"FER2013 data not found: {path} does not exist")
+    if path.is_dir():
+        csv_file = path / "fer2013.csv"
+        if csv_file.is_file() and not (path / "train").is_dir():
+            return load_csv(csv_file)
+        return _from_entries(_folder_entries(path), source=str(path))
+    if path.suffix.lower() == ".csv":
+        return load_csv(path)
+    if zipfile.is_zipfile(path):
+        return _from_entries(_zip_entries(path), source=str(path))
+    raise DatasetError(f"{path} is neither a folder, a .zip nor a fer2013.csv file")
+
+
+def _zip_entries(path: Path):
+    with zipfile.ZipFile(path) as archive:
+        for name in archive.namelist():
+            if not name.endswith("/"):
+                yield name, archive.read(name)
+
+
+def _folder_entries(root: Path):
+    if not (root / "train").is_dir() and not (root / "test").is_dir():
+        raise DatasetError(f"{root} has no train/ or test/ folder (Kaggle FER2013 layout expected)")
+    for file in sorted(root.rglob("*")):
+        if file.is_file():
+            yield file.relative_to(root).as_posix(), file.read_bytes()
+
+
+def _parse_entry_name(name: str) -> tuple[str, int] | None:
+    """Return (split, label) of an archive path like ``test/happy/PublicTest_1.jpg``."""
+    parts = name.split("/")
+    # tolerate a single wrapping folder, e.g. ``fer2013/train/...``
+    if len(parts) == 4 and parts[1] in ("train", "test"):
+        parts = parts[1:]
+    if len(parts) != 3 or parts[0] not in ("train", "test"):
+        return None
+    top, emotion, filename = parts
+    if not filename.lower().endswith((".jpg", ".jpeg", ".png")):
+        return None
+    if emotion not in INDEX_OF:
+        raise DatasetError(
+            f"unknown class folder '{emotion}' in {name}: expected one of {', '.join(EMOTIONS7)}")
+    prefix = filename.split("_", 1)[0]
+    split = _PREFIX_TO_SPLIT.get(prefix, "Training" if top == "train" else None)
+    if split is None:
+        raise DatasetError(f"cannot tell the split of {name}: test files must start with "
+                           "PublicTest_ or PrivateTest_")
+    return split, INDEX_OF[emotion]
+
+
+def _from_entries(entries, source: str) -> dict[str, Split]:
+    collected: dict[str, tuple[list, list, list]] = {s: ([], [], []) for s in SPLITS}
+    for name, data in entries:
+        parsed = _parse_entry_name(name)
+        if parsed is None:
+            continue
+        split, label = parsed
+        images, labels, keys = collected[split]
+        images.append(decode_grey_face(data, name))
+        labels.append(label)
+        keys.append(name)
+    if not any(collected[s][0] for s in SPLITS):
+        raise DatasetError(f"no FER2013 images found in {source} "
+                           "(expected train/<emotion>/*.jpg and test/<emotion>/*.jpg)")
+    return {s: _make_split(*collected[s]) for s in SPLITS}
+
+
+def _make_split(images: list, labels: list, keys: list) -> Split:
+    stacked = np.stack(images) if images else np.zeros((0, FACE_SIZE, FACE_SIZE), np.uint8)
+    return Split(stacked, np.asarray(labels, dtype=np.int64), tuple(keys))
+
+
+def load_csv(path: str | Path) -> dict[str, Split]:
+    """Load the original fer2013.csv (emotion, pixels, Usage); keys are ``csv:<row>``."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"FER2013 CSV not found: {path}")
+    collected: dict[str, tuple[list, list, list]] = {s: ([], [], []) for s in SPLITS}
+    with open(path, newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = {"emotion", "pixels", "Usage"} - set(reader.fieldnames or ())
+        if missing:
+            raise DatasetError(f"{path} lacks the column(s) {', '.join(sorted(missing))}")
+        for row_number, row in enumerate(reader):
+            key = f"{path.name}:row {row_number}"
+            split = row["Usage"].strip()
+            if split not in collected:
+                raise DatasetError(f"{key}: unknown Usage '{split}'")
+            images, labels, keys = collected[split]
+            images.append(_pixels_to_face(row["pixels"], key))
+            labels.append(_csv_label(row["emotion"], key))
+            keys.append(key)
+    return {s: _make_split(*collected[s]) for s in SPLITS}
+
+
+def _csv_label(text: str, key: str) -> int:
+    try:
+        label = int(text)
+    except ValueError:
+        raise DatasetError(f"{key}: emotion '{text}' is not an integer 0-6") from None
+    if not 0 <= label < len(EMOTIONS7):
+        raise DatasetError(f"{key}: emotion {label} is outside 0-6")
+    return label
+
+
+def _pixels_to_face(text: str, key: str) -> np.ndarray:
+    try:
+        values = np.array(text.split(), dtype=np.int64)
+    except ValueError:
+        raise DatasetError(f"{key}: pixels are not whitespace-separated integers") from None
+    if values.size != FACE_SIZE * FACE_SIZE or values.min() < 0 or values.max() > 255:
+        raise DatasetError(f"{key}: expected {FACE_SIZE * FACE_SIZE} pixel values in 0-255, "
+                           f"got {values.size}")
+    return values.astype(np.uint8).reshape(FACE_SIZE, FACE_SIZE)
+
+
+def load_ferplus_votes(votes_csv: str | Path, row_map_csv: str | Path,
+                       keys: tuple[str, ...]) -> np.ndarray:
+    """FER+ vote distributions over EMOTIONS7 for Kaggle keys; rows of NaN where unknown.
+
+    FER+ has 10 annotators per image; contempt, unknown and not-a-face votes are dropped.
+    """
+    ferplus_columns = {"anger": "angry", "disgust": "disgust", "fear": "fear",
+                       "happiness": "happy", "sadness": "sad", "surprise": "surprise",
+                       "neutral": "neutral"}
+    with open(votes_csv, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    with open(row_map_csv, newline="") as handle:
+        row_of = {r["path"]: r["fer2013_row"] for r in csv.DictReader(handle)}
+    votes = np.full((len(keys), len(EMOTIONS7)), np.nan, dtype=np.float32)
+    for i, key in enumerate(keys):
+        row = row_of.get(key, "")
+        if not row:
+            continue
+        record = rows[int(row)]
+        counts = np.zeros(len(EMOTIONS7), np.float32)
+        for column, emotion in ferplus_columns.items():
+            counts[INDEX_OF[emotion]] = float(record[column])
+        if counts.sum() > 0:
+            votes[i] = counts / counts.sum()
+    return votes
+

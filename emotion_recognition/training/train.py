@@ -1,0 +1,143 @@
+"""Train an emotion network on FER2013 Training, choose the epoch on PublicTest.
+
+    python -m emotion_recognition.training.train --data fer2013.zip --epochs 60 --out runs/vgg
+
+Writes to --out: config.json (every setting and the seed), history.csv (curves),
+best.weights.h5 (the epoch with the best PublicTest accuracy), emotion7.keras and
+emotion4.keras (the served models) and labels.json. PrivateTest is never read here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass
+class TrainConfig:
+    data: str
+    out: str = "runs/latest"
+    architecture: str = "vgg"
+    width: int = 32
+    epochs: int = 60
+    batch_size: int = 128
+    learning_rate: float = 0.05
+    weight_decay: float = 5e-4
+    label_smoothing: float = 0.1
+    class_weighting: str = "sqrt"
+    warmup_epochs: int = 2
+    augment: bool = True
+    seed: int = 1234
+    limit: int = 0  # use only the first N images of each split (smoke tests); 0 = all
+
+
+def parse_args(argv=None) -> TrainConfig:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    for field in dataclasses.fields(TrainConfig):
+        flag = "--" + field.name.replace("_", "-")
+        if field.type == "bool":
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction,
+                                default=field.default)
+            continue
+        required = field.default is dataclasses.MISSING
+        parser.add_argument(flag, type={"int": int, "float": float, "str": str}[field.type],
+                            required=required, default=None if required else field.default)
+    return TrainConfig(**vars(parser.parse_args(argv)))
+
+
+def _one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
+    return np.eye(num_classes, dtype=np.float32)[labels]
+
+
+def _subset(split, limit: int):
+    if not limit or len(split) <= limit:
+        return split
+    rows = np.random.default_rng(0).permutation(len(split))[:limit]
+    return type(split)(split.images[rows], split.labels[rows], tuple(split.keys[i] for i in rows))
+
+
+def _compile(model, config: TrainConfig, steps_per_epoch: int):
+    import keras
+
+    total = max(1, config.epochs * steps_per_epoch)
+    warmup = min(config.warmup_epochs * steps_per_epoch, total // 2)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=config.learning_rate * 0.1, decay_steps=total - warmup,
+        warmup_target=config.learning_rate, warmup_steps=warmup, alpha=0.0)
+    model.compile(
+        optimizer=keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True,
+                                       weight_decay=config.weight_decay),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+        metrics=["accuracy"], jit_compile=False)
+
+
+def train(config: TrainConfig) -> dict:
+    """Run one training; return a summary (best PublicTest accuracy, epoch, timings)."""
+    import keras
+
+    from emotion_recognition.labels import EMOTIONS4, EMOTIONS7
+    from emotion_recognition.training.architectures import build
+    from emotion_recognition.training.augment import AugmentedFaces, class_weights
+    from emotion_recognition.training.data import load_fer2013
+    from emotion_recognition.training.export import save_served_models
+
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(config.seed)
+    splits = load_fer2013(config.data)
+    train_split = _subset(splits["Training"], config.limit)
+    val_split = _subset(splits["PublicTest"], config.limit)
+    num_classes = len(EMOTIONS7)
+    weights = class_weights(train_split.labels, num_classes, config.class_weighting)
+    record = {"config": dataclasses.asdict(config), "class_weights": weights.tolist(),
+              "train_images": len(train_split), "val_images": len(val_split),
+              "train_class_counts": train_split.class_counts().tolist(),
+              "keras": keras.__version__, "backend": keras.backend.backend(),
+              "python": platform.python_version(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+    (out / "config.json").write_text(json.dumps(record, indent=2))
+
+    batches = AugmentedFaces(train_split.images, _one_hot(train_split.labels, num_classes),
+                             weights[train_split.labels], config.batch_size, config.seed,
+                             augment=config.augment)
+    model = build(config.architecture, num_classes, width=config.width)
+    _compile(model, config, len(batches))
+    val_data = (val_split.images[..., None].astype(np.float32),
+                _one_hot(val_split.labels, num_classes))
+    started = time.time()
+    history = model.fit(batches, epochs=config.epochs, validation_data=val_data, verbose=2,
+                        callbacks=[
+                            keras.callbacks.CSVLogger(str(out / "history.csv")),
+                            keras.callbacks.ModelCheckpoint(
+                                str(out / "best.weights.h5"), monitor="val_accuracy",
+                                mode="max", save_best_only=True, save_weights_only=True)])
+    seconds = time.time() - started
+    model.load_weights(out / "best.weights.h5")
+    save_served_models(model, out)
+    (out / "labels.json").write_text(json.dumps({"emotion7": list(EMOTIONS7),
+                                                 "emotion4": list(EMOTIONS4)}, indent=2))
+    val_accuracy = history.history["val_accuracy"]
+    summary = {"best_public_test_accuracy": float(max(val_accuracy)),
+               "best_epoch": int(np.argmax(val_accuracy)) + 1, "train_seconds": round(seconds, 1),
+               "seconds_per_epoch": round(seconds / config.epochs, 2),
+               "parameters": int(model.count_params())}
+    record.update(summary)
+    (out / "config.json").write_text(json.dumps(record, indent=2))
+    print(json.dumps(summary), flush=True)
+    return summary
+
+
+def main(argv=None) -> None:
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    train(parse_args(argv))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""Shared fixtures. Every data fixture is made here; nothing from FER2013 is committed."""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from pathlib import Path
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import cv2
+import numpy as np
+import pytest
+
+from emotion_recognition.labels import EMOTIONS7
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+def synthetic_face(label: int, seed: int) -> np.ndarray:
+    """A 48x48 grey image whose pattern depends on the label (learnable, not a real face)."""
+    rng = np.random.default_rng(seed)
+    image = rng.integers(60, 120, (48, 48)).astype(np.uint8)
+    cv2.circle(image, (24, 24), 6 + 2 * label, 220, -1)
+    return image
+
+
+def kaggle_entries(per_class: int = 4) -> dict[str, np.ndarray]:
+    """{archive path: image} in the Kaggle layout, Training, PublicTest and PrivateTest."""
+    entries = {}
+    for label, emotion in enumerate(EMOTIONS7):
+        for i in range(per_class):
+            seed = 1000 * label + i
+            entries[f"train/{emotion}/Training_{seed}.jpg"] = synthetic_face(label, seed)
+            entries[f"test/{emotion}/PublicTest_{seed}.jpg"] = synthetic_face(label, seed + 500)
+            entries[f"test/{emotion}/PrivateTest_{seed}.jpg"] = synthetic_face(label, seed + 700)
+    return entries
+
+
+def write_kaggle_zip(path: Path, entries: dict[str, np.ndarray], raw: dict[str, bytes] | None = None):
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, image in entries.items():
+            archive.writestr(name, cv2.imencode(".jpg", image)[1].tobytes())
+        for name, data in (raw or {}).items():
+            archive.writestr(name, data)
+    return path
+
+
+@pytest.fixture(scope="session")
+def fer_zip(tmp_path_factory) -> Path:
+    return write_kaggle_zip(tmp_path_factory.mktemp("fer") / "fer2013.zip", kaggle_entries())
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    """Served models with the real graph (normalisation, flip averaging) but random weights."""
+    import keras
+
+    from emotion_recognition.training.architectures import build
+    from emotion_recognition.training.export import save_served_models
+
+    keras.utils.set_random_seed(0)
+    out = tmp_path_factory.mktemp("tiny_model")
+    save_served_models(build("vgg", 7, width=4), out)
+    (out / "labels.json").write_text(json.dumps(
+        {"emotion7": list(EMOTIONS7), "emotion4": ["angry", "happy", "sad", "neutral"]}))
+    return out
+
+
+@pytest.fixture(scope="session")
+def recognizer():
+    """The recognizer on the bundled model/ folder, shared by the tests of a session."""
+    from emotion_recognition.pipeline import EmotionRecognizer
+
+    return EmotionRecognizer(model_dir=ROOT / "model")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory):
+    """The real app (python app.py) serving the bundled model on a free localhost port."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    port = _free_port()
+    log = tmp_path_factory.mktemp("app") / "app.log"
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1",
+           "GRADIO_ANALYTICS_ENABLED": "False", "EMOTION_MODEL_REPO": ""}
+    with open(log, "w") as output:
+        process = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env,
+                                   stdout=output, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"app.py exited early:\n{log.read_text()}")
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        process.kill()
+        raise RuntimeError(f"app.py did not answer within 120 s:\n{log.read_text()}")
+    yield url
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()

@@ -1,0 +1,115 @@
+"""The app's API through gradio_client, against python app.py on localhost."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import EXAMPLES
+
+
+@pytest.fixture(scope="module")
+def client(app_url):
+    from gradio_client import Client
+
+    return Client(app_url, verbose=False)
+
+
+def _analyze(client, path, emotion_set="emotion7"):
+    from gradio_client import handle_file
+
+    return client.predict(handle_file(str(path)), emotion_set, api_name="/analyze")
+
+
+def test_api_returns_the_annotated_image_and_faces(client):
+    annotated, faces = _analyze(client, EXAMPLES / "three_faces.jpg")
+    assert Image.open(annotated).size == Image.open(EXAMPLES / "three_faces.jpg").size
+    assert len(faces) == 3
+    for face in faces:
+        assert set(face) == {"box", "label", "confidence", "scores"}
+        assert len(face["box"]) == 4 and len(face["scores"]) == 7
+        assert face["label"] == max(face["scores"], key=face["scores"].get)
+
+
+def test_api_four_emotions_and_no_face(client):
+    _, faces = _analyze(client, EXAMPLES / "grace_hopper.jpg", "emotion4")
+    assert len(faces) == 1 and set(faces[0]["scores"]) == {"angry", "happy", "sad", "neutral"}
+    _, none = _analyze(client, EXAMPLES / "coffee_no_face.jpg")
+    assert none == []
+
+
+def _save(tmp_path, name, image: Image.Image, **options):
+    path = tmp_path / name
+    image.save(path, **options)
+    return path
+
+
+def _bad_inputs(tmp_path):
+    astronaut = Image.open(EXAMPLES / "astronaut.jpg")
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    (tmp_path / "text.jpg").write_text("I am a text file, not a photo")
+    data = (EXAMPLES / "astronaut.jpg").read_bytes()
+    (tmp_path / "truncated.jpg").write_bytes(data[: len(data) // 3])
+    rotated = astronaut.rotate(90, expand=True)  # shown upright only if EXIF is honoured
+    exif = rotated.getexif()
+    exif[0x0112] = 6
+    frames = [astronaut, astronaut.transpose(Image.Transpose.FLIP_LEFT_RIGHT)]
+    sixteen = Image.fromarray((np.asarray(astronaut.convert("L"), np.uint16) * 257))
+    return {
+        "empty.jpg": ("error", "empty"),
+        "text.jpg": ("error", "not an image"),
+        "truncated.jpg": ("error", "damaged or truncated"),
+        "bomb.png": ("error", "megapixels"),
+        "tiny.png": ("faces", 0),
+        "sixteen_bit.png": ("faces", 1),
+        "rgba.png": ("faces", 1),
+        "cmyk.jpg": ("faces", 1),
+        "exif_rotated.jpg": ("faces", 1),
+        "animated.gif": ("faces", 1),
+    }, {
+        "bomb.png": lambda p: Image.new("1", (30000, 30000)).save(p),
+        "tiny.png": lambda p: Image.new("RGB", (1, 1)).save(p),
+        "sixteen_bit.png": lambda p: sixteen.save(p),
+        "rgba.png": lambda p: astronaut.convert("RGBA").save(p),
+        "cmyk.jpg": lambda p: astronaut.convert("CMYK").save(p),
+        "exif_rotated.jpg": lambda p: rotated.save(p, exif=exif),
+        "animated.gif": lambda p: frames[0].save(p, save_all=True, append_images=frames[1:]),
+    }
+
+
+def test_bad_input_gets_a_clear_message_or_a_right_answer_and_the_server_goes_on(client, tmp_path):
+    from gradio_client.exceptions import AppError
+
+    expectations, writers = _bad_inputs(tmp_path)
+    for name, write in writers.items():
+        write(tmp_path / name)
+    for name, (kind, expected) in expectations.items():
+        if kind == "error":
+            with pytest.raises(AppError, match=expected):
+                _analyze(client, tmp_path / name)
+        else:
+            _, faces = _analyze(client, tmp_path / name)
+            assert len(faces) == expected, name
+    _, faces = _analyze(client, EXAMPLES / "astronaut.jpg")  # still serving
+    assert len(faces) == 1
+
+
+def test_uploads_are_deleted_after_the_request(client, tmp_path):
+    import os
+    import tempfile
+    from pathlib import Path
+
+    marker = tmp_path / "privacy_marker_photo.jpg"
+    marker.write_bytes((EXAMPLES / "astronaut.jpg").read_bytes())
+    _analyze(client, marker)
+    cache = Path(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio")
+    assert not list(cache.rglob("privacy_marker_photo.jpg"))
+
+
+def test_only_the_documented_endpoints_are_public(client):
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert "/analyze" in endpoints
+    assert not any(name.startswith("/describe") for name in endpoints)

@@ -1,0 +1,59 @@
+"""The contract of model/: what the app and outside checks rely on."""
+
+from __future__ import annotations
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from conftest import ROOT
+from emotion_recognition.labels import EMOTIONS4, EMOTIONS7
+
+MODEL_DIR = ROOT / "model"
+
+
+def test_labels_file_names_both_sets_in_output_order():
+    labels = json.loads((MODEL_DIR / "labels.json").read_text())
+    assert labels == {"emotion7": list(EMOTIONS7), "emotion4": list(EMOTIONS4)}
+
+
+@pytest.mark.parametrize("name, classes", [("emotion7", 7), ("emotion4", 4)])
+def test_served_model_loads_safely_and_returns_probabilities(name, classes):
+    path = MODEL_DIR / f"{name}.keras"
+    assert path.stat().st_size <= 10 * 2**20
+    model = keras.saving.load_model(path, safe_mode=True)
+    faces = np.random.default_rng(0).integers(0, 256, (5, 48, 48, 1)).astype(np.uint8)
+    probabilities = np.asarray(model.predict(faces, verbose=0))
+    assert probabilities.shape == (5, classes)
+    assert np.allclose(probabilities.sum(1), 1.0, atol=1e-5)
+    as_float = np.asarray(model.predict(faces.astype(np.float32), verbose=0))
+    assert np.allclose(probabilities, as_float, atol=1e-6)  # raw 0..255, uint8 or float
+
+
+def test_flip_averaging_makes_the_model_mirror_invariant():
+    model = keras.saving.load_model(MODEL_DIR / "emotion7.keras", safe_mode=True)
+    faces = np.random.default_rng(1).integers(0, 256, (3, 48, 48, 1)).astype(np.float32)
+    direct = np.asarray(model.predict(faces, verbose=0))
+    mirrored = np.asarray(model.predict(faces[:, :, ::-1], verbose=0))
+    assert np.allclose(direct, mirrored, atol=1e-5)
+
+
+def test_four_class_model_is_the_seven_class_one_renormalised():
+    seven = keras.saving.load_model(MODEL_DIR / "emotion7.keras", safe_mode=True)
+    four = keras.saving.load_model(MODEL_DIR / "emotion4.keras", safe_mode=True)
+    faces = np.random.default_rng(2).integers(0, 256, (4, 48, 48, 1)).astype(np.float32)
+    subset = np.asarray(seven.predict(faces, verbose=0))[:, [EMOTIONS7.index(n) for n in EMOTIONS4]]
+    expected = subset / subset.sum(1, keepdims=True)
+    assert np.allclose(np.asarray(four.predict(faces, verbose=0)), expected, atol=1e-5)
+
+
+def test_model_card_has_metadata_and_figures():
+    card = (MODEL_DIR / "README.md").read_text()
+    assert card.startswith("---\n")
+    metadata = card.split("---\n")[1]
+    for key in ("library_name: keras", "model-index", "accuracy", "PrivateTest"):
+        assert key in metadata or key in card
+    for plot in ("confusion_emotion7_privatetest.png", "class_frequencies.png", "training_curves.png"):
+        assert plot in card and (MODEL_DIR / plot).is_file()

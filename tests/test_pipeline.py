@@ -1,0 +1,98 @@
+"""The core API, drawing, and the command line on real photos."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from conftest import EXAMPLES
+from emotion_recognition import cli
+from emotion_recognition.annotate import EMOTION_COLOURS, draw, label_text
+from emotion_recognition.errors import EmotionAppError, ImageDecodeError
+from emotion_recognition.labels import EMOTIONS4, EMOTIONS7
+from emotion_recognition.pipeline import NO_FACE_MESSAGE, EmotionRecognizer, Face
+from emotion_recognition.preprocessing import Box
+
+
+@pytest.mark.parametrize("emotion_set, labels", [("emotion7", EMOTIONS7), ("emotion4", EMOTIONS4)])
+def test_every_face_gets_a_label_and_all_scores(recognizer, emotion_set, labels):
+    result = recognizer.analyze(EXAMPLES / "three_faces.jpg", emotion_set)
+    assert len(result.faces) == 3 and result.message == ""
+    for face in result.faces:
+        assert tuple(face.scores) == labels
+        assert sum(face.scores.values()) == pytest.approx(1.0, abs=1e-4)
+        assert face.label == max(face.scores, key=face.scores.get)
+        assert face.confidence == pytest.approx(face.scores[face.label])
+        as_dict = face.to_dict()
+        assert set(as_dict) == {"box", "label", "confidence", "scores"} and len(as_dict["box"]) == 4
+
+
+def test_mirror_image_faces_get_the_same_scores(recognizer):
+    left, _, right = recognizer.analyze(EXAMPLES / "three_faces.jpg").faces
+    for name in EMOTIONS7:  # the right-hand astronaut is the left one mirrored
+        assert left.scores[name] == pytest.approx(right.scores[name], abs=0.08)
+
+
+def test_no_face_gives_the_message(recognizer):
+    result = recognizer.analyze(EXAMPLES / "coffee_no_face.jpg")
+    assert result.faces == [] and result.message == NO_FACE_MESSAGE
+
+
+def test_bad_input_and_unknown_emotion_set(recognizer):
+    with pytest.raises(ImageDecodeError):
+        recognizer.analyze(b"not an image")
+    with pytest.raises(EmotionAppError, match="Unknown emotion set"):
+        recognizer.analyze(EXAMPLES / "astronaut.jpg", "emotion5")
+
+
+def test_accepts_arrays_and_bytes(recognizer):
+    from_bytes = recognizer.analyze((EXAMPLES / "astronaut.jpg").read_bytes())
+    from_array = recognizer.analyze(from_bytes.image)
+    assert [f.box for f in from_bytes.faces] == [f.box for f in from_array.faces]
+
+
+def test_classifier_handles_an_empty_batch(recognizer):
+    assert recognizer.classifier("emotion4").predict(np.zeros((0, 48, 48, 1))).shape == (0, 4)
+
+
+def _face(label, box=Box(20, 30, 40, 40)):
+    return Face(box, label, 0.92, {label: 0.92})
+
+
+def test_draw_boxes_in_the_emotion_colour_without_touching_the_input():
+    image = np.zeros((120, 160, 3), np.uint8)
+    drawn = draw(image, [_face("happy")])
+    assert image.max() == 0
+    assert drawn[70, 20].tolist() == list(EMOTION_COLOURS["happy"])  # left edge of the box
+    assert drawn[5:30, 20:60].any()  # the label above the box
+    assert label_text("happy", 0.9249) == "happy 92%"
+
+
+def test_draw_label_at_the_edges_and_on_tiny_and_huge_images():
+    corner = draw(np.zeros((50, 50, 3), np.uint8), [_face("sad", Box(0, 0, 50, 50))])
+    assert corner[2:15, 2:30].any()  # label moved inside the box when there is no room above
+    huge = draw(np.zeros((3000, 4000, 3), np.uint8), [_face("angry", Box(1000, 1000, 900, 900))])
+    assert huge[900:1000, 1000:1500].any()  # text scaled up with the face
+
+
+def test_cli_writes_csv_json_and_annotated_images(tmp_path, capsys):
+    csv_path, json_path, out = tmp_path / "faces.csv", tmp_path / "faces.json", tmp_path / "ann"
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"")
+    code = cli.main([str(EXAMPLES), str(bad), "--csv", str(csv_path), "--json", str(json_path),
+                     "--annotated", str(out), "--emotions", "4"])
+    assert code == 0
+    rows = list(csv.DictReader(csv_path.open()))
+    assert [r["file"].split("/")[-1] for r in rows].count("three_faces.jpg") == 3
+    assert set(EMOTIONS4) <= set(rows[0]) and "note" in rows[0]
+    records = json.loads(json_path.read_text())
+    assert any("empty" in r.get("error", "") for r in records)
+    assert (out / "astronaut_annotated.jpg").is_file()
+    assert "file(s)" in capsys.readouterr().err
+
+
+def test_cli_with_nothing_to_read(tmp_path):
+    assert cli.main([str(tmp_path)]) == 2

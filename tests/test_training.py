@@ -1,0 +1,89 @@
+"""Training, class weighting, export and evaluation, on a tiny synthetic data set."""
+
+from __future__ import annotations
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from emotion_recognition.labels import EMOTIONS4, EMOTIONS7
+from emotion_recognition.training import evaluate, train
+from emotion_recognition.training.architectures import ARCHITECTURES, build
+from emotion_recognition.training.augment import AugmentedFaces, class_weights
+
+
+def test_class_weights_have_mean_one_over_images():
+    labels = np.array([0] * 90 + [1] * 10)
+    for mode, ratio in (("none", 1.0), ("sqrt", 3.0), ("inverse", 9.0)):
+        weights = class_weights(labels, 2, mode)
+        assert weights[1] / weights[0] == pytest.approx(ratio)
+        assert (weights[labels]).mean() == pytest.approx(1.0)
+    with pytest.raises(ValueError):
+        class_weights(labels, 2, "focal")
+
+
+def test_augmented_batches_keep_shape_range_and_labels():
+    images = np.random.default_rng(0).integers(0, 256, (10, 48, 48)).astype(np.uint8)
+    targets = np.eye(7, dtype=np.float32)[np.arange(10) % 7]
+    batches = AugmentedFaces(images, targets, np.ones(10, np.float32), batch_size=4, seed=1)
+    assert len(batches) == 3
+    faces, batch_targets, weights = batches[0]
+    assert faces.shape == (4, 48, 48, 1) and 0 <= faces.min() and faces.max() <= 255
+    rows = batches.order[:4]
+    assert np.array_equal(batch_targets, targets[rows]) and weights.shape == (4,)
+
+
+@pytest.mark.parametrize("name", sorted(ARCHITECTURES))
+def test_architectures_take_raw_faces_and_end_in_logits(name):
+    model = build(name, 7, width=4)
+    assert model.input_shape == (None, 48, 48, 1) and model.output_shape == (None, 7)
+    assert model.get_layer("logits").output.shape[-1] == 7
+    out = model(np.full((2, 48, 48, 1), 255.0, np.float32))
+    assert np.allclose(np.asarray(out).sum(1), 1.0, atol=1e-5)
+
+
+def test_train_writes_config_curves_and_served_models(fer_zip, tmp_path):
+    out = tmp_path / "run"
+    summary = train.train(train.parse_args(["--data", str(fer_zip), "--epochs", "2", "--width", "4",
+                                            "--batch-size", "8", "--out", str(out)]))
+    assert 1 <= summary["best_epoch"] <= 2
+    record = json.loads((out / "config.json").read_text())
+    assert record["config"]["seed"] == 1234 and record["config"]["class_weighting"] == "sqrt"
+    assert record["train_images"] == 28 and len(record["class_weights"]) == 7
+    assert (out / "history.csv").read_text().count("\n") == 3  # header + 2 epochs
+    labels = json.loads((out / "labels.json").read_text())
+    assert labels == {"emotion7": list(EMOTIONS7), "emotion4": list(EMOTIONS4)}
+    model = keras.saving.load_model(out / "emotion4.keras", safe_mode=True)
+    assert model.output_shape == (None, 4)
+    assert (out / "emotion7.keras").stat().st_size < (out / "best.weights.h5").stat().st_size * 3
+
+
+def test_score_counts_exactly():
+    true = np.array([0, 0, 1, 1, 2, 2])
+    predicted = np.array([0, 1, 1, 1, 2, 0])
+    result = evaluate.score(true, predicted, ("a", "b", "c"))
+    assert result.accuracy == pytest.approx(4 / 6)
+    assert result.recall == pytest.approx({"a": 0.5, "b": 1.0, "c": 0.5})
+    assert result.confusion.tolist() == [[1, 1, 0], [0, 2, 0], [1, 0, 1]]
+    f1 = [2 * 0.5 * 0.5 / 1.0, 2 * (2 / 3) * 1 / (2 / 3 + 1), 2 * 1 * 0.5 / 1.5]
+    assert result.macro_f1 == pytest.approx(np.mean(f1))
+
+
+def test_restrict_to_four_classes_reindexes_labels():
+    labels7 = np.array([0, 1, 3, 4, 6, 5])
+    mask, labels4 = evaluate.restrict_to(labels7, EMOTIONS4)
+    assert mask.tolist() == [True, False, True, True, True, False]
+    assert labels4.tolist() == [0, 1, 2, 3]
+
+
+def test_evaluate_command_prints_and_plots(fer_zip, tiny_model_dir, tmp_path, capsys):
+    evaluate.main(["--data", str(fer_zip), "--model-dir", str(tiny_model_dir),
+                   "--plots", str(tmp_path), "--json", str(tmp_path / "scores.json")])
+    printed = capsys.readouterr().out
+    assert "FER2013 PrivateTest" in printed and "ours-4" in printed and "macro-F1" in printed
+    assert (tmp_path / "confusion_emotion7_privatetest.png").stat().st_size > 1000
+    scores = json.loads((tmp_path / "scores.json").read_text())
+    assert 0 <= scores["PrivateTest"]["ours-7"]["accuracy"] <= 1
+    assert len(scores["PublicTest"]["ours-4"]["confusion"]) == 4

@@ -1,0 +1,107 @@
+"""Write train.ipynb from the cells below (keeps the notebook's source reviewable as Python)."""
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+cells = [
+    new_markdown_cell("""# Train the FER2013 emotion models
+
+Colab-ready (Runtime → Change runtime type → GPU). The notebook trains through the project's
+own modules, so what it does is exactly what `python -m emotion_recognition.training.train`
+does:
+
+1. install the requirements and get FER2013 (Kaggle download, an upload, or a local path);
+2. look at the class frequencies;
+3. train on **Training**, choose the epoch on **PublicTest**;
+4. evaluate **PrivateTest** once: accuracy, macro-F1, per-class recall, confusion matrix;
+5. copy the served models into `model/` and push them to the Hugging Face Hub."""),
+    new_code_cell("""# Parameters (papermill can override them; the tests run a tiny subset for one epoch).
+DATA = "fer2013.zip"            # Kaggle zip or folder, or fer2013.csv; fetched below if missing
+KAGGLE_DATASET = "msambare/fer2013"
+REPO_URL = ""                   # this project's git URL: cloned when run outside it (Colab)
+INSTALL = True                  # pip install requirements-train.txt
+ARCHITECTURE = "vgg"            # vgg, resnet or custom_cnn
+WIDTH = 32
+EPOCHS = 80
+BATCH_SIZE = 128
+CLASS_WEIGHTING = "sqrt"        # none, sqrt or inverse
+LIMIT = 0                       # first N images of each split only (0 = all)
+OUT = "runs/notebook"
+MODEL_DIR = "model"             # where the served files are copied for the app and the push
+HUB_REPO_ID = ""                # e.g. "your-name/fer2013-emotions"; empty: no push
+SEED = 1234""", metadata={"tags": ["parameters"]}),
+    new_markdown_cell("## Set up: the project's code and requirements"),
+    new_code_cell("""import os, subprocess, sys
+if REPO_URL and not os.path.isdir("emotion_recognition"):
+    subprocess.run(["git", "clone", "--depth", "1", REPO_URL, "project"], check=True)
+    os.chdir("project")
+if INSTALL:
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-r", "requirements-train.txt"],
+                   check=True)
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")   # "jax" works too
+sys.path.insert(0, os.getcwd())
+import keras
+print("Keras", keras.__version__, "on", keras.backend.backend())"""),
+    new_markdown_cell("""## Get FER2013
+Uses `DATA` if it exists; otherwise downloads the Kaggle image layout (needs
+`~/.kaggle/kaggle.json` or `KAGGLE_USERNAME`/`KAGGLE_KEY`), or asks for an upload in Colab."""),
+    new_code_cell("""from pathlib import Path
+
+def fetch_fer2013(target: str) -> str:
+    if Path(target).exists():
+        return target
+    try:
+        subprocess.run(["kaggle", "datasets", "download", "-d", KAGGLE_DATASET, "-o"], check=True)
+        return KAGGLE_DATASET.split("/")[-1] + ".zip"
+    except (OSError, subprocess.CalledProcessError):
+        from google.colab import files  # only in Colab
+        return next(iter(files.upload()))
+
+DATA = fetch_fer2013(DATA)
+from emotion_recognition.training.data import load_fer2013
+splits = load_fer2013(DATA)
+{name: len(split) for name, split in splits.items()}"""),
+    new_markdown_cell("## Class frequencies\nDisgust has about 16 times fewer training images than happy: "
+                      "`CLASS_WEIGHTING` weighs the loss against that."),
+    new_code_cell("""from IPython.display import Image, display
+from emotion_recognition.training.plots import plot_class_frequencies, plot_training_curves
+Path(OUT).mkdir(parents=True, exist_ok=True)
+display(Image(str(plot_class_frequencies(
+    {name: split.class_counts() for name, split in splits.items()}, f"{OUT}/class_frequencies.png"))))"""),
+    new_markdown_cell("## Train\nTraining split only; the epoch with the best PublicTest accuracy is kept."),
+    new_code_cell("""from emotion_recognition.training.train import TrainConfig, train
+config = TrainConfig(data=DATA, out=OUT, architecture=ARCHITECTURE, width=WIDTH, epochs=EPOCHS,
+                     batch_size=BATCH_SIZE, class_weighting=CLASS_WEIGHTING, limit=LIMIT, seed=SEED)
+summary = train(config)
+summary"""),
+    new_markdown_cell("## Training curves"),
+    new_code_cell("""display(Image(str(plot_training_curves(f"{OUT}/history.csv", f"{OUT}/training_curves.png"))))"""),
+    new_markdown_cell("## Evaluate once on PrivateTest (and PublicTest)"),
+    new_code_cell("""from emotion_recognition.labels import EMOTIONS4, EMOTIONS7
+from emotion_recognition.training.evaluate import evaluate_all, plot_confusion, print_report
+results = evaluate_all(splits, Path(OUT), None)
+print_report(results)
+for key, labels in (("ours-7", EMOTIONS7), ("ours-4", EMOTIONS4)):
+    path = f"{OUT}/confusion_{key.replace('ours-', 'emotion')}_privatetest.png"
+    plot_confusion(results["PrivateTest"][key], labels, f"{key} on FER2013 PrivateTest", path)
+    display(Image(path))"""),
+    new_markdown_cell("""## Publish
+Copies the served models, labels and plots into `MODEL_DIR` (the app's bundled model) and,
+if `HUB_REPO_ID` is set, pushes that folder to the Hub with the token in `HF_TOKEN`. Update the
+figures in `MODEL_DIR/README.md` (the model card) before pushing."""),
+    new_code_cell("""import shutil
+Path(MODEL_DIR).mkdir(parents=True, exist_ok=True)
+for name in ("emotion7.keras", "emotion4.keras", "labels.json", "class_frequencies.png",
+             "training_curves.png", "confusion_emotion7_privatetest.png",
+             "confusion_emotion4_privatetest.png"):
+    shutil.copy(Path(OUT) / name, Path(MODEL_DIR) / name)
+print(sorted(p.name for p in Path(MODEL_DIR).iterdir()))
+if HUB_REPO_ID:
+    from emotion_recognition.hub import upload_model_dir
+    print(upload_model_dir(MODEL_DIR, HUB_REPO_ID))"""),
+]
+notebook = new_notebook(cells=cells, metadata={
+    "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+    "language_info": {"name": "python"}, "accelerator": "GPU", "colab": {"provenance": []}})
+nbformat.write(notebook, "train.ipynb")
+print("wrote train.ipynb")
