@@ -12,10 +12,14 @@ from pathlib import Path
 
 import gradio as gr
 
+import pandas as pd
+
 from emotion_recognition.annotate import draw
 from emotion_recognition.errors import EmotionAppError
 from emotion_recognition.pipeline import NO_FACE_MESSAGE, EmotionRecognizer
-from emotion_recognition.report import faces_table
+from emotion_recognition.report import faces_table, shares_table
+from emotion_recognition.video import (LiveSession, analyze_video, emotion_shares, timeline_rows,
+                                       write_csv)
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 EMOTION_SET_CHOICES = [("7 emotions", "emotion7"), ("4 emotions (angry, happy, sad, neutral)",
@@ -75,6 +79,97 @@ def describe(faces: list[dict] | None):
     return faces_table(faces), f"{len(faces)} face(s) found — {summary}"
 
 
+def live_frame(frame, session: LiveSession | None, emotion_set: str):
+    """One webcam frame -> the annotated frame; the session keeps ids, smoothing, records."""
+    if frame is None:
+        return None, session
+    session = session or LiveSession()
+    try:
+        annotated, _ = session.process(frame, recognizer, emotion_set or "emotion7")
+    except EmotionAppError as error:
+        raise gr.Error(str(error)) from None
+    return annotated, session
+
+
+def live_timeline(session: LiveSession | None, window_s: float = 60.0):
+    """The last minute of the session's probabilities, for the live timeline plot."""
+    if session is None or not session.records:
+        return _empty_timeline()
+    recent = [r for r in session.records if r.time >= session.records[-1].time - window_s]
+    return _timeline_frame(recent, session.labels)
+
+
+def live_csv(session: LiveSession | None):
+    if session is None or not session.records:
+        raise gr.Error("Nothing recorded yet: start the webcam stream first.")
+    return str(write_csv(session.records, session.labels, _private_dir() / "webcam_session.csv"))
+
+
+def _empty_timeline() -> pd.DataFrame:
+    return pd.DataFrame({"time_s": [], "probability": [], "series": []})
+
+
+def _timeline_frame(records, labels) -> pd.DataFrame:
+    rows = pd.DataFrame(timeline_rows(records, labels))
+    if rows.empty:
+        return _empty_timeline()
+    several = rows["face"].nunique() > 1
+    rows["series"] = (rows["face"] + " " + rows["emotion"]) if several else rows["emotion"]
+    return rows[["time_s", "probability", "series"]]
+
+
+def _private_dir() -> Path:
+    """A fresh folder inside Gradio's cache (which delete_cache empties) for result files."""
+    import tempfile
+
+    root = _cache_root()
+    root.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix="results_", dir=root))
+
+
+def analyze_video_file(video: str | None, emotion_set: str, sample_fps: float,
+                       progress=gr.Progress()):
+    """API ``/analyze_video``: a video, the emotion set and frames per second to analyse ->
+    (annotated WebM video, per-frame CSV, summary JSON)."""
+    if not video:
+        raise gr.Error("Please upload a video first (MP4, WebM, AVI or MOV).")
+    out = _private_dir()
+    stem = Path(video).stem[:40] or "video"
+    try:
+        result = analyze_video(video, recognizer, emotion_set or "emotion7", float(sample_fps),
+                               out / f"{stem}_annotated.webm",
+                               progress=lambda f, text: progress(f, desc=text))
+    except EmotionAppError as error:
+        raise gr.Error(str(error)) from None
+    finally:
+        _forget_upload(video)
+    csv_path = write_csv(result.records, result.labels, out / f"{stem}_emotions.csv")
+    summary = {"duration_s": round(result.info.duration, 2), "fps": result.info.fps,
+               "frames_analysed": result.frames_analysed,
+               "faces": len({r.face.face_id for r in result.records}),
+               "share_of_time": {str(k): v for k, v in
+                                 emotion_shares(result.records, result.labels).items()}}
+    return str(result.annotated_path), str(csv_path), summary
+
+
+def describe_video(csv_path: str | None, summary: dict | None):
+    """Timeline plot, share-of-time table and a sentence, from the CSV and summary."""
+    if not csv_path or not summary:
+        return _empty_timeline(), shares_table({}), ""
+    rows = pd.read_csv(csv_path)
+    labels = [c for c in rows.columns if c not in ("time_s", "frame", "face_id", "x", "y", "w", "h",
+                                                    "label", "confidence")]
+    long = rows.melt(id_vars=["time_s", "face_id"], value_vars=labels, var_name="emotion",
+                     value_name="probability")
+    several = long["face_id"].nunique() > 1
+    long["series"] = (("face " + long["face_id"].astype(str) + " " + long["emotion"]) if several
+                      else long["emotion"])
+    message = (f"{summary['frames_analysed']} frames analysed over {summary['duration_s']} s; "
+               f"{summary['faces']} face(s) followed." if summary["faces"]
+               else f"**No face found** in the {summary['frames_analysed']} frames analysed.")
+    return long[["time_s", "probability", "series"]], shares_table(summary["share_of_time"]), message
+
+
 def _analysis_tab(sources: list[str], with_examples: bool, api_name: str | None):
     with gr.Row():
         with gr.Column():
@@ -99,6 +194,53 @@ def _analysis_tab(sources: list[str], with_examples: bool, api_name: str | None)
     return image
 
 
+def _timeline_plot(label: str) -> gr.LinePlot:
+    return gr.LinePlot(_empty_timeline(), x="time_s", y="probability", color="series",
+                       label=label, x_title="time (s)", y_title="probability", y_lim=[0, 1],
+                       height=320, elem_classes=["timeline"])
+
+
+def _live_tab() -> None:
+    gr.Markdown("Allow the camera, press record: every face is followed and labelled live; "
+                "labels are smoothed over recent frames. Nothing is kept after you leave.")
+    with gr.Row():
+        webcam = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Webcam")
+        live_view = gr.Image(label="Live emotions", type="numpy", interactive=False, format="jpeg")
+    emotion_set = gr.Radio(EMOTION_SET_CHOICES, value="emotion7", label="Emotions")
+    session = gr.State(None)
+    timeline = _timeline_plot("Emotions over the last minute")
+    download = gr.DownloadButton("Download this session as CSV")
+    webcam.stream(live_frame, [webcam, session, emotion_set], [live_view, session],
+                  stream_every=0.1, time_limit=600, concurrency_id="live", concurrency_limit=4,
+                  api_visibility="private")
+    gr.Timer(1.0).tick(live_timeline, [session], [timeline], api_visibility="private",
+                       show_progress="hidden")
+    download.click(live_csv, [session], [download], api_visibility="private")
+
+
+def _video_tab() -> None:
+    with gr.Row():
+        with gr.Column():
+            video = gr.Video(sources=["upload"], label="Video (MP4, WebM, AVI, MOV; up to 10 min)")
+            emotion_set = gr.Radio(EMOTION_SET_CHOICES, value="emotion7", label="Emotions")
+            sample_fps = gr.Slider(1, 15, value=5, step=1, label="Frames analysed per second")
+            button = gr.Button("Analyse video", variant="primary")
+        with gr.Column():
+            annotated = gr.Video(label="Annotated video (analysed frames)", interactive=False)
+            message = gr.Markdown()
+    timeline = _timeline_plot("Emotions over time")
+    with gr.Row():
+        shares = gr.Dataframe(shares_table({}), label="Share of time in each emotion (%)",
+                              interactive=False)
+        csv_file = gr.File(label="Per-frame CSV", interactive=False)
+    summary = gr.JSON(visible=False)
+    event = button.click(analyze_video_file, [video, emotion_set, sample_fps],
+                         [annotated, csv_file, summary], api_name="analyze_video",
+                         concurrency_id="video", concurrency_limit=1)
+    event.then(describe_video, [csv_file, summary], [timeline, shares, message],
+               api_visibility="private")
+
+
 def build_demo() -> gr.Blocks:
     with gr.Blocks(title="Facial emotion recognition", analytics_enabled=False,
                    delete_cache=(600, 600)) as demo:
@@ -109,6 +251,10 @@ def build_demo() -> gr.Blocks:
             _analysis_tab(["upload", "clipboard"], with_examples=True, api_name="analyze")
         with gr.Tab("Webcam snapshot"):
             _analysis_tab(["webcam"], with_examples=False, api_name=None)
+        with gr.Tab("Live webcam"):
+            _live_tab()
+        with gr.Tab("Video"):
+            _video_tab()
     demo.queue(max_size=64, default_concurrency_limit=2)
     return demo
 

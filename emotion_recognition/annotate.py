@@ -18,8 +18,9 @@ EMOTION_COLOURS = {
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
-def label_text(label: str, confidence: float) -> str:
-    return f"{label} {confidence:.0%}"
+def label_text(label: str, confidence: float, face_id: int | None = None) -> str:
+    text = f"{label} {confidence:.0%}"
+    return f"#{face_id} {text}" if face_id is not None else text
 
 
 def _text_colour(background: tuple[int, int, int]) -> tuple[int, int, int]:
@@ -37,7 +38,8 @@ def draw(rgb: np.ndarray, faces) -> np.ndarray:
         colour = EMOTION_COLOURS.get(face.label, (255, 255, 255))
         box = face.box
         cv2.rectangle(canvas, (box.x, box.y), (box.x + box.w, box.y + box.h), colour, thickness)
-        _draw_label(canvas, label_text(face.label, face.confidence), box, colour, unit)
+        text = label_text(face.label, face.confidence, getattr(face, "face_id", None))
+        _draw_label(canvas, text, box, colour, unit)
     return canvas
 
 

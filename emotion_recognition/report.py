@@ -18,3 +18,12 @@ def faces_table(faces: list[dict]) -> pd.DataFrame:
         row.update({name: round(100 * p, 1) for name, p in face["scores"].items()})
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def shares_table(shares: dict) -> pd.DataFrame:
+    """{face id: {emotion: share}} -> one row per face, emotions in percent of its time."""
+    if not shares:
+        return pd.DataFrame(columns=["face"])
+    rows = [{"face": f"face {face_id}", **{name: round(100 * v, 1) for name, v in row.items()}}
+            for face_id, row in shares.items()]
+    return pd.DataFrame(rows)

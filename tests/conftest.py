@@ -120,3 +120,32 @@ def app_url(tmp_path_factory):
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+FOURCC = {".mp4": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".webm": "VP80"}
+
+
+def face_patch(side: int = 200) -> np.ndarray:
+    """The astronaut's face (a public-domain photo), cut loosely and scaled to side x side."""
+    from emotion_recognition.preprocessing import decode_image
+
+    rgb = decode_image(EXAMPLES / "astronaut.jpg")
+    return cv2.resize(rgb[20:260, 110:350], (side, side), interpolation=cv2.INTER_AREA)
+
+
+def write_video(path: Path, frames: int = 90, fps: float = 30.0, faces: int = 1,
+                size: tuple[int, int] = (640, 480)) -> Path:
+    """A test video of real faces sliding slowly across a grey background."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*FOURCC[path.suffix]), fps, size)
+    assert writer.isOpened(), path
+    side = 200 if faces == 1 else 150
+    patch = face_patch(side)[..., ::-1]
+    for i in range(frames):
+        frame = np.full((size[1], size[0], 3), 100, np.uint8)
+        for k in range(faces):
+            x = 20 + k * 300 + i * 2 * (1 if k % 2 == 0 else -1) + (100 if k % 2 else 0)
+            x = int(np.clip(x, 0, size[0] - side))
+            frame[120:120 + side, x:x + side] = patch
+        writer.write(frame)
+    writer.release()
+    return path

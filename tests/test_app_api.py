@@ -113,3 +113,32 @@ def test_only_the_documented_endpoints_are_public(client):
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     assert "/analyze" in endpoints
     assert not any(name.startswith("/describe") for name in endpoints)
+
+
+def test_video_endpoint_returns_video_csv_and_summary(client, tmp_path):
+    import csv
+
+    from gradio_client import handle_file
+
+    from conftest import write_video
+
+    clip = write_video(tmp_path / "clip.mp4", frames=30, fps=10)
+    annotated, csv_path, summary = client.predict(
+        handle_file(str(clip)), "emotion7", 5, api_name="/analyze_video")
+    video_path = annotated["video"] if isinstance(annotated, dict) else annotated
+    assert str(video_path).endswith(".webm")
+    rows = list(csv.DictReader(open(csv_path)))
+    assert len(rows) == summary["frames_analysed"] == 15
+    assert {r["face_id"] for r in rows} == {"1"} and summary["faces"] == 1
+
+
+def test_video_endpoint_refuses_a_broken_file_and_goes_on(client, tmp_path):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"definitely not a video" * 50)
+    with pytest.raises(AppError, match="not a video|no readable video"):
+        client.predict(handle_file(str(broken)), "emotion7", 5, api_name="/analyze_video")
+    _, faces = _analyze(client, EXAMPLES / "astronaut.jpg")
+    assert len(faces) == 1

@@ -42,3 +42,23 @@ def test_upload_a_photo_and_see_the_annotated_image_and_table(page, tmp_path):
     for text in ("emotion", "confidence %", "neutral", "[135, 50,"):
         assert table.get_by_text(text).first.is_visible(), text
     page.screenshot(path=str(tmp_path / "photo_tab.png"), full_page=True)
+
+
+def test_upload_a_video_and_see_the_timeline(page, tmp_path):
+    from conftest import write_video
+
+    clip = write_video(tmp_path / "walk.mp4", frames=30, fps=10)
+    page.get_by_role("tab", name="Video").click()
+    page.locator("input[type=file][accept*='video']").first.set_input_files(str(clip))
+    page.get_by_role("button", name="Analyse video").click()
+    page.get_by_text("frames analysed over").wait_for()
+    timeline = page.locator(".timeline").last
+    timeline.locator("canvas, svg").first.wait_for()
+    assert timeline.is_visible()
+    page.screenshot(path=str(tmp_path / "video_tab.png"), full_page=True)
+
+
+def test_live_tab_offers_the_webcam_stream_and_download(page):
+    page.get_by_role("tab", name="Live webcam").click()
+    assert page.get_by_role("button", name="Download this session as CSV").is_visible()
+    assert page.get_by_text("Emotions over the last minute").first.is_visible()

@@ -1,0 +1,51 @@
+"""Command line for videos: a video in -> a per-frame CSV, an annotated video, a summary.
+
+    python -m emotion_recognition.video_cli clip.mp4 --fps 5 --out results/
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from emotion_recognition.errors import EmotionAppError
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m emotion_recognition.video_cli",
+                                     description="Emotions of every face over a video's time.")
+    parser.add_argument("videos", nargs="+", type=Path)
+    parser.add_argument("--fps", type=float, default=5.0, help="frames analysed per second")
+    parser.add_argument("--emotions", choices=("7", "4"), default="7")
+    parser.add_argument("--out", type=Path, default=Path("."), help="folder for the outputs")
+    parser.add_argument("--no-video", action="store_true", help="write the CSV only")
+    parser.add_argument("--model-dir", type=Path)
+    args = parser.parse_args(argv)
+
+    from emotion_recognition.pipeline import EmotionRecognizer
+    from emotion_recognition.video import analyze_video, emotion_shares, write_csv
+
+    recognizer = EmotionRecognizer(model_dir=args.model_dir)
+    args.out.mkdir(parents=True, exist_ok=True)
+    failures = 0
+    for video in args.videos:
+        annotated = None if args.no_video else args.out / f"{video.stem}_annotated.webm"
+        try:
+            result = analyze_video(video, recognizer, f"emotion{args.emotions}", args.fps, annotated)
+        except EmotionAppError as error:
+            print(f"{video}: {error}", file=sys.stderr)
+            failures += 1
+            continue
+        csv_path = write_csv(result.records, result.labels, args.out / f"{video.stem}_emotions.csv")
+        summary = {"video": str(video), "duration_s": round(result.info.duration, 2),
+                   "frames_analysed": result.frames_analysed, "csv": str(csv_path),
+                   "annotated_video": str(annotated) if annotated else None,
+                   "share_of_time": emotion_shares(result.records, result.labels)}
+        print(json.dumps(summary, indent=2))
+    return 1 if failures == len(args.videos) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""Videos and live sessions: frame counts, timestamps, ids, CSV, limits and bad files."""
+
+from __future__ import annotations
+
+import csv
+import json
+import wave
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import face_patch, write_video
+from emotion_recognition import video_cli
+from emotion_recognition.errors import VideoError
+from emotion_recognition.labels import EMOTIONS4, EMOTIONS7
+from emotion_recognition.video import (LiveSession, analyze_video, csv_header, emotion_shares,
+                                       probe_video, timeline_rows, write_csv)
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    return write_video(tmp_path_factory.mktemp("video") / "clip.mp4")
+
+
+def test_samples_the_chosen_rate_with_timestamps_and_one_id(clip, recognizer, tmp_path):
+    result = analyze_video(clip, recognizer, "emotion7", 5, tmp_path / "out.webm")
+    assert result.info.frame_count == 90 and result.info.fps == pytest.approx(30)
+    assert result.frames_analysed == 15
+    times = sorted({round(r.time, 3) for r in result.records})
+    assert times == [round(0.2 * i, 3) for i in range(15)]
+    assert {r.frame for r in result.records} == set(range(0, 90, 6))
+    assert {r.face.face_id for r in result.records} == {1}
+    annotated = cv2.VideoCapture(str(tmp_path / "out.webm"))
+    assert int(annotated.get(cv2.CAP_PROP_FRAME_COUNT)) == 15
+    assert annotated.get(cv2.CAP_PROP_FPS) == pytest.approx(5)
+
+
+@pytest.mark.parametrize("suffix", [".webm", ".avi", ".mov"])
+def test_reads_every_container(tmp_path, recognizer, suffix):
+    path = write_video(tmp_path / f"clip{suffix}", frames=20, fps=10)
+    result = analyze_video(path, recognizer, "emotion4", 5)
+    assert result.frames_analysed == 10 and result.labels == EMOTIONS4
+    assert len(result.records) >= 8
+
+
+def test_two_faces_keep_two_ids(tmp_path, recognizer):
+    path = write_video(tmp_path / "two.mp4", frames=30, fps=10, faces=2)
+    result = analyze_video(path, recognizer, "emotion7", 10)
+    ids = {r.face.face_id for r in result.records}
+    assert ids == {1, 2}
+    left = [r.face.box.x for r in result.records if r.face.face_id == 1]
+    assert left == sorted(left)  # face 1 is the one sliding right
+
+
+def test_csv_summary_and_timeline(clip, recognizer, tmp_path):
+    result = analyze_video(clip, recognizer, "emotion7", 2)
+    path = write_csv(result.records, result.labels, tmp_path / "faces.csv")
+    rows = list(csv.reader(path.open()))
+    assert rows[0] == csv_header(EMOTIONS7) == ["time_s", "frame", "face_id", "x", "y", "w", "h",
+                                                "label", "confidence", *EMOTIONS7]
+    assert len(rows) == 1 + len(result.records) and len(result.records) == 6
+    shares = emotion_shares(result.records, result.labels)
+    assert sum(shares[1].values()) == pytest.approx(1.0)
+    assert len(timeline_rows(result.records, result.labels)) == 7 * len(result.records)
+
+
+def test_video_without_faces(tmp_path, recognizer):
+    writer = cv2.VideoWriter(str(tmp_path / "empty.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 10, (320, 240))
+    for _ in range(10):
+        writer.write(np.full((240, 320, 3), 80, np.uint8))
+    writer.release()
+    result = analyze_video(tmp_path / "empty.mp4", recognizer, "emotion7", 5)
+    assert result.frames_analysed == 5 and result.records == []
+
+
+def test_bad_videos_get_clear_messages(tmp_path, clip):
+    (tmp_path / "zero.mp4").write_bytes(b"")
+    (tmp_path / "junk.mp4").write_bytes(b"\x00\x01 not a video at all" * 100)
+    with wave.open(str(tmp_path / "sound.wav"), "wb") as audio:
+        audio.setnchannels(1), audio.setsampwidth(2), audio.setframerate(8000)
+        audio.writeframes(np.zeros(8000, np.int16).tobytes())
+    with pytest.raises(VideoError, match="empty"):
+        probe_video(tmp_path / "zero.mp4")
+    with pytest.raises(VideoError, match="not a video|no readable video"):
+        probe_video(tmp_path / "junk.mp4")
+    with pytest.raises(VideoError, match="not a video|audio only"):
+        probe_video(tmp_path / "sound.wav")
+    with pytest.raises(VideoError, match="limit is 0 minutes|minutes"):
+        probe_video(clip, max_seconds=1)
+    with pytest.raises(VideoError, match="larger than"):
+        probe_video(clip, max_bytes=1000)
+    with pytest.raises(VideoError, match="between 0 and 30"):
+        analyze_video(clip, None, "emotion7", 0)
+
+
+def test_live_session_keeps_ids_and_records(recognizer):
+    session = LiveSession(smoothing=0.6)
+    frame = np.full((480, 640, 3), 100, np.uint8)
+    for step in range(5):
+        frame[:] = 100
+        frame[100:300, 50 + 10 * step:250 + 10 * step] = face_patch(200)
+        annotated, faces = session.process(frame, recognizer, "emotion7")
+        assert annotated.shape == frame.shape and len(faces) == 1
+    assert [r.face.face_id for r in session.records] == [1] * 5
+    assert [r.frame for r in session.records] == list(range(5))
+    times = [r.time for r in session.records]
+    assert times == sorted(times)
+
+
+def test_video_cli_writes_csv_video_and_summary(clip, tmp_path, capsys):
+    assert video_cli.main([str(clip), "--fps", "5", "--out", str(tmp_path), "--emotions", "4"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["frames_analysed"] == 15 and set(summary["share_of_time"]["1"]) == set(EMOTIONS4)
+    assert (tmp_path / "clip_emotions.csv").is_file() and (tmp_path / "clip_annotated.webm").is_file()
+    (tmp_path / "bad.mp4").write_bytes(b"nope")
+    assert video_cli.main([str(tmp_path / "bad.mp4"), "--out", str(tmp_path)]) == 1
