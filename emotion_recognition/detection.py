@@ -16,13 +16,13 @@ FALLBACK_CASCADES = ("haarcascade_frontalface_alt2.xml", "haarcascade_profilefac
 
 @dataclass(frozen=True)
 class DetectorSettings:
-    """Haar settings; detection runs on a copy whose longer side is at most max_side."""
+    """Haar settings; detection runs on a copy of at most max_pixels pixels."""
 
     scale_factor: float = 1.1
-    min_neighbors: int = 5
+    min_neighbors: int = 6
     min_face_fraction: float = 0.04  # smallest face side, as a share of the image's shorter side
     min_face_pixels: int = 24
-    max_side: int = 480
+    max_pixels: int = 120_000  # 400x300: a 640x480 frame is shrunk by 0.625
     use_fallbacks: bool = True
 
 
@@ -67,8 +67,7 @@ class FaceDetector:
         """Boxes of the faces in a grey uint8 image, in its own pixel coordinates."""
         if grey.ndim != 2 or min(grey.shape) < self.settings.min_face_pixels:
             return []
-        small, factor = downscale_for_detection(grey, self.settings.max_side)
-        small = cv2.equalizeHist(small)
+        small, factor = downscale_for_detection(grey, self.settings.max_pixels)
         boxes = self._run(self._primary, small)
         for index, cascade in enumerate(self._fallbacks):
             if boxes:

@@ -194,14 +194,13 @@ def _array_to_rgb(array: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(array[..., :3])
 
 
-def downscale_for_detection(grey: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
-    """Shrink a grey image so its longer side is at most max_side; return it and the factor
-    that maps its coordinates back to the original."""
+def downscale_for_detection(grey: np.ndarray, max_pixels: int) -> tuple[np.ndarray, float]:
+    """Shrink a grey image to at most max_pixels pixels (Haar's cost grows with the pixel
+    count); return it and the factor that maps its coordinates back to the original."""
     height, width = grey.shape[:2]
-    longest = max(height, width)
-    if longest <= max_side:
+    if height * width <= max_pixels:
         return grey, 1.0
-    factor = max_side / longest
+    factor = (max_pixels / (height * width)) ** 0.5
     small = cv2.resize(grey, (max(1, round(width * factor)), max(1, round(height * factor))),
                        interpolation=cv2.INTER_AREA)
-    return small, longest / max_side
+    return small, width / small.shape[1]

@@ -46,9 +46,9 @@ def test_model_input_shape_and_type():
 
 
 def test_downscale_for_detection_returns_the_factor_back():
-    small, factor = downscale_for_detection(np.zeros((960, 1280), np.uint8), 480)
+    small, factor = downscale_for_detection(np.zeros((960, 1280), np.uint8), 480 * 360)
     assert small.shape == (360, 480) and factor == pytest.approx(1280 / 480)
-    same, one = downscale_for_detection(np.zeros((100, 50), np.uint8), 480)
+    same, one = downscale_for_detection(np.zeros((100, 50), np.uint8), 5000)
     assert same.shape == (100, 50) and one == 1.0
 
 

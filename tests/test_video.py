@@ -49,8 +49,9 @@ def test_two_faces_keep_two_ids(tmp_path, recognizer):
     result = analyze_video(path, recognizer, "emotion7", 10)
     ids = {r.face.face_id for r in result.records}
     assert ids == {1, 2}
-    left = [r.face.box.x for r in result.records if r.face.face_id == 1]
-    assert left == sorted(left)  # face 1 is the one sliding right
+    first = [r.face.box.x for r in result.records if r.face.face_id == 1]
+    second = [r.face.box.x for r in result.records if r.face.face_id == 2]
+    assert first[-1] - first[0] > 30 and second[0] - second[-1] > 30  # right, and left
 
 
 def test_csv_summary_and_timeline(clip, recognizer, tmp_path):

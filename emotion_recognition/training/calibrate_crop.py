@@ -48,7 +48,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     training = load_fer2013(args.data)["Training"]
     rows = np.random.default_rng(0).permutation(len(training))[:args.images]
-    detector = FaceDetector(DetectorSettings(max_side=10_000, use_fallbacks=False))
+    detector = FaceDetector(DetectorSettings(max_pixels=10**8, use_fallbacks=False))
     found = calibrate(training.images[rows], detector)
     print(f"one face found in {len(found)} of {len(rows)} Training images")
     for column, name in enumerate(("CROP_SCALE", "shift_x", "CROP_SHIFT_Y")):

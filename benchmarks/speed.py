@@ -1,0 +1,192 @@
+"""Speed on this machine, ours side by side with the peer pipeline (Haar + mini-XCEPTION).
+
+    python -m benchmarks.speed --peer ../shared/peers/mini_xception_fer2013.hdf5
+
+Prints, for the same images in the same run:
+* one face classified, single call (ours: the served tf.function call; peer: Keras predict,
+  as the fer package calls it);
+* a 640x480 JPEG with one face, end to end (decode, detect, crop, classify, draw);
+* live: webcam-sized frames (640x480, one moving face) processed per second;
+* video: a 640x480, 30 fps clip analysed at 5 frames per second, as a multiple of real time;
+* cold start: `python app.py` to its first answer over HTTP.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from benchmarks.timing import summary, time_calls
+
+ROOT = Path(__file__).resolve().parent.parent
+PHOTO = ROOT / "examples" / "astronaut.jpg"
+
+
+def photo_640x480() -> bytes:
+    """The astronaut photo placed in a 640x480 frame, as JPEG bytes."""
+    from emotion_recognition.preprocessing import decode_image
+
+    face = cv2.resize(decode_image(PHOTO), (400, 400))
+    frame = np.full((480, 640, 3), 120, np.uint8)
+    frame[40:440, 120:520] = face
+    return cv2.imencode(".jpg", frame[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
+
+
+class PeerPipeline:
+    """What the fer package does: Haar at full size (1.1, 5, 30x30), one predict per face."""
+
+    def __init__(self, peer_path: Path):
+        import keras
+
+        self.model = keras.saving.load_model(peer_path, compile=False)
+        self.cascade = cv2.CascadeClassifier(
+            str(Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"))
+
+    def classify(self, grey_face: np.ndarray) -> np.ndarray:
+        face = cv2.resize(grey_face, (64, 64)).astype(np.float32)
+        face = ((face / 255.0) - 0.5) * 2.0
+        return self.model.predict(face[None, ..., None], verbose=0)[0]
+
+    def run(self, jpeg: bytes) -> np.ndarray:
+        bgr = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+        grey = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+        for x, y, w, h in self.cascade.detectMultiScale(grey, 1.1, 5, minSize=(30, 30)):
+            probabilities = self.classify(grey[y:y + h, x:x + w])
+            cv2.rectangle(bgr, (x, y), (x + w, y + h), (0, 255, 0), 2)
+            cv2.putText(bgr, f"{probabilities.argmax()}", (x, y - 5), cv2.FONT_HERSHEY_SIMPLEX,
+                        0.8, (0, 255, 0), 2)
+        return bgr
+
+
+def bench_photo(recognizer, peer, repeats: int) -> dict:
+    from emotion_recognition.annotate import draw
+
+    jpeg = photo_640x480()
+    classifier = recognizer.classifier("emotion7")
+    face = np.random.default_rng(0).integers(0, 256, (1, 48, 48, 1)).astype(np.uint8)
+
+    def ours_end_to_end():
+        result = recognizer.analyze(jpeg, "emotion7")
+        assert len(result.faces) == 1
+        draw(result.image, result.faces)
+
+    figures = {"ours_single_face_ms": time_calls(lambda: classifier.predict(face), repeats * 4),
+               "ours_photo_640x480_ms": time_calls(ours_end_to_end, repeats)}
+    if peer is not None:
+        grey_face = face[0, ..., 0]
+        figures["peer_single_face_ms"] = time_calls(lambda: peer.classify(grey_face), repeats)
+        figures["peer_photo_640x480_ms"] = time_calls(lambda: peer.run(jpeg), repeats)
+    for name, times in figures.items():
+        print(f"{name:28s} {summary(times)}")
+    return {name: float(np.median(times)) for name, times in figures.items()}
+
+
+def moving_face_frames(count: int) -> list[np.ndarray]:
+    from emotion_recognition.preprocessing import decode_image
+
+    face = cv2.resize(decode_image(PHOTO)[20:260, 110:350], (200, 200))
+    frames = []
+    for i in range(count):
+        frame = np.full((480, 640, 3), 110, np.uint8)
+        x = 40 + (i * 3) % 380
+        frame[140:340, x:x + 200] = face
+        frames.append(frame)
+    return frames
+
+
+def bench_live(recognizer, frames: int) -> float:
+    from emotion_recognition.video import LiveSession
+
+    session, images = LiveSession(), moving_face_frames(frames)
+    session.process(images[0], recognizer)
+    start = time.perf_counter()
+    for image in images:
+        session.process(image, recognizer)
+    fps = frames / (time.perf_counter() - start)
+    print(f"{'live_fps_640x480':28s} {fps:.1f} frames/s over {frames} frames")
+    return fps
+
+
+def bench_video(recognizer, seconds: int) -> float:
+    from emotion_recognition.video import analyze_video
+
+    with tempfile.TemporaryDirectory() as folder:
+        clip = Path(folder) / "clip.mp4"
+        writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 30, (640, 480))
+        for frame in moving_face_frames(30 * seconds):
+            writer.write(frame[..., ::-1])
+        writer.release()
+        start = time.perf_counter()
+        result = analyze_video(clip, recognizer, "emotion7", 5, Path(folder) / "out.webm")
+        elapsed = time.perf_counter() - start
+    factor = result.info.duration / elapsed
+    print(f"{'video_realtime_factor':28s} {factor:.1f}x real time ({result.info.duration:.0f} s clip, "
+          f"{result.frames_analysed} frames analysed, annotated video written, {elapsed:.2f} s)")
+    return factor
+
+
+def bench_cold_start() -> float:
+    """Seconds from starting `python app.py` to its first /analyze answer."""
+    import socket
+
+    from gradio_client import Client, handle_file
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "EMOTION_MODEL_REPO": ""}
+    start = time.perf_counter()
+    process = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while True:
+            try:
+                client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+                client.predict(handle_file(str(PHOTO)), "emotion7", api_name="/analyze")
+                break
+            except Exception:
+                if time.perf_counter() - start > 120:
+                    raise
+                time.sleep(0.2)
+        seconds = time.perf_counter() - start
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    print(f"{'cold_start_s':28s} {seconds:.1f} s to the first answer")
+    return seconds
+
+
+def main(argv=None) -> None:
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--peer", type=Path, help="the peer mini_xception_fer2013.hdf5")
+    parser.add_argument("--repeats", type=int, default=50)
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--skip-cold-start", action="store_true")
+    args = parser.parse_args(argv)
+
+    from emotion_recognition.pipeline import EmotionRecognizer
+
+    print(f"machine: {os.cpu_count()} CPU cores")
+    recognizer = EmotionRecognizer(model_dir=ROOT / "model")
+    peer = PeerPipeline(args.peer) if args.peer else None
+    figures = bench_photo(recognizer, peer, args.repeats)
+    figures["live_fps_640x480"] = bench_live(recognizer, 150)
+    figures["video_realtime_factor"] = bench_video(recognizer, 10)
+    if not args.skip_cold_start:
+        figures["cold_start_s"] = bench_cold_start()
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
