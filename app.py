@@ -42,9 +42,14 @@ class UploadedImage(gr.Image):
 
 
 def _forget_upload(path: str | None) -> None:
-    """Privacy: delete the user's upload from Gradio's cache once it has been read."""
-    if path and Path(path).is_file() and Path(path).resolve().is_relative_to(_cache_root()):
-        Path(path).unlink(missing_ok=True)
+    """Privacy: delete the user's upload from Gradio's cache once it has been read
+    (but not Gradio's cached copies of our public example photos, which are reused)."""
+    if not path or not Path(path).is_file() or not Path(path).resolve().is_relative_to(_cache_root()):
+        return
+    example = EXAMPLES_DIR / Path(path).name
+    if example.is_file() and example.read_bytes() == Path(path).read_bytes():
+        return
+    Path(path).unlink(missing_ok=True)
 
 
 def _cache_root() -> Path:

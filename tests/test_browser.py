@@ -65,3 +65,14 @@ def test_live_tab_offers_the_webcam_stream_and_download(page):
     page.get_by_role("tab", name="Live webcam").click()
     assert page.get_by_role("button", name="Download this session as CSV").is_visible()
     assert page.get_by_text("Emotions over the last minute").first.is_visible()
+
+
+def test_an_example_photo_can_be_analysed_twice(page):
+    page.get_by_role("tab", name="Photo").click()
+    for emotions in ("4 emotions (angry, happy, sad, neutral)", "7 emotions"):
+        page.get_by_role("button", name="Analyse").first.wait_for()
+        page.locator(".gallery-item, button.gallery-item, [data-testid='examples'] button").first.click()
+        page.get_by_label(emotions).first.check()
+        page.get_by_role("button", name="Analyse").first.click()
+        page.get_by_text("1 face(s) found").first.wait_for()
+        page.get_by_text("1 face(s) found").first.evaluate("e => e.textContent = ''")

@@ -1,6 +1,7 @@
 """Turn a trained network into the served models: flip averaging in the graph, no optimizer.
 
-The served graphs use only stock Keras layers (a horizontal flip is a fixed Dense layer
+Test-time augmentation (averaging the logits of the face, its mirror image and optionally
+zoomed or corner crops) lives in the graph too. The served graphs use only stock Keras layers (a horizontal flip is a fixed Dense layer
 over the width axis), so ``keras.saving.load_model(path, safe_mode=True)`` needs no custom
 objects on any backend.
 """
@@ -17,32 +18,57 @@ from emotion_recognition.labels import EMOTIONS4, EMOTIONS7
 from emotion_recognition.preprocessing import FACE_SIZE
 
 
-def _flip_horizontally(inputs):
-    flip = layers.Dense(FACE_SIZE, use_bias=False, trainable=False, name="mirror")
-    x = layers.Reshape((FACE_SIZE, FACE_SIZE), name="drop_channel")(inputs)
+def _flip_horizontally(inputs, suffix: str = ""):
+    flip = layers.Dense(FACE_SIZE, use_bias=False, trainable=False, name=f"mirror{suffix}")
+    x = layers.Reshape((FACE_SIZE, FACE_SIZE), name=f"drop_channel{suffix}")(inputs)
     x = flip(x)
     flip.set_weights([np.eye(FACE_SIZE, dtype=np.float32)[::-1]])
-    return layers.Reshape((FACE_SIZE, FACE_SIZE, 1), name="mirrored_face")(x)
+    return layers.Reshape((FACE_SIZE, FACE_SIZE, 1), name=f"mirrored_face{suffix}")(x)
 
 
-def flip_averaged_logits(network: keras.Model):
-    """(input, logits averaged over the face and its mirror image) for a trained network."""
+CROP = 4  # pixels cut off for the zoomed / corner views
+
+
+def _views(inputs, tta: str) -> list:
+    """The test-time views of a face: itself, zoomed and corner crops (resized back to 48)."""
+    views = [inputs]
+    if tta in ("flip_zoom", "ten_crop"):
+        zoom = layers.CenterCrop(FACE_SIZE - CROP, FACE_SIZE - CROP, name="zoom_crop")(inputs)
+        views.append(layers.Resizing(FACE_SIZE, FACE_SIZE, name="zoom_resize")(zoom))
+    if tta == "ten_crop":
+        corners = {"top_left": ((0, CROP), (0, CROP)), "top_right": ((0, CROP), (CROP, 0)),
+                   "bottom_left": ((CROP, 0), (0, CROP)), "bottom_right": ((CROP, 0), (CROP, 0))}
+        for name, cropping in corners.items():
+            crop = layers.Cropping2D(cropping, name=f"{name}_crop")(inputs)
+            views.append(layers.Resizing(FACE_SIZE, FACE_SIZE, name=f"{name}_resize")(crop))
+    if tta not in ("none", "flip", "flip_zoom", "ten_crop"):
+        raise ValueError(f"unknown test-time augmentation '{tta}'")
+    if tta != "none":
+        views += [_flip_horizontally(view, suffix=str(i)) for i, view in enumerate(views)]
+    return views
+
+
+def flip_averaged_logits(network: keras.Model, tta: str = "flip"):
+    """(input, logits averaged over the test-time views of the face) for a trained network."""
     logits_model = keras.Model(network.inputs, network.get_layer("logits").output,
                                name=f"{network.name}_logits")
     inputs = keras.Input((FACE_SIZE, FACE_SIZE, 1), name="face")
-    averaged = layers.Average(name="flip_average")(
-        [logits_model(inputs), logits_model(_flip_horizontally(inputs))])
+    views = _views(inputs, tta)
+    if len(views) == 1:
+        return inputs, logits_model(inputs)
+    averaged = layers.Average(name="view_average")([logits_model(view) for view in views])
     return inputs, averaged
 
 
-def served_model(network: keras.Model, classes: tuple[str, ...] = EMOTIONS7) -> keras.Model:
+def served_model(network: keras.Model, classes: tuple[str, ...] = EMOTIONS7,
+                 tta: str = "flip") -> keras.Model:
     """The model the app loads: raw 0..255 faces in, probabilities over ``classes`` out.
 
     ``classes`` may be a subset of the network's EMOTIONS7 outputs (e.g. EMOTIONS4): the
     softmax is then taken over those classes' logits alone, i.e. the 7-class probabilities
     renormalised over the subset.
     """
-    inputs, logits = flip_averaged_logits(network)
+    inputs, logits = flip_averaged_logits(network, tta)
     if tuple(classes) != EMOTIONS7[:network.output_shape[-1]]:
         select = layers.Dense(len(classes), use_bias=False, trainable=False,
                               name=f"select_{len(classes)}")
@@ -55,13 +81,52 @@ def served_model(network: keras.Model, classes: tuple[str, ...] = EMOTIONS7) -> 
     return keras.Model(inputs, outputs, name=f"emotion{len(classes)}")
 
 
-def save_served_models(network: keras.Model, out_dir: str | Path) -> dict[str, Path]:
-    """Write emotion7.keras and emotion4.keras (weights only, no optimizer) to out_dir."""
+def save_served_models(network: keras.Model, out_dir: str | Path,
+                       tta: str = "flip") -> dict[str, Path]:
+    """Write emotion7.keras and emotion4.keras (weights only, no optimizer) to out_dir.
+
+    ``tta``: the views averaged at test time: none, flip (2 views), flip_zoom (4), ten_crop.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {}
     for key, classes in (("emotion7", EMOTIONS7), ("emotion4", EMOTIONS4)):
-        model = served_model(network, classes)
+        model = served_model(network, classes, tta)
         paths[key] = out_dir / f"{key}.keras"
         model.save(paths[key])  # never compiled, so no optimizer state is stored
     return paths
+
+
+def network_from_run(run_dir: str | Path) -> keras.Model:
+    """Rebuild a run's network from its config.json and load its best.weights.h5."""
+    import json
+
+    from emotion_recognition.training.architectures import build
+
+    run_dir = Path(run_dir)
+    config = json.loads((run_dir / "config.json").read_text())["config"]
+    network = build(config["architecture"], len(EMOTIONS7), width=config["width"])
+    network.load_weights(run_dir / "best.weights.h5")
+    return network
+
+
+def main(argv=None) -> None:
+    """``python -m emotion_recognition.training.export runs/vgg --tta flip_zoom --out model``"""
+    import argparse
+    import os
+    import shutil
+
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    parser = argparse.ArgumentParser(description="Write the served models of a training run")
+    parser.add_argument("run_dir", type=Path, help="a train --out folder")
+    parser.add_argument("--tta", default="flip", choices=("none", "flip", "flip_zoom", "ten_crop"))
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    paths = save_served_models(network_from_run(args.run_dir), args.out, args.tta)
+    shutil.copy(args.run_dir / "labels.json", args.out / "labels.json")
+    for path in paths.values():
+        print(f"wrote {path} ({path.stat().st_size / 2**20:.2f} MB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -35,6 +35,7 @@ class TrainConfig:
     class_weighting: str = "sqrt"
     warmup_epochs: int = 2
     augment: bool = True
+    tta: str = "flip"  # test-time views in the served models: none, flip, flip_zoom, ten_crop
     seed: int = 1234
     limit: int = 0  # use only the first N images of each split (smoke tests); 0 = all
 
@@ -120,7 +121,7 @@ def train(config: TrainConfig) -> dict:
                                 mode="max", save_best_only=True, save_weights_only=True)])
     seconds = time.time() - started
     model.load_weights(out / "best.weights.h5")
-    save_served_models(model, out)
+    save_served_models(model, out, config.tta)
     (out / "labels.json").write_text(json.dumps({"emotion7": list(EMOTIONS7),
                                                  "emotion4": list(EMOTIONS4)}, indent=2))
     val_accuracy = history.history["val_accuracy"]
