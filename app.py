@@ -110,11 +110,12 @@ def live_csv(session: LiveSession | None):
     return str(write_csv(session.records, session.labels, _private_dir() / "webcam_session.csv"))
 
 
-def _empty_timeline() -> pd.DataFrame:
-    return pd.DataFrame({"time_s": [], "probability": [], "series": []})
+def _empty_timeline() -> None:
+    """No data yet. (An empty DataFrame would fix the plot's schema and hide later lines.)"""
+    return None
 
 
-def _timeline_frame(records, labels) -> pd.DataFrame:
+def _timeline_frame(records, labels) -> pd.DataFrame | None:
     rows = pd.DataFrame(timeline_rows(records, labels))
     if rows.empty:
         return _empty_timeline()
@@ -200,7 +201,7 @@ def _analysis_tab(sources: list[str], with_examples: bool, api_name: str | None)
 
 
 def _timeline_plot(label: str) -> gr.LinePlot:
-    return gr.LinePlot(_empty_timeline(), x="time_s", y="probability", color="series",
+    return gr.LinePlot(None, x="time_s", y="probability", color="series",
                        label=label, x_title="time (s)", y_title="probability", y_lim=[0, 1],
                        height=320, elem_classes=["timeline"])
 
@@ -214,13 +215,16 @@ def _live_tab() -> None:
     emotion_set = gr.Radio(EMOTION_SET_CHOICES, value="emotion7", label="Emotions")
     session = gr.State(None)
     timeline = _timeline_plot("Emotions over the last minute")
-    download = gr.DownloadButton("Download this session as CSV")
+    with gr.Row():
+        export = gr.Button("Export this session as CSV")
+        session_csv = gr.File(label="Session CSV (time, face id, box, probabilities)",
+                              interactive=False, elem_classes=["session-csv"])
     webcam.stream(live_frame, [webcam, session, emotion_set], [live_view, session],
                   stream_every=0.1, time_limit=600, concurrency_id="live", concurrency_limit=4,
                   api_visibility="private")
     gr.Timer(1.0).tick(live_timeline, [session], [timeline], api_visibility="private",
                        show_progress="hidden")
-    download.click(live_csv, [session], [download], api_visibility="private")
+    export.click(live_csv, [session], [session_csv], api_visibility="private")
 
 
 def _video_tab() -> None:

@@ -149,3 +149,18 @@ def write_video(path: Path, frames: int = 90, fps: float = 30.0, faces: int = 1,
         writer.write(frame)
     writer.release()
     return path
+
+
+def write_y4m(path: Path, frames: int = 30, size: tuple[int, int] = (640, 480)) -> Path:
+    """A Y4M clip of the astronaut's face for Chromium's fake webcam
+    (--use-file-for-fake-video-capture)."""
+    width, height = size
+    patch = face_patch(200)
+    with open(path, "wb") as handle:
+        handle.write(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420\n".encode())
+        for i in range(frames):
+            frame = np.full((height, width, 3), 100, np.uint8)
+            x = 150 + (i % 10) * 4
+            frame[120:320, x:x + 200] = patch
+            handle.write(b"FRAME\n" + cv2.cvtColor(frame, cv2.COLOR_RGB2YUV_I420).tobytes())
+    return path

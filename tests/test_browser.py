@@ -17,18 +17,23 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 
 
 @pytest.fixture(scope="module")
-def page(app_url):
+def playwright():
     if not os.path.exists(CHROMIUM):
         pytest.fail("Debian's chromium is not installed (scripts/test.sh installs it)")
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.set_default_timeout(60_000)
-        page.goto(app_url)
-        yield page
-        browser.close()
+    with sync_playwright() as instance:
+        yield instance
+
+
+@pytest.fixture(scope="module")
+def page(playwright, app_url):
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.set_default_timeout(60_000)
+    page.goto(app_url)
+    yield page
+    browser.close()
 
 
 def test_upload_a_photo_and_see_the_annotated_image_and_table(page, tmp_path):
@@ -63,7 +68,7 @@ def test_upload_a_video_and_see_the_timeline(page, tmp_path):
 
 def test_live_tab_offers_the_webcam_stream_and_download(page):
     page.get_by_role("tab", name="Live webcam").click()
-    assert page.get_by_role("button", name="Download this session as CSV").is_visible()
+    assert page.get_by_role("button", name="Export this session as CSV").is_visible()
     assert page.get_by_text("Emotions over the last minute").first.is_visible()
 
 
@@ -76,3 +81,40 @@ def test_an_example_photo_can_be_analysed_twice(page):
         page.get_by_role("button", name="Analyse").first.click()
         page.get_by_text("1 face(s) found").first.wait_for()
         page.get_by_text("1 face(s) found").first.evaluate("e => e.textContent = ''")
+
+
+def test_live_webcam_stream_tracks_a_face_and_downloads_the_session(playwright, app_url, tmp_path):
+    """Chromium's fake camera plays a clip of a real face into the Live webcam tab."""
+    import csv
+
+    from conftest import write_y4m
+
+    camera = write_y4m(tmp_path / "face.y4m")
+    args = CHROMIUM_ARGS + ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                            f"--use-file-for-fake-video-capture={camera}"]
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+    context = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
+    context.grant_permissions(["camera"], origin=app_url.rstrip("/"))
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(app_url)
+    page.get_by_role("tab", name="Live webcam").click()
+    page.get_by_role("button", name="Click to Access Webcam").click()
+    page.locator("button:visible", has_text="Record").first.click()
+    page.wait_for_timeout(6000)
+    page.locator("button:visible", has_text="Stop").first.click()
+    page.get_by_role("button", name="Export this session as CSV").click()
+    link = page.locator(".session-csv a").first
+    link.wait_for()
+    with page.expect_download() as download_info:
+        link.click()
+    saved = tmp_path / "session.csv"
+    download_info.value.save_as(saved)
+    page.screenshot(path=str(tmp_path / "live_tab.png"), full_page=True)
+    browser.close()
+    rows = list(csv.DictReader(saved.open()))
+    assert len(rows) >= 5, "the stream should have analysed several frames with the face"
+    assert {r["face_id"] for r in rows} == {"1"}  # one face, one id throughout
+    assert {"time_s", "x", "y", "w", "h", "label", "happy", "neutral"} <= set(rows[0])
+    times = [float(r["time_s"]) for r in rows]
+    assert times == sorted(times) and times[-1] > times[0]
