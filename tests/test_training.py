@@ -87,3 +87,29 @@ def test_evaluate_command_prints_and_plots(fer_zip, tiny_model_dir, tmp_path, ca
     scores = json.loads((tmp_path / "scores.json").read_text())
     assert 0 <= scores["PrivateTest"]["ours-7"]["accuracy"] <= 1
     assert len(scores["PublicTest"]["ours-4"]["confusion"]) == 4
+
+
+def test_head_for_subset_starts_as_the_renormalised_seven_class_model():
+    from emotion_recognition.training.export import head_for_subset
+
+    network = build("vgg", 7, width=4)
+    four = head_for_subset(network, EMOTIONS4)
+    faces = np.random.default_rng(3).integers(0, 256, (3, 48, 48, 1)).astype(np.float32)
+    seven = np.asarray(network(faces))[:, [EMOTIONS7.index(n) for n in EMOTIONS4]]
+    assert np.allclose(np.asarray(four(faces)), seven / seven.sum(1, keepdims=True), atol=1e-5)
+
+
+def test_four_class_fine_tune_from_a_seven_class_run(fer_zip, tmp_path):
+    base = tmp_path / "seven"
+    train.train(train.parse_args(["--data", str(fer_zip), "--epochs", "1", "--width", "4",
+                                  "--out", str(base)]))
+    tuned = tmp_path / "four"
+    summary = train.train(train.parse_args([
+        "--data", str(fer_zip), "--epochs", "1", "--width", "4", "--classes", "emotion4",
+        "--init-from", str(base), "--learning-rate", "0.01", "--out", str(tuned)]))
+    record = json.loads((tuned / "config.json").read_text())
+    assert record["classes"] == list(EMOTIONS4) and record["train_images"] == 16
+    assert summary["best_epoch"] == 1
+    assert (tuned / "emotion4.keras").is_file() and not (tuned / "emotion7.keras").exists()
+    model = keras.saving.load_model(tuned / "emotion4.keras", safe_mode=True)
+    assert model.output_shape == (None, 4)

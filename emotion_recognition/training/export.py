@@ -69,7 +69,7 @@ def served_model(network: keras.Model, classes: tuple[str, ...] = EMOTIONS7,
     renormalised over the subset.
     """
     inputs, logits = flip_averaged_logits(network, tta)
-    if tuple(classes) != EMOTIONS7[:network.output_shape[-1]]:
+    if network.output_shape[-1] != len(classes):  # a 7-class network serving a subset
         select = layers.Dense(len(classes), use_bias=False, trainable=False,
                               name=f"select_{len(classes)}")
         logits = select(logits)
@@ -81,33 +81,52 @@ def served_model(network: keras.Model, classes: tuple[str, ...] = EMOTIONS7,
     return keras.Model(inputs, outputs, name=f"emotion{len(classes)}")
 
 
-def save_served_models(network: keras.Model, out_dir: str | Path,
-                       tta: str = "flip") -> dict[str, Path]:
-    """Write emotion7.keras and emotion4.keras (weights only, no optimizer) to out_dir.
+def save_served_models(network: keras.Model, out_dir: str | Path, tta: str = "flip",
+                       network_classes: tuple[str, ...] = EMOTIONS7) -> dict[str, Path]:
+    """Write the served models (weights only, no optimizer) to out_dir: emotion7.keras and
+    emotion4.keras from a 7-class network, emotion4.keras alone from a 4-class one.
 
     ``tta``: the views averaged at test time: none, flip (2 views), flip_zoom (4), ten_crop.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {}
-    for key, classes in (("emotion7", EMOTIONS7), ("emotion4", EMOTIONS4)):
+    sets = (("emotion7", EMOTIONS7), ("emotion4", EMOTIONS4))
+    for key, classes in sets if tuple(network_classes) == EMOTIONS7 else sets[1:]:
         model = served_model(network, classes, tta)
         paths[key] = out_dir / f"{key}.keras"
         model.save(paths[key])  # never compiled, so no optimizer state is stored
     return paths
 
 
-def network_from_run(run_dir: str | Path) -> keras.Model:
-    """Rebuild a run's network from its config.json and load its best.weights.h5."""
+def network_from_run(run_dir: str | Path) -> tuple[keras.Model, tuple[str, ...]]:
+    """Rebuild a run's network from its config.json, load best.weights.h5; return it and
+    its classes."""
     import json
 
+    from emotion_recognition.labels import EMOTION_SETS
     from emotion_recognition.training.architectures import build
 
     run_dir = Path(run_dir)
     config = json.loads((run_dir / "config.json").read_text())["config"]
-    network = build(config["architecture"], len(EMOTIONS7), width=config["width"])
+    classes = EMOTION_SETS[config.get("classes", "emotion7")]
+    network = build(config["architecture"], len(classes), width=config["width"])
     network.load_weights(run_dir / "best.weights.h5")
-    return network
+    return network, classes
+
+
+def head_for_subset(network7: keras.Model, classes: tuple[str, ...]) -> keras.Model:
+    """The 7-class network with a new head for ``classes``, starting from the matching
+    rows of the old head (so it starts as the 7-class model renormalised)."""
+    old = network7.get_layer("logits")
+    head = layers.Dense(len(classes), name="logits")
+    outputs = layers.Activation("softmax", name="probabilities", dtype="float32")(
+        head(old.input))
+    model = keras.Model(network7.inputs, outputs, name=f"{network7.name}_{len(classes)}")
+    kernel, bias = old.get_weights()
+    rows = [EMOTIONS7.index(name) for name in classes]
+    head.set_weights([kernel[:, rows], bias[rows]])
+    return model
 
 
 def main(argv=None) -> None:
@@ -122,7 +141,8 @@ def main(argv=None) -> None:
     parser.add_argument("--tta", default="flip", choices=("none", "flip", "flip_zoom", "ten_crop"))
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
-    paths = save_served_models(network_from_run(args.run_dir), args.out, args.tta)
+    network, classes = network_from_run(args.run_dir)
+    paths = save_served_models(network, args.out, args.tta, classes)
     shutil.copy(args.run_dir / "labels.json", args.out / "labels.json")
     for path in paths.values():
         print(f"wrote {path} ({path.stat().st_size / 2**20:.2f} MB)")

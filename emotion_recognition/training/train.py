@@ -36,6 +36,8 @@ class TrainConfig:
     warmup_epochs: int = 2
     augment: bool = True
     tta: str = "flip"  # test-time views in the served models: none, flip, flip_zoom, ten_crop
+    classes: str = "emotion7"  # or emotion4: train on the images of those 4 classes only
+    init_from: str = ""  # a 7-class run folder to start from (fine-tuning), e.g. for emotion4
     seed: int = 1234
     limit: int = 0  # use only the first N images of each split (smoke tests); 0 = all
 
@@ -80,48 +82,78 @@ def _compile(model, config: TrainConfig, steps_per_epoch: int):
         metrics=["accuracy"], jit_compile=False)
 
 
+def _splits_for(config: TrainConfig, classes: tuple[str, ...]):
+    """Training and PublicTest (never PrivateTest), limited to ``classes`` and re-indexed."""
+    from emotion_recognition.labels import EMOTIONS7
+    from emotion_recognition.training.data import Split, load_fer2013
+
+    splits = load_fer2013(config.data)
+    chosen = []
+    for name in ("Training", "PublicTest"):
+        split = _subset(splits[name], config.limit)
+        if classes != EMOTIONS7:
+            keep = np.isin(split.labels, [EMOTIONS7.index(c) for c in classes])
+            remap = {EMOTIONS7.index(c): i for i, c in enumerate(classes)}
+            split = Split(split.images[keep], np.array([remap[v] for v in split.labels[keep]]),
+                          tuple(k for k, kept in zip(split.keys, keep) if kept))
+        chosen.append(split)
+    return chosen
+
+
+def _network(config: TrainConfig, classes: tuple[str, ...]):
+    """A fresh network, or (with --init-from) a trained 7-class run with a head for classes."""
+    from emotion_recognition.training.architectures import build
+    from emotion_recognition.training.export import head_for_subset, network_from_run
+
+    if config.init_from:
+        return head_for_subset(network_from_run(config.init_from)[0], classes)
+    return build(config.architecture, len(classes), width=config.width)
+
+
+def _fit(model, batches, val_data, config: TrainConfig, out: Path):
+    import keras
+
+    return model.fit(batches, epochs=config.epochs, validation_data=val_data, verbose=2,
+                     callbacks=[keras.callbacks.CSVLogger(str(out / "history.csv")),
+                                keras.callbacks.ModelCheckpoint(
+                                    str(out / "best.weights.h5"), monitor="val_accuracy",
+                                    mode="max", save_best_only=True, save_weights_only=True)])
+
+
 def train(config: TrainConfig) -> dict:
     """Run one training; return a summary (best PublicTest accuracy, epoch, timings)."""
     import keras
 
-    from emotion_recognition.labels import EMOTIONS4, EMOTIONS7
-    from emotion_recognition.training.architectures import build
+    from emotion_recognition.labels import EMOTION_SETS, EMOTIONS4, EMOTIONS7
     from emotion_recognition.training.augment import AugmentedFaces, class_weights
-    from emotion_recognition.training.data import load_fer2013
     from emotion_recognition.training.export import save_served_models
 
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
-    splits = load_fer2013(config.data)
-    train_split = _subset(splits["Training"], config.limit)
-    val_split = _subset(splits["PublicTest"], config.limit)
-    num_classes = len(EMOTIONS7)
-    weights = class_weights(train_split.labels, num_classes, config.class_weighting)
-    record = {"config": dataclasses.asdict(config), "class_weights": weights.tolist(),
-              "train_images": len(train_split), "val_images": len(val_split),
-              "train_class_counts": train_split.class_counts().tolist(),
+    classes = EMOTION_SETS[config.classes]
+    train_split, val_split = _splits_for(config, classes)
+    weights = class_weights(train_split.labels, len(classes), config.class_weighting)
+    record = {"config": dataclasses.asdict(config), "classes": list(classes),
+              "class_weights": weights.tolist(), "train_images": len(train_split),
+              "val_images": len(val_split),
+              "train_class_counts": np.bincount(train_split.labels, minlength=len(classes)).tolist(),
               "keras": keras.__version__, "backend": keras.backend.backend(),
               "python": platform.python_version(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
     (out / "config.json").write_text(json.dumps(record, indent=2))
 
-    batches = AugmentedFaces(train_split.images, _one_hot(train_split.labels, num_classes),
+    batches = AugmentedFaces(train_split.images, _one_hot(train_split.labels, len(classes)),
                              weights[train_split.labels], config.batch_size, config.seed,
                              augment=config.augment)
-    model = build(config.architecture, num_classes, width=config.width)
+    model = _network(config, classes)
     _compile(model, config, len(batches))
     val_data = (val_split.images[..., None].astype(np.float32),
-                _one_hot(val_split.labels, num_classes))
+                _one_hot(val_split.labels, len(classes)))
     started = time.time()
-    history = model.fit(batches, epochs=config.epochs, validation_data=val_data, verbose=2,
-                        callbacks=[
-                            keras.callbacks.CSVLogger(str(out / "history.csv")),
-                            keras.callbacks.ModelCheckpoint(
-                                str(out / "best.weights.h5"), monitor="val_accuracy",
-                                mode="max", save_best_only=True, save_weights_only=True)])
+    history = _fit(model, batches, val_data, config, out)
     seconds = time.time() - started
     model.load_weights(out / "best.weights.h5")
-    save_served_models(model, out, config.tta)
+    save_served_models(model, out, config.tta, classes)
     (out / "labels.json").write_text(json.dumps({"emotion7": list(EMOTIONS7),
                                                  "emotion4": list(EMOTIONS4)}, indent=2))
     val_accuracy = history.history["val_accuracy"]
