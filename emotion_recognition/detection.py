@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,19 +63,21 @@ class FaceDetector:
         self._primary = _load_cascade(PRIMARY_CASCADE)
         self._fallbacks = ([_load_cascade(name) for name in FALLBACK_CASCADES]
                            if self.settings.use_fallbacks else [])
+        self._lock = threading.Lock()  # one cascade object is shared by the app's request threads
 
     def detect(self, grey: np.ndarray) -> list[Box]:
         """Boxes of the faces in a grey uint8 image, in its own pixel coordinates."""
         if grey.ndim != 2 or min(grey.shape) < self.settings.min_face_pixels:
             return []
         small, factor = downscale_for_detection(grey, self.settings.max_pixels)
-        boxes = self._run(self._primary, small)
-        for index, cascade in enumerate(self._fallbacks):
-            if boxes:
-                break
-            boxes = self._run(cascade, small)
-            if index == len(self._fallbacks) - 1 and not boxes:  # profile: try the mirror
-                boxes = self._mirrored(cascade, small)
+        with self._lock:
+            boxes = self._run(self._primary, small)
+            for index, cascade in enumerate(self._fallbacks):
+                if boxes:
+                    break
+                boxes = self._run(cascade, small)
+                if index == len(self._fallbacks) - 1 and not boxes:  # profile: try the mirror
+                    boxes = self._mirrored(cascade, small)
         return [box.scaled(factor) for box in suppress_overlaps(boxes)]
 
     def _run(self, cascade: cv2.CascadeClassifier, image: np.ndarray) -> list[Box]:
