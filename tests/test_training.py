@@ -100,16 +100,83 @@ def test_head_for_subset_starts_as_the_renormalised_seven_class_model():
 
 
 def test_four_class_fine_tune_from_a_seven_class_run(fer_zip, tmp_path):
+    from emotion_recognition.training.export import network_from_run
+
     base = tmp_path / "seven"
     train.train(train.parse_args(["--data", str(fer_zip), "--epochs", "1", "--width", "4",
                                   "--out", str(base)]))
     tuned = tmp_path / "four"
     summary = train.train(train.parse_args([
-        "--data", str(fer_zip), "--epochs", "1", "--width", "4", "--classes", "emotion4",
+        "--data", str(fer_zip), "--epochs", "1", "--classes", "emotion4",
         "--init-from", str(base), "--learning-rate", "0.01", "--out", str(tuned)]))
     record = json.loads((tuned / "config.json").read_text())
     assert record["classes"] == list(EMOTIONS4) and record["train_images"] == 16
+    assert record["config"]["width"] == 4  # the init run's network, whatever --width says
+    network, classes = network_from_run(tuned)
+    assert classes == EMOTIONS4 and network.output_shape == (None, 4)
     assert summary["best_epoch"] == 1
     assert (tuned / "emotion4.keras").is_file() and not (tuned / "emotion7.keras").exists()
     model = keras.saving.load_model(tuned / "emotion4.keras", safe_mode=True)
     assert model.output_shape == (None, 4)
+
+
+def test_ferplus_votes_blend_into_targets_without_changing_the_label(tmp_path):
+    from emotion_recognition.training.data import Split
+
+    (tmp_path / "fer2013new.csv").write_text(
+        "Usage,Image name,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,"
+        "unknown,NF\nTraining,fer0.png,6,4,0,0,0,0,0,0,0,0\n")
+    (tmp_path / "kaggle_to_fer2013_row.csv").write_text(
+        "path,usage,emotion,fer2013_row\ntrain/happy/Training_1.jpg,Training,happy,0\n")
+    keys = ("train/happy/Training_1.jpg", "train/sad/Training_2.jpg")
+    split = Split(np.zeros((2, 48, 48), np.uint8), np.array([3, 4]), keys)
+    config = train.TrainConfig(data=str(tmp_path / "fer2013.zip"), ferplus_blend=0.3)
+    targets = train._targets(split, EMOTIONS7, config)
+    assert targets[0, EMOTIONS7.index("happy")] == pytest.approx(0.7 + 0.3 * 0.4)
+    assert targets[0, EMOTIONS7.index("neutral")] == pytest.approx(0.3 * 0.6)
+    assert targets.argmax(1).tolist() == [3, 4] and np.allclose(targets.sum(1), 1)
+    assert targets[1].tolist() == np.eye(7)[4].tolist()  # no FER+ row: the plain label
+    four = train._targets(Split(split.images, np.array([1, 2]), keys), EMOTIONS4, config)
+    assert four[0].tolist() == pytest.approx([0, 0.82, 0, 0.18])
+    plain = train._targets(split, EMOTIONS7, train.TrainConfig(data="unused"))
+    assert plain.tolist() == np.eye(7)[[3, 4]].tolist()
+
+
+def test_ensemble_averages_the_logits_of_its_members(tmp_path):
+    from emotion_recognition.training.export import save_served_models
+
+    keras.utils.set_random_seed(5)
+    members = [build("vgg", 7, width=4), build("vgg", 7, width=4)]
+    paths = save_served_models(members, tmp_path, tta="none")
+    ensemble = keras.saving.load_model(paths["emotion7"], safe_mode=True)
+    faces = np.random.default_rng(4).integers(0, 256, (3, 48, 48, 1)).astype(np.float32)
+    logits = [np.asarray(keras.Model(m.inputs, m.get_layer("logits").output)(faces))
+              for m in members]
+    expected = np.asarray(keras.ops.softmax(np.mean(logits, axis=0)))
+    assert np.allclose(np.asarray(ensemble(faces)), expected, atol=1e-5)
+    assert not np.allclose(expected, np.asarray(members[0](faces)), atol=1e-3)
+    four = keras.saving.load_model(paths["emotion4"], safe_mode=True)
+    assert four.output_shape == (None, 4)
+
+
+def test_selection_compares_runs_and_their_ensemble_on_public_test(fer_zip, tmp_path, capsys):
+    from emotion_recognition.training import selection
+
+    runs = []
+    for seed in ("1", "2"):
+        runs.append(tmp_path / f"run{seed}")
+        train.train(train.parse_args(["--data", str(fer_zip), "--epochs", "1", "--width", "4",
+                                      "--seed", seed, "--out", str(runs[-1])]))
+    runs.append(tmp_path / "four")
+    train.train(train.parse_args(["--data", str(fer_zip), "--epochs", "1", "--classes",
+                                  "emotion4", "--init-from", str(runs[0]), "--out", str(runs[-1])]))
+    selection.main(["--data", str(fer_zip), "--runs", *map(str, runs),
+                    "--tta", "none", "flip", "--json", str(tmp_path / "table.json")])
+    table = json.loads((tmp_path / "table.json").read_text())
+    assert [(row["candidate"], row["tta"]) for row in table] == [
+        ("run1", "none"), ("run1", "flip"), ("run2", "none"), ("run2", "flip"),
+        ("four", "none"), ("four", "flip"),
+        ("ensemble(run1+run2)", "none"), ("ensemble(run1+run2)", "flip")]
+    assert all(0 <= row["accuracy4"] <= 1 for row in table)
+    assert [row["accuracy7"] is None for row in table] == [False] * 4 + [True] * 2 + [False] * 2
+    assert "PublicTest" in capsys.readouterr().out

@@ -12,7 +12,7 @@ does:
 
 1. install the requirements and get FER2013 (Kaggle download, an upload, or a local path);
 2. look at the class frequencies;
-3. train on **Training**, choose the epoch on **PublicTest**;
+3. train on **Training**, choose the epoch and the test-time augmentation on **PublicTest**;
 4. evaluate **PrivateTest** once: accuracy, macro-F1, per-class recall, confusion matrix;
 5. copy the served models into `model/` and push them to the Hugging Face Hub."""),
     new_code_cell("""# Parameters (papermill can override them; the tests run a tiny subset for one epoch).
@@ -25,6 +25,8 @@ WIDTH = 32
 EPOCHS = 80
 BATCH_SIZE = 128
 CLASS_WEIGHTING = "sqrt"        # none, sqrt or inverse
+FERPLUS_BLEND = 0.0             # > 0: blend the FER+ votes (fer2013new.csv next to DATA) into targets
+TTA_CHOICES = ["flip", "flip_zoom"]  # test-time views to compare on PublicTest (ten_crop: ~4x slower)
 LIMIT = 0                       # first N images of each split only (0 = all)
 OUT = "runs/notebook"
 MODEL_DIR = "model"             # where the served files are copied for the app and the push
@@ -71,11 +73,22 @@ display(Image(str(plot_class_frequencies(
     new_markdown_cell("## Train\nTraining split only; the epoch with the best PublicTest accuracy is kept."),
     new_code_cell("""from emotion_recognition.training.train import TrainConfig, train
 config = TrainConfig(data=DATA, out=OUT, architecture=ARCHITECTURE, width=WIDTH, epochs=EPOCHS,
-                     batch_size=BATCH_SIZE, class_weighting=CLASS_WEIGHTING, limit=LIMIT, seed=SEED)
+                     batch_size=BATCH_SIZE, class_weighting=CLASS_WEIGHTING, limit=LIMIT, seed=SEED,
+                     ferplus_blend=FERPLUS_BLEND)
 summary = train(config)
 summary"""),
     new_markdown_cell("## Training curves"),
     new_code_cell("""display(Image(str(plot_training_curves(f"{OUT}/history.csv", f"{OUT}/training_curves.png"))))"""),
+    new_markdown_cell("## Choose the test-time augmentation on PublicTest\n"
+                      "Each choice is built exactly as served; the best PublicTest accuracy wins."),
+    new_code_cell("""from emotion_recognition.training.export import network_from_run, save_served_models
+from emotion_recognition.training.selection import public_test_scores
+network, classes = network_from_run(OUT)
+tta_scores = {tta: public_test_scores([network], tta, splits["PublicTest"]) for tta in TTA_CHOICES}
+TTA = max(tta_scores, key=lambda tta: tta_scores[tta]["accuracy7"])
+save_served_models(network, OUT, TTA, classes)
+print("chosen:", TTA)
+tta_scores"""),
     new_markdown_cell("## Evaluate once on PrivateTest (and PublicTest)"),
     new_code_cell("""from emotion_recognition.labels import EMOTIONS4, EMOTIONS7
 from emotion_recognition.training.evaluate import evaluate_all, plot_confusion, print_report

@@ -48,28 +48,37 @@ def _views(inputs, tta: str) -> list:
     return views
 
 
-def flip_averaged_logits(network: keras.Model, tta: str = "flip"):
-    """(input, logits averaged over the test-time views of the face) for a trained network."""
-    logits_model = keras.Model(network.inputs, network.get_layer("logits").output,
-                               name=f"{network.name}_logits")
+def averaged_logits(networks, tta: str = "flip"):
+    """(input, logits averaged over the test-time views of the face and over the networks).
+
+    Several networks make an ensemble: each sees every view, and their logits are averaged.
+    """
+    networks = list(networks) if isinstance(networks, (list, tuple)) else [networks]
     inputs = keras.Input((FACE_SIZE, FACE_SIZE, 1), name="face")
     views = _views(inputs, tta)
-    if len(views) == 1:
-        return inputs, logits_model(inputs)
-    averaged = layers.Average(name="view_average")([logits_model(view) for view in views])
-    return inputs, averaged
+    logits = []
+    for index, network in enumerate(networks):
+        name = network.name if len(networks) == 1 else f"member{index}"
+        logits_model = keras.Model(network.inputs, network.get_layer("logits").output,
+                                   name=f"{name}_logits")
+        logits += [logits_model(view) for view in views]
+    if len(logits) == 1:
+        return inputs, logits[0]
+    return inputs, layers.Average(name="view_average")(logits)
 
 
-def served_model(network: keras.Model, classes: tuple[str, ...] = EMOTIONS7,
+def served_model(networks, classes: tuple[str, ...] = EMOTIONS7,
                  tta: str = "flip") -> keras.Model:
     """The model the app loads: raw 0..255 faces in, probabilities over ``classes`` out.
 
-    ``classes`` may be a subset of the network's EMOTIONS7 outputs (e.g. EMOTIONS4): the
+    ``networks``: one trained network, or a list of them (an ensemble) with the same outputs.
+    ``classes`` may be a subset of the networks' EMOTIONS7 outputs (e.g. EMOTIONS4): the
     softmax is then taken over those classes' logits alone, i.e. the 7-class probabilities
     renormalised over the subset.
     """
-    inputs, logits = flip_averaged_logits(network, tta)
-    if network.output_shape[-1] != len(classes):  # a 7-class network serving a subset
+    first = networks[0] if isinstance(networks, (list, tuple)) else networks
+    inputs, logits = averaged_logits(networks, tta)
+    if first.output_shape[-1] != len(classes):  # a 7-class network serving a subset
         select = layers.Dense(len(classes), use_bias=False, trainable=False,
                               name=f"select_{len(classes)}")
         logits = select(logits)
@@ -81,10 +90,11 @@ def served_model(network: keras.Model, classes: tuple[str, ...] = EMOTIONS7,
     return keras.Model(inputs, outputs, name=f"emotion{len(classes)}")
 
 
-def save_served_models(network: keras.Model, out_dir: str | Path, tta: str = "flip",
+def save_served_models(network, out_dir: str | Path, tta: str = "flip",
                        network_classes: tuple[str, ...] = EMOTIONS7) -> dict[str, Path]:
     """Write the served models (weights only, no optimizer) to out_dir: emotion7.keras and
     emotion4.keras from a 7-class network, emotion4.keras alone from a 4-class one.
+    ``network`` may be a list of networks, served as one ensemble.
 
     ``tta``: the views averaged at test time: none, flip (2 views), flip_zoom (4), ten_crop.
     """
@@ -130,20 +140,24 @@ def head_for_subset(network7: keras.Model, classes: tuple[str, ...]) -> keras.Mo
 
 
 def main(argv=None) -> None:
-    """``python -m emotion_recognition.training.export runs/vgg --tta flip_zoom --out model``"""
+    """``python -m emotion_recognition.training.export runs/a [runs/b ...] --tta flip --out model``"""
     import argparse
     import os
     import shutil
 
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     parser = argparse.ArgumentParser(description="Write the served models of a training run")
-    parser.add_argument("run_dir", type=Path, help="a train --out folder")
+    parser.add_argument("run_dirs", type=Path, nargs="+",
+                        help="train --out folders; several are served as one ensemble")
     parser.add_argument("--tta", default="flip", choices=("none", "flip", "flip_zoom", "ten_crop"))
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
-    network, classes = network_from_run(args.run_dir)
-    paths = save_served_models(network, args.out, args.tta, classes)
-    shutil.copy(args.run_dir / "labels.json", args.out / "labels.json")
+    loaded = [network_from_run(run_dir) for run_dir in args.run_dirs]
+    if len({classes for _, classes in loaded}) != 1:
+        parser.error("the runs of an ensemble must have the same classes")
+    paths = save_served_models([network for network, _ in loaded], args.out, args.tta,
+                               loaded[0][1])
+    shutil.copy(args.run_dirs[0] / "labels.json", args.out / "labels.json")
     for path in paths.values():
         print(f"wrote {path} ({path.stat().st_size / 2**20:.2f} MB)")
 

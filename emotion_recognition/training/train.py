@@ -38,6 +38,8 @@ class TrainConfig:
     tta: str = "flip"  # test-time views in the served models: none, flip, flip_zoom, ten_crop
     classes: str = "emotion7"  # or emotion4: train on the images of those 4 classes only
     init_from: str = ""  # a 7-class run folder to start from (fine-tuning), e.g. for emotion4
+    ferplus_blend: float = 0.0  # weight of the FER+ vote distribution in the targets; 0 = off
+    ferplus_dir: str = ""  # folder of fer2013new.csv + kaggle_to_fer2013_row.csv (default: --data's)
     seed: int = 1234
     limit: int = 0  # use only the first N images of each split (smoke tests); 0 = all
 
@@ -58,6 +60,30 @@ def parse_args(argv=None) -> TrainConfig:
 
 def _one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
     return np.eye(num_classes, dtype=np.float32)[labels]
+
+
+def _targets(split, classes: tuple[str, ...], config: TrainConfig) -> np.ndarray:
+    """One-hot FER2013 labels, blended with the FER+ votes when --ferplus-blend > 0.
+
+    With a blend below 0.5 the FER2013 label stays the largest target, so the votes act as
+    label smoothing informed by ten annotators rather than as a relabelling.
+    """
+    from emotion_recognition.labels import EMOTIONS7
+    from emotion_recognition.training.data import load_ferplus_votes
+
+    targets = _one_hot(split.labels, len(classes))
+    if config.ferplus_blend <= 0:
+        return targets
+    folder = Path(config.ferplus_dir or Path(config.data).parent)
+    votes = load_ferplus_votes(folder / "fer2013new.csv", folder / "kaggle_to_fer2013_row.csv",
+                               split.keys)[:, [EMOTIONS7.index(c) for c in classes]]
+    totals = votes.sum(axis=1, keepdims=True)
+    usable = np.isfinite(totals[:, 0]) & (totals[:, 0] > 0)
+    blended = targets.copy()
+    blended[usable] = ((1 - config.ferplus_blend) * targets[usable]
+                       + config.ferplus_blend * votes[usable] / totals[usable])
+    print(f"FER+ votes blended into {usable.sum()} of {len(usable)} training targets", flush=True)
+    return blended
 
 
 def _subset(split, limit: int):
@@ -110,6 +136,14 @@ def _network(config: TrainConfig, classes: tuple[str, ...]):
     return build(config.architecture, len(classes), width=config.width)
 
 
+def _with_init_network(config: TrainConfig) -> TrainConfig:
+    """With --init-from, the network is the init run's: record its architecture and width."""
+    if not config.init_from:
+        return config
+    init = json.loads((Path(config.init_from) / "config.json").read_text())["config"]
+    return dataclasses.replace(config, architecture=init["architecture"], width=init["width"])
+
+
 def _fit(model, batches, val_data, config: TrainConfig, out: Path):
     import keras
 
@@ -128,6 +162,7 @@ def train(config: TrainConfig) -> dict:
     from emotion_recognition.training.augment import AugmentedFaces, class_weights
     from emotion_recognition.training.export import save_served_models
 
+    config = _with_init_network(config)
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
@@ -142,7 +177,7 @@ def train(config: TrainConfig) -> dict:
               "python": platform.python_version(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
     (out / "config.json").write_text(json.dumps(record, indent=2))
 
-    batches = AugmentedFaces(train_split.images, _one_hot(train_split.labels, len(classes)),
+    batches = AugmentedFaces(train_split.images, _targets(train_split, classes, config),
                              weights[train_split.labels], config.batch_size, config.seed,
                              augment=config.augment)
     model = _network(config, classes)
