@@ -27,6 +27,7 @@ def _flip_horizontally(inputs, suffix: str = ""):
 
 
 CROP = 4  # pixels cut off for the zoomed / corner views
+TTA_CHOICES = ("none", "flip", "flip_zoom", "ten_crop")
 
 
 def _views(inputs, tta: str) -> list:
@@ -41,11 +42,16 @@ def _views(inputs, tta: str) -> list:
         for name, cropping in corners.items():
             crop = layers.Cropping2D(cropping, name=f"{name}_crop")(inputs)
             views.append(layers.Resizing(FACE_SIZE, FACE_SIZE, name=f"{name}_resize")(crop))
-    if tta not in ("none", "flip", "flip_zoom", "ten_crop"):
+    if tta not in TTA_CHOICES:
         raise ValueError(f"unknown test-time augmentation '{tta}'")
     if tta != "none":
         views += [_flip_horizontally(view, suffix=str(i)) for i, view in enumerate(views)]
     return views
+
+
+def _as_list(networks) -> list:
+    """One network or several (an ensemble), as a list."""
+    return list(networks) if isinstance(networks, (list, tuple)) else [networks]
 
 
 def averaged_logits(networks, tta: str = "flip"):
@@ -53,7 +59,7 @@ def averaged_logits(networks, tta: str = "flip"):
 
     Several networks make an ensemble: each sees every view, and their logits are averaged.
     """
-    networks = list(networks) if isinstance(networks, (list, tuple)) else [networks]
+    networks = _as_list(networks)
     inputs = keras.Input((FACE_SIZE, FACE_SIZE, 1), name="face")
     views = _views(inputs, tta)
     logits = []
@@ -76,9 +82,9 @@ def served_model(networks, classes: tuple[str, ...] = EMOTIONS7,
     softmax is then taken over those classes' logits alone, i.e. the 7-class probabilities
     renormalised over the subset.
     """
-    first = networks[0] if isinstance(networks, (list, tuple)) else networks
+    networks = _as_list(networks)
     inputs, logits = averaged_logits(networks, tta)
-    if first.output_shape[-1] != len(classes):  # a 7-class network serving a subset
+    if networks[0].output_shape[-1] != len(classes):  # a 7-class network serving a subset
         select = layers.Dense(len(classes), use_bias=False, trainable=False,
                               name=f"select_{len(classes)}")
         logits = select(logits)
@@ -149,7 +155,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description="Write the served models of a training run")
     parser.add_argument("run_dirs", type=Path, nargs="+",
                         help="train --out folders; several are served as one ensemble")
-    parser.add_argument("--tta", default="flip", choices=("none", "flip", "flip_zoom", "ten_crop"))
+    parser.add_argument("--tta", default="flip", choices=TTA_CHOICES)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     loaded = [network_from_run(run_dir) for run_dir in args.run_dirs]

@@ -21,8 +21,6 @@ import numpy as np
 
 from emotion_recognition.labels import EMOTIONS4, EMOTIONS7
 
-TTA_CHOICES = ("none", "flip", "flip_zoom", "ten_crop")
-
 
 def candidates(run_dirs: list[Path], classes_of: dict) -> list[tuple[str, list[Path]]]:
     """(name, runs) for each run alone and, per class set with more than one run, all of
@@ -61,6 +59,9 @@ def _percent(value) -> str:
 
 def main(argv=None) -> None:
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    from emotion_recognition.training.data import load_fer2013
+    from emotion_recognition.training.export import TTA_CHOICES, network_from_run
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", required=True, help="fer2013.zip, its folder, or fer2013.csv")
     parser.add_argument("--runs", type=Path, nargs="+", required=True,
@@ -68,10 +69,6 @@ def main(argv=None) -> None:
     parser.add_argument("--tta", nargs="+", default=list(TTA_CHOICES), choices=TTA_CHOICES)
     parser.add_argument("--json", type=Path, help="write the table as JSON here")
     args = parser.parse_args(argv)
-
-    from emotion_recognition.training.data import load_fer2013
-    from emotion_recognition.training.export import network_from_run
-
     public_test = load_fer2013(args.data)["PublicTest"]
     loaded = {run: network_from_run(run) for run in args.runs}
     table = []
