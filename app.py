@@ -16,14 +16,14 @@ import pandas as pd
 
 from emotion_recognition.annotate import draw
 from emotion_recognition.errors import EmotionAppError
+from emotion_recognition.labels import DEFAULT_EMOTION_SET, EMOTION_SETS
 from emotion_recognition.pipeline import NO_FACE_MESSAGE, EmotionRecognizer
 from emotion_recognition.report import faces_table, shares_table
 from emotion_recognition.video import (LiveSession, analyze_video, emotion_shares, timeline_rows,
                                        write_csv)
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
-EMOTION_SET_CHOICES = [("7 emotions", "emotion7"), ("4 emotions (angry, happy, sad, neutral)",
-                                                      "emotion4")]
+EMOTION_SET_CHOICES = [(s.title, s.name) for s in EMOTION_SETS.values()]
 MAX_FILE_SIZE = "20mb"
 recognizer = EmotionRecognizer()  # loads nothing until the first request (or launch below)
 
@@ -66,7 +66,7 @@ def analyze(image: str | None, emotion_set: str):
     if image is None:
         raise gr.Error("Please upload a photo or take a webcam snapshot first.")
     try:
-        result = recognizer.analyze(image, emotion_set or "emotion7")
+        result = recognizer.analyze(image, emotion_set or DEFAULT_EMOTION_SET)
     except EmotionAppError as error:
         raise gr.Error(str(error)) from None
     finally:
@@ -90,7 +90,7 @@ def live_frame(frame, session: LiveSession | None, emotion_set: str):
         return None, session
     session = session or LiveSession()
     try:
-        annotated, _ = session.process(frame, recognizer, emotion_set or "emotion7")
+        annotated, _ = session.process(frame, recognizer, emotion_set or DEFAULT_EMOTION_SET)
     except EmotionAppError as error:
         raise gr.Error(str(error)) from None
     return annotated, session
@@ -142,7 +142,7 @@ def analyze_video_file(video: str | None, emotion_set: str, sample_fps: float,
     out = _private_dir()
     stem = Path(video).stem[:40] or "video"
     try:
-        result = analyze_video(video, recognizer, emotion_set or "emotion7", float(sample_fps),
+        result = analyze_video(video, recognizer, emotion_set or DEFAULT_EMOTION_SET, float(sample_fps),
                                out / f"{stem}_annotated.webm",
                                progress=lambda f, text: progress(f, desc=text))
     except EmotionAppError as error:
@@ -181,7 +181,7 @@ def _analysis_tab(sources: list[str], with_examples: bool, api_name: str | None)
         with gr.Column():
             image = UploadedImage(sources=sources, type="filepath", image_mode=None,
                                   label="Photo" if "upload" in sources else "Webcam snapshot")
-            emotion_set = gr.Radio(EMOTION_SET_CHOICES, value="emotion7", label="Emotions")
+            emotion_set = gr.Radio(EMOTION_SET_CHOICES, value=DEFAULT_EMOTION_SET, label="Emotions")
             button = gr.Button("Analyse", variant="primary")
         with gr.Column():
             annotated = gr.Image(label="Faces and emotions", type="numpy", interactive=False,
@@ -212,7 +212,7 @@ def _live_tab() -> None:
     with gr.Row():
         webcam = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Webcam")
         live_view = gr.Image(label="Live emotions", type="numpy", interactive=False, format="jpeg")
-    emotion_set = gr.Radio(EMOTION_SET_CHOICES, value="emotion7", label="Emotions")
+    emotion_set = gr.Radio(EMOTION_SET_CHOICES, value=DEFAULT_EMOTION_SET, label="Emotions")
     session = gr.State(None)
     timeline = _timeline_plot("Emotions over the last minute")
     with gr.Row():
@@ -231,7 +231,7 @@ def _video_tab() -> None:
     with gr.Row():
         with gr.Column():
             video = gr.Video(sources=["upload"], label="Video (MP4, WebM, AVI, MOV; up to 10 min)")
-            emotion_set = gr.Radio(EMOTION_SET_CHOICES, value="emotion7", label="Emotions")
+            emotion_set = gr.Radio(EMOTION_SET_CHOICES, value=DEFAULT_EMOTION_SET, label="Emotions")
             sample_fps = gr.Slider(1, 15, value=5, step=1, label="Frames analysed per second")
             button = gr.Button("Analyse video", variant="primary")
         with gr.Column():
@@ -272,6 +272,6 @@ demo = build_demo()
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    recognizer.classifier("emotion7")  # load before serving, so the first answer is quick
+    recognizer.classifier(DEFAULT_EMOTION_SET)  # load before serving: a quick first answer
     demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                 max_file_size=MAX_FILE_SIZE, footer_links=["api"])

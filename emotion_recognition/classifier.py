@@ -36,12 +36,16 @@ class EmotionClassifier:
 
     @classmethod
     def from_dir(cls, model_dir: str | Path, emotion_set: str) -> "EmotionClassifier":
-        """Load ``<emotion_set>.keras`` with its labels from labels.json in model_dir."""
+        """Load the emotion set's model file with its labels (labels.json) from model_dir."""
+        from emotion_recognition.labels import emotion_set as emotion_set_named
+
+        emotions = emotion_set_named(emotion_set)
         model_dir = Path(model_dir)
         labels = read_labels(model_dir)
-        if emotion_set not in labels:
-            raise ModelLoadError(f"{model_dir / 'labels.json'} has no '{emotion_set}' entry")
-        return cls.from_file(model_dir / f"{emotion_set}.keras", tuple(labels[emotion_set]))
+        if tuple(labels.get(emotions.name, ())) != emotions.labels:
+            raise ModelLoadError(f"{model_dir / 'labels.json'} does not list the labels of "
+                                 f"'{emotions.name}' as {list(emotions.labels)}")
+        return cls.from_file(model_dir / emotions.model_file, emotions.labels)
 
     def predict(self, faces: np.ndarray) -> np.ndarray:
         """Probabilities for a batch of faces; an empty batch gives an empty (0, C) array."""

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from emotion_recognition.errors import EmotionAppError
+from emotion_recognition.labels import EMOTION_SET_SIZES, EMOTION_SETS, emotion_set_of_size
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 
@@ -68,8 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m emotion_recognition.cli",
                                      description="Label the emotion of every face in images.")
     parser.add_argument("inputs", nargs="+", help="image files and/or folders of images")
-    parser.add_argument("--emotions", choices=("7", "4"), default="7",
-                        help="7 emotions, or 4 (angry, happy, sad, neutral)")
+    parser.add_argument("--emotions", choices=EMOTION_SET_SIZES, default=EMOTION_SET_SIZES[0],
+                        help=" or ".join(s.title for s in EMOTION_SETS.values()))
     parser.add_argument("--json", type=Path, help="write the results as JSON here ('-': stdout)")
     parser.add_argument("--csv", type=Path, help="write one row per face as CSV here")
     parser.add_argument("--annotated", type=Path, help="save annotated copies in this folder")
@@ -85,7 +86,7 @@ def main(argv=None) -> int:
     if not files:
         print("no image files found in the given paths", file=sys.stderr)
         return 2
-    emotion_set = f"emotion{args.emotions}"
+    emotion_set = emotion_set_of_size(args.emotions).name
     recognizer = EmotionRecognizer(model_dir=args.model_dir)
     records = analyse_files(files, recognizer, emotion_set, args.annotated)
     labels = recognizer.classifier(emotion_set).labels

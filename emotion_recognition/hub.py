@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from emotion_recognition.classifier import BUNDLED_MODEL_DIR
+from emotion_recognition.labels import EMOTION_SETS
 
 log = logging.getLogger(__name__)
 
-MODEL_FILES = ("emotion7.keras", "emotion4.keras", "labels.json")
+MODEL_FILES = (*(s.model_file for s in EMOTION_SETS.values()), "labels.json")
 UPLOAD_PATTERNS = ("*.keras", "labels.json", "README.md", "*.png", "*.json", "*.csv")
 
 

@@ -11,7 +11,7 @@ import numpy as np
 from emotion_recognition.classifier import EmotionClassifier
 from emotion_recognition.detection import FaceDetector
 from emotion_recognition.errors import EmotionAppError
-from emotion_recognition.labels import EMOTION_SETS
+from emotion_recognition.labels import DEFAULT_EMOTION_SET, EmotionSet, emotion_set
 from emotion_recognition.preprocessing import Box, decode_image, face_crops, to_grey
 
 NO_FACE_MESSAGE = ("No face found. Try a brighter, sharper photo where the face looks at the "
@@ -82,15 +82,14 @@ class EmotionRecognizer:
                 self._detector = FaceDetector()
             return self._detector
 
-    def classifier(self, emotion_set: str = "emotion7") -> EmotionClassifier:
-        if emotion_set not in EMOTION_SETS:
-            raise EmotionAppError(f"Unknown emotion set '{emotion_set}': choose "
-                                  f"{' or '.join(EMOTION_SETS)}.")
+    def classifier(self, emotions: str | EmotionSet = DEFAULT_EMOTION_SET) -> EmotionClassifier:
+        """The classifier of an emotion set (by name), loaded once."""
+        name = emotion_set(emotions).name
         with self._lock:
-            if emotion_set not in self._classifiers:
-                self._classifiers[emotion_set] = EmotionClassifier.from_dir(
-                    self._resolve_model_dir(), emotion_set)
-            return self._classifiers[emotion_set]
+            if name not in self._classifiers:
+                self._classifiers[name] = EmotionClassifier.from_dir(
+                    self._resolve_model_dir(), name)
+            return self._classifiers[name]
 
     def _resolve_model_dir(self) -> Path:
         if self._model_dir is None:
@@ -100,7 +99,7 @@ class EmotionRecognizer:
             self._model_dir, self.model_source = source.directory, source.description
         return self._model_dir
 
-    def analyze(self, image, emotion_set: str = "emotion7") -> Analysis:
+    def analyze(self, image, emotion_set: str | EmotionSet = DEFAULT_EMOTION_SET) -> Analysis:
         """Decode ``image`` (path, bytes, PIL image or array) and label every face in it.
 
         Raises ImageDecodeError (with a message for the user) when it is not a usable image.

@@ -17,6 +17,7 @@ import numpy as np
 
 from emotion_recognition.annotate import draw
 from emotion_recognition.errors import VideoError
+from emotion_recognition.labels import DEFAULT_EMOTION_SET
 from emotion_recognition.pipeline import EmotionRecognizer, analyze
 from emotion_recognition.tracking import FaceTracker, TrackedFace
 
@@ -125,7 +126,8 @@ def _output_size(info: VideoInfo) -> tuple[int, int]:
     return int(info.width * scale) // 2 * 2, int(info.height * scale) // 2 * 2
 
 
-def analyze_video(path: str | Path, recognizer: EmotionRecognizer, emotion_set: str = "emotion7",
+def analyze_video(path: str | Path, recognizer: EmotionRecognizer,
+                  emotion_set: str = DEFAULT_EMOTION_SET,
                   sample_fps: float = 5.0, annotated_path: str | Path | None = None,
                   progress: Callable[[float, str], None] | None = None,
                   smoothing: float = 0.5) -> VideoAnalysis:
@@ -192,7 +194,7 @@ class LiveSession:
         self.max_records = max_records
 
     def process(self, rgb: np.ndarray, recognizer: EmotionRecognizer,
-                emotion_set: str = "emotion7") -> tuple[np.ndarray, list[TrackedFace]]:
+                emotion_set: str = DEFAULT_EMOTION_SET) -> tuple[np.ndarray, list[TrackedFace]]:
         classifier = recognizer.classifier(emotion_set)
         self.labels = classifier.labels
         faces = self.tracker.update(analyze(rgb, recognizer.detector, classifier))

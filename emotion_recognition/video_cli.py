@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from emotion_recognition.errors import EmotionAppError
+from emotion_recognition.labels import EMOTION_SET_SIZES, EMOTION_SETS, emotion_set_of_size
 
 
 def main(argv=None) -> int:
@@ -18,7 +19,8 @@ def main(argv=None) -> int:
                                      description="Emotions of every face over a video's time.")
     parser.add_argument("videos", nargs="+", type=Path)
     parser.add_argument("--fps", type=float, default=5.0, help="frames analysed per second")
-    parser.add_argument("--emotions", choices=("7", "4"), default="7")
+    parser.add_argument("--emotions", choices=EMOTION_SET_SIZES, default=EMOTION_SET_SIZES[0],
+                        help=" or ".join(s.title for s in EMOTION_SETS.values()))
     parser.add_argument("--out", type=Path, default=Path("."), help="folder for the outputs")
     parser.add_argument("--no-video", action="store_true", help="write the CSV only")
     parser.add_argument("--model-dir", type=Path)
@@ -33,7 +35,7 @@ def main(argv=None) -> int:
     for video in args.videos:
         annotated = None if args.no_video else args.out / f"{video.stem}_annotated.webm"
         try:
-            result = analyze_video(video, recognizer, f"emotion{args.emotions}", args.fps, annotated)
+            result = analyze_video(video, recognizer, emotion_set_of_size(args.emotions).name, args.fps, annotated)
         except EmotionAppError as error:
             print(f"{video}: {error}", file=sys.stderr)
             failures += 1

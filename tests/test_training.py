@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from emotion_recognition.labels import EMOTIONS4, EMOTIONS7
+from emotion_recognition.labels import EMOTIONS4, EMOTIONS7, FOUR, SEVEN
 from emotion_recognition.training import evaluate, train
 from emotion_recognition.training.architectures import ARCHITECTURES, build
 from emotion_recognition.training.augment import AugmentedFaces, class_weights
@@ -31,8 +31,20 @@ def test_augmented_batches_keep_shape_range_and_labels():
     assert len(batches) == 3
     faces, batch_targets, weights = batches[0]
     assert faces.shape == (4, 48, 48, 1) and 0 <= faces.min() and faces.max() <= 255
-    rows = batches.order[:4]
+    rows = batches.order(0)[:4]
     assert np.array_equal(batch_targets, targets[rows]) and weights.shape == (4,)
+
+
+def test_a_batch_depends_only_on_seed_epoch_and_index():
+    images = np.random.default_rng(0).integers(0, 256, (10, 48, 48)).astype(np.uint8)
+    targets = np.eye(7, dtype=np.float32)[np.arange(10) % 7]
+    make = lambda start: AugmentedFaces(images, targets, np.ones(10, np.float32), 4, seed=1,
+                                        start_epoch=start)
+    going_on, resumed = make(0), make(2)
+    _ = [going_on[i] for i in range(7)]  # other batches first: no effect on later ones
+    assert np.array_equal(going_on[6][0], resumed[0][0])  # stream batch 6 = epoch 2, batch 0
+    assert not np.array_equal(going_on[0][0], going_on[3][0])  # epochs differ
+    assert going_on.num_batches is None and len(going_on) == 3
 
 
 @pytest.mark.parametrize("name", sorted(ARCHITECTURES))
@@ -73,7 +85,7 @@ def test_score_counts_exactly():
 
 def test_restrict_to_four_classes_reindexes_labels():
     labels7 = np.array([0, 1, 3, 4, 6, 5])
-    mask, labels4 = evaluate.restrict_to(labels7, EMOTIONS4)
+    mask, labels4 = FOUR.restrict(labels7)
     assert mask.tolist() == [True, False, True, True, True, False]
     assert labels4.tolist() == [0, 1, 2, 3]
 
@@ -93,7 +105,7 @@ def test_head_for_subset_starts_as_the_renormalised_seven_class_model():
     from emotion_recognition.training.export import head_for_subset
 
     network = build("vgg", 7, width=4)
-    four = head_for_subset(network, EMOTIONS4)
+    four = head_for_subset(network, FOUR)
     faces = np.random.default_rng(3).integers(0, 256, (3, 48, 48, 1)).astype(np.float32)
     seven = np.asarray(network(faces))[:, [EMOTIONS7.index(n) for n in EMOTIONS4]]
     assert np.allclose(np.asarray(four(faces)), seven / seven.sum(1, keepdims=True), atol=1e-5)
@@ -113,7 +125,7 @@ def test_four_class_fine_tune_from_a_seven_class_run(fer_zip, tmp_path):
     assert record["classes"] == list(EMOTIONS4) and record["train_images"] == 16
     assert record["config"]["width"] == 4  # the init run's network, whatever --width says
     network, classes = network_from_run(tuned)
-    assert classes == EMOTIONS4 and network.output_shape == (None, 4)
+    assert classes == FOUR and network.output_shape == (None, 4)
     assert summary["best_epoch"] == 1
     assert (tuned / "emotion4.keras").is_file() and not (tuned / "emotion7.keras").exists()
     model = keras.saving.load_model(tuned / "emotion4.keras", safe_mode=True)
@@ -131,12 +143,12 @@ def test_ferplus_votes_blend_into_targets_without_changing_the_label(tmp_path):
     keys = ("train/happy/Training_1.jpg", "train/sad/Training_2.jpg")
     split = Split(np.zeros((2, 48, 48), np.uint8), np.array([3, 4]), keys)
     config = train.TrainConfig(data=str(tmp_path / "fer2013.zip"), ferplus_blend=0.3)
-    targets = train._targets(split, EMOTIONS7, config)
+    targets = train._targets(split, SEVEN, config)
     assert targets[0, EMOTIONS7.index("happy")] == pytest.approx(0.7 + 0.3 * 0.4)
     assert targets[0, EMOTIONS7.index("neutral")] == pytest.approx(0.3 * 0.6)
     assert targets.argmax(1).tolist() == [3, 4] and np.allclose(targets.sum(1), 1)
     assert targets[1].tolist() == np.eye(7)[4].tolist()  # no FER+ row: the plain label
-    four = train._targets(Split(split.images, np.array([1, 2]), keys), EMOTIONS4, config)
+    four = train._targets(Split(split.images, np.array([1, 2]), keys), FOUR, config)
     assert four[0].tolist() == pytest.approx([0, 0.82, 0, 0.18])
     plain = train._targets(split, EMOTIONS7, train.TrainConfig(data="unused"))
     assert plain.tolist() == np.eye(7)[[3, 4]].tolist()
@@ -180,3 +192,135 @@ def test_selection_compares_runs_and_their_ensemble_on_public_test(fer_zip, tmp_
     assert all(0 <= row["accuracy4"] <= 1 for row in table)
     assert [row["accuracy7"] is None for row in table] == [False] * 4 + [True] * 2 + [False] * 2
     assert "PublicTest" in capsys.readouterr().out
+
+
+def _stop_after(monkeypatch, epochs: int):
+    """Make every run stop after ``epochs`` epochs, as a time budget would."""
+    from emotion_recognition.training import checkpoint
+
+    original = checkpoint.RunCheckpoint.on_epoch_end
+
+    def on_epoch_end(self, epoch, logs=None):
+        original(self, epoch, logs)
+        if epoch + 1 == epochs:
+            self.model.stop_training = True
+    monkeypatch.setattr(checkpoint.RunCheckpoint, "on_epoch_end", on_epoch_end)
+    return original
+
+
+def _checkpoint_weights(run):
+    network = build("vgg", 7, width=4)
+    network.load_weights(run / "checkpoint" / "weights.weights.h5")
+    return network.get_weights()
+
+
+def test_two_plus_two_epochs_with_a_resume_equal_four_in_one_go(fer_zip, tmp_path, monkeypatch):
+    from emotion_recognition.training import checkpoint
+
+    options = ["--data", str(fer_zip), "--epochs", "4", "--width", "4", "--batch-size", "8"]
+    train.train(train.parse_args(options + ["--out", str(tmp_path / "straight")]))
+    original = _stop_after(monkeypatch, 2)
+    first = train.train(train.parse_args(options + ["--out", str(tmp_path / "resumed")]))
+    assert first["epochs_done"] == 2 and not first["finished"]
+    monkeypatch.setattr(checkpoint.RunCheckpoint, "on_epoch_end", original)
+    second = train.train(train.parse_args(["--resume", str(tmp_path / "resumed")]))
+    assert second["epochs_done"] == 4 and second["finished"]
+
+    straight, resumed = (np.genfromtxt(tmp_path / name / "history.csv", delimiter=",",
+                                       names=True) for name in ("straight", "resumed"))
+    assert len(straight) == len(resumed) == 4
+    assert resumed["epoch"].tolist() == [0, 1, 2, 3]
+    # TensorFlow on the CPU is deterministic here: the same losses and the same weights
+    assert np.allclose(straight["loss"], resumed["loss"], rtol=1e-5)
+    for a, b in zip(_checkpoint_weights(tmp_path / "straight"),
+                    _checkpoint_weights(tmp_path / "resumed")):
+        assert np.allclose(a, b, atol=1e-5)
+    state = checkpoint.read_state(tmp_path / "resumed")
+    assert state.epochs_done == 4 and state.finished
+    record = json.loads((tmp_path / "resumed" / "config.json").read_text())
+    assert len(record["resumed"]) == 1
+
+
+def test_resumed_optimizer_carries_the_schedule_step(fer_zip, tmp_path, monkeypatch):
+    from emotion_recognition.training import checkpoint
+
+    _stop_after(monkeypatch, 1)
+    run = tmp_path / "run"
+    train.train(train.parse_args(["--data", str(fer_zip), "--epochs", "3", "--width", "4",
+                                  "--batch-size", "8", "--out", str(run)]))
+    config = train.parse_args(["--resume", str(run)])
+    model = build("vgg", 7, width=4)
+    train._compile(model, config, steps_per_epoch=4, num_classes=7)
+    state = checkpoint.restore_checkpoint(model, run)
+    assert state.epochs_done == 1
+    assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 4  # 28 images / 8
+
+
+def test_time_budget_stops_cleanly_and_the_run_resumes(fer_zip, tmp_path):
+    from emotion_recognition.training import checkpoint
+
+    run = tmp_path / "run"
+    summary = train.train(train.parse_args([
+        "--data", str(fer_zip), "--epochs", "50", "--width", "4", "--batch-size", "8",
+        "--time-budget", "1", "--out", str(run)]))
+    state = checkpoint.read_state(run)
+    assert 1 <= summary["epochs_done"] < 50 and state.stopped_by_time_budget
+    assert not state.finished and (run / "emotion7.keras").is_file()  # usable meanwhile
+    config = train.parse_args(["--resume", str(run), "--time-budget", "600"])
+    assert config.epochs == 50 and config.time_budget == 600 and config.out == str(run)
+
+
+def test_resume_refuses_to_change_the_recipe(fer_zip, tmp_path):
+    with pytest.raises(SystemExit):
+        train.parse_args(["--resume", str(tmp_path), "--learning-rate", "0.1"])
+    with pytest.raises(SystemExit):
+        train.parse_args(["--epochs", "3"])  # neither --data nor --resume
+
+
+def test_distillation_loss_mixes_labels_and_teacher():
+    from emotion_recognition.training.distill import DistillationLoss, soften
+
+    student = np.array([[0.7, 0.2, 0.1]], np.float32)
+    labels = np.array([[1.0, 0.0, 0.0]], np.float32)
+    teacher = soften(np.log(np.array([[0.7, 0.2, 0.1]], np.float32)), 2.0)
+    only_labels = DistillationLoss(3, temperature=2.0, weight=0.0)
+    assert float(only_labels(np.concatenate([labels, teacher], 1), student)) == pytest.approx(
+        -np.log(0.7), rel=1e-4)
+    only_teacher = DistillationLoss(3, temperature=2.0, weight=1.0)
+    # the student already matches the teacher: no divergence left
+    assert float(only_teacher(np.concatenate([labels, teacher], 1), student)) == pytest.approx(
+        0.0, abs=1e-5)
+    disagreeing = soften(np.log(np.array([[0.1, 0.2, 0.7]], np.float32)), 2.0)
+    assert float(only_teacher(np.concatenate([labels, disagreeing], 1), student)) > 0.1
+
+
+def test_distillation_run_stores_teacher_targets_and_reuses_them(fer_zip, tiny_model_dir,
+                                                                  tmp_path):
+    teacher = tmp_path / "teacher"
+    train.train(train.parse_args(["--data", str(fer_zip), "--epochs", "1", "--width", "4",
+                                  "--out", str(teacher)]))
+    student = tmp_path / "student"
+    summary = train.train(train.parse_args([
+        "--data", str(fer_zip), "--epochs", "1", "--width", "4", "--out", str(student),
+        "--teacher", str(teacher), str(tiny_model_dir / "emotion7.keras"),
+        "--distill-temperature", "3"]))
+    assert summary["epochs_done"] == 1
+    with np.load(student / "teacher_targets.npz") as stored:
+        assert stored["logits"].shape == (28, 7) and len(stored["teachers"]) == 2
+        assert np.isfinite(stored["logits"]).all()
+    record = json.loads((student / "config.json").read_text())
+    assert record["config"]["teacher"] == [str(teacher), str(tiny_model_dir / "emotion7.keras")]
+    history = np.genfromtxt(student / "history.csv", delimiter=",", names=True)
+    assert 0 <= float(history["accuracy"]) <= 1  # accuracy against the labels, not the teacher
+
+
+def test_a_served_model_unpacks_into_its_network(tiny_model_dir):
+    from emotion_recognition.training.export import network_from_served, served_model
+
+    network, classes = network_from_served(tiny_model_dir / "emotion7.keras")
+    assert classes.name == "emotion7"
+    faces = np.random.default_rng(4).integers(0, 256, (3, 48, 48, 1)).astype(np.float32)
+    served = keras.saving.load_model(tiny_model_dir / "emotion7.keras", safe_mode=True)
+    rebuilt = served_model(network, classes, "flip")
+    assert np.allclose(served.predict(faces, verbose=0), rebuilt.predict(faces, verbose=0),
+                       atol=1e-5)

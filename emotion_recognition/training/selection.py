@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emotion_recognition.labels import EMOTIONS4, EMOTIONS7
+from emotion_recognition.labels import FOUR, SEVEN
 
 
 def candidates(run_dirs: list[Path], classes_of: dict) -> list[tuple[str, list[Path]]]:
@@ -36,19 +36,18 @@ def candidates(run_dirs: list[Path], classes_of: dict) -> list[tuple[str, list[P
 def public_test_scores(networks, tta: str, split) -> dict:
     """PublicTest figures of the served models built from ``networks``: 7 classes (if they
     have 7 outputs) and 4 classes (their own head, or the 7 outputs renormalised)."""
-    from emotion_recognition.training.evaluate import restrict_to, score
+    from emotion_recognition.training.evaluate import score
     from emotion_recognition.training.export import served_model
 
     faces = split.images[..., None].astype(np.float32)
-    mask4, labels4 = restrict_to(split.labels, EMOTIONS4)
+    mask4, labels4 = FOUR.restrict(split.labels)
     row = {"accuracy7": None, "macro_f1_7": None}
-    if networks[0].output_shape[-1] == len(EMOTIONS7):
-        seven = served_model(networks, EMOTIONS7, tta).predict(faces, batch_size=512, verbose=0)
-        scores7 = score(split.labels, seven.argmax(1), EMOTIONS7)
+    if networks[0].output_shape[-1] == len(SEVEN):
+        seven = served_model(networks, SEVEN, tta).predict(faces, batch_size=512, verbose=0)
+        scores7 = score(split.labels, seven.argmax(1), SEVEN.labels)
         row = {"accuracy7": round(scores7.accuracy, 4), "macro_f1_7": round(scores7.macro_f1, 4)}
-    four = served_model(networks, EMOTIONS4, tta).predict(faces[mask4], batch_size=512,
-                                                          verbose=0)
-    scores4 = score(labels4, four.argmax(1), EMOTIONS4)
+    four = served_model(networks, FOUR, tta).predict(faces[mask4], batch_size=512, verbose=0)
+    scores4 = score(labels4, four.argmax(1), FOUR.labels)
     return {**row, "accuracy4": round(scores4.accuracy, 4),
             "macro_f1_4": round(scores4.macro_f1, 4)}
 

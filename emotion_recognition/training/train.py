@@ -1,10 +1,15 @@
 """Train an emotion network on FER2013 Training, choose the epoch on PublicTest.
 
     python -m emotion_recognition.training.train --data fer2013.zip --epochs 60 --out runs/vgg
+    python -m emotion_recognition.training.train --resume runs/vgg --time-budget 480
+    python -m emotion_recognition.training.train --data fer2013.zip --teacher runs/a runs/b \
+        --out runs/student                                   # distillation
 
 Writes to --out: config.json (every setting and the seed), history.csv (curves),
-best.weights.h5 (the epoch with the best PublicTest accuracy), emotion7.keras and
-emotion4.keras (the served models) and labels.json. PrivateTest is never read here.
+best.weights.h5 (the epoch with the best PublicTest accuracy), checkpoint/ (what a resume
+needs), emotion7.keras and emotion4.keras (the served models) and labels.json.
+With --time-budget the run stops after the last epoch that fits and can be resumed.
+PrivateTest is never read here.
 """
 
 from __future__ import annotations
@@ -37,46 +42,85 @@ class TrainConfig:
     augment: bool = True
     tta: str = "flip"  # test-time views in the served models: none, flip, flip_zoom, ten_crop
     classes: str = "emotion7"  # or emotion4: train on the images of those 4 classes only
-    init_from: str = ""  # a 7-class run folder to start from (fine-tuning), e.g. for emotion4
+    init_from: str = ""  # a 7-class run folder or served .keras to start from (fine-tuning)
     ferplus_blend: float = 0.0  # weight of the FER+ vote distribution in the targets; 0 = off
     ferplus_dir: str = ""  # folder of fer2013new.csv + kaggle_to_fer2013_row.csv (default: --data's)
+    teacher: tuple[str, ...] = ()  # run folders or served .keras models to distil from
+    distill_temperature: float = 4.0
+    distill_weight: float = 0.7  # share of the teacher term in the loss (the rest: labels)
     seed: int = 1234
     limit: int = 0  # use only the first N images of each split (smoke tests); 0 = all
+    time_budget: float = 0.0  # seconds this invocation may take; 0 = no limit
 
 
-def parse_args(argv=None) -> TrainConfig:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+# What may change when a run is resumed: where the data is and how long this job may take.
+RESUME_OVERRIDES = ("data", "ferplus_dir", "time_budget")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     argument_default=argparse.SUPPRESS)
+    parser.add_argument("--resume", metavar="RUN", help="continue this run folder where it "
+                        f"stopped (only {', '.join('--' + o.replace('_', '-') for o in RESUME_OVERRIDES)} may change)")
     for field in dataclasses.fields(TrainConfig):
         flag = "--" + field.name.replace("_", "-")
         if field.type == "bool":
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction,
-                                default=field.default)
-            continue
-        required = field.default is dataclasses.MISSING
-        parser.add_argument(flag, type={"int": int, "float": float, "str": str}[field.type],
-                            required=required, default=None if required else field.default)
-    return TrainConfig(**vars(parser.parse_args(argv)))
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction)
+        elif field.type.startswith("tuple"):
+            parser.add_argument(flag, nargs="+", metavar=field.name.upper())
+        else:
+            parser.add_argument(flag, type={"int": int, "float": float, "str": str}[field.type])
+    return parser
+
+
+def parse_args(argv=None) -> TrainConfig:
+    """The command line -> a TrainConfig; with --resume, the run's own config."""
+    parser = _parser()
+    given = vars(parser.parse_args(argv))
+    resume = given.pop("resume", None)
+    if "teacher" in given:
+        given["teacher"] = tuple(given["teacher"])
+    if resume:
+        not_allowed = sorted(set(given) - set(RESUME_OVERRIDES))
+        if not_allowed:
+            parser.error(f"--resume continues a run as it was configured; it cannot change "
+                         f"{', '.join('--' + n.replace('_', '-') for n in not_allowed)}")
+        return resumed_config(resume, **given)
+    if "data" not in given:
+        parser.error("--data is required (or --resume RUN)")
+    return TrainConfig(**given)
+
+
+def resumed_config(run_dir: str | Path, **overrides) -> TrainConfig:
+    """The config a run was started with (plus RESUME_OVERRIDES), to continue it."""
+    path = Path(run_dir) / "config.json"
+    if not path.is_file():
+        raise SystemExit(f"cannot resume {run_dir}: it has no config.json")
+    saved = json.loads(path.read_text())["config"]
+    saved["teacher"] = tuple(saved.get("teacher", ()))
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    config = TrainConfig(**{k: v for k, v in saved.items() if k in known})
+    return dataclasses.replace(config, out=str(run_dir), **overrides)
 
 
 def _one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
     return np.eye(num_classes, dtype=np.float32)[labels]
 
 
-def _targets(split, classes: tuple[str, ...], config: TrainConfig) -> np.ndarray:
+def _targets(split, classes, config: TrainConfig) -> np.ndarray:
     """One-hot FER2013 labels, blended with the FER+ votes when --ferplus-blend > 0.
 
     With a blend below 0.5 the FER2013 label stays the largest target, so the votes act as
     label smoothing informed by ten annotators rather than as a relabelling.
     """
-    from emotion_recognition.labels import EMOTIONS7
     from emotion_recognition.training.data import load_ferplus_votes
 
     targets = _one_hot(split.labels, len(classes))
     if config.ferplus_blend <= 0:
         return targets
     folder = Path(config.ferplus_dir or Path(config.data).parent)
-    votes = load_ferplus_votes(folder / "fer2013new.csv", folder / "kaggle_to_fer2013_row.csv",
-                               split.keys)[:, [EMOTIONS7.index(c) for c in classes]]
+    votes = classes.from_seven(load_ferplus_votes(
+        folder / "fer2013new.csv", folder / "kaggle_to_fer2013_row.csv", split.keys))
     totals = votes.sum(axis=1, keepdims=True)
     usable = np.isfinite(totals[:, 0]) & (totals[:, 0] > 0)
     blended = targets.copy()
@@ -93,40 +137,49 @@ def _subset(split, limit: int):
     return type(split)(split.images[rows], split.labels[rows], tuple(split.keys[i] for i in rows))
 
 
-def _compile(model, config: TrainConfig, steps_per_epoch: int):
+def _compile(model, config: TrainConfig, steps_per_epoch: int, num_classes: int):
     import keras
+
+    from emotion_recognition.training.distill import DistillationLoss, label_accuracy
 
     total = max(1, config.epochs * steps_per_epoch)
     warmup = min(config.warmup_epochs * steps_per_epoch, total // 2)
     schedule = keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=config.learning_rate * 0.1, decay_steps=total - warmup,
         warmup_target=config.learning_rate, warmup_steps=warmup, alpha=0.0)
-    model.compile(
-        optimizer=keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True,
-                                       weight_decay=config.weight_decay),
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
-        metrics=["accuracy"], jit_compile=False)
+    optimizer = keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True,
+                                     weight_decay=config.weight_decay)
+    if config.teacher:
+        loss = DistillationLoss(num_classes, config.distill_temperature, config.distill_weight,
+                                config.label_smoothing)
+        metrics = [label_accuracy(num_classes)]
+    else:
+        loss = keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
+        metrics = ["accuracy"]
+    # XLA pays off on accelerators (JAX); on TensorFlow's CPU it did not
+    jit = keras.backend.backend() != "tensorflow"
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=jit)
 
 
-def _splits_for(config: TrainConfig, classes: tuple[str, ...]):
-    """Training and PublicTest (never PrivateTest), limited to ``classes`` and re-indexed."""
-    from emotion_recognition.labels import EMOTIONS7
+def _splits_for(config: TrainConfig, classes):
+    """Training and PublicTest (never PrivateTest), limited to ``classes`` (an EmotionSet)
+    and re-indexed into it."""
+    from emotion_recognition.labels import SEVEN
     from emotion_recognition.training.data import Split, load_fer2013
 
     splits = load_fer2013(config.data)
     chosen = []
     for name in ("Training", "PublicTest"):
         split = _subset(splits[name], config.limit)
-        if classes != EMOTIONS7:
-            keep = np.isin(split.labels, [EMOTIONS7.index(c) for c in classes])
-            remap = {EMOTIONS7.index(c): i for i, c in enumerate(classes)}
-            split = Split(split.images[keep], np.array([remap[v] for v in split.labels[keep]]),
+        if classes != SEVEN:
+            keep, labels = classes.restrict(split.labels)
+            split = Split(split.images[keep], labels,
                           tuple(k for k, kept in zip(split.keys, keep) if kept))
         chosen.append(split)
     return chosen
 
 
-def _network(config: TrainConfig, classes: tuple[str, ...]):
+def _network(config: TrainConfig, classes):
     """A fresh network, or (with --init-from) a trained 7-class run with a head for classes."""
     from emotion_recognition.training.architectures import build
     from emotion_recognition.training.export import head_for_subset, network_from_run
@@ -140,61 +193,114 @@ def _with_init_network(config: TrainConfig) -> TrainConfig:
     """With --init-from, the network is the init run's: record its architecture and width."""
     if not config.init_from:
         return config
-    init = json.loads((Path(config.init_from) / "config.json").read_text())["config"]
-    return dataclasses.replace(config, architecture=init["architecture"], width=init["width"])
+    if config.init_from.endswith(".keras"):
+        from emotion_recognition.training.export import served_network_spec
+
+        architecture, width, _ = served_network_spec(config.init_from)
+    else:
+        init = json.loads((Path(config.init_from) / "config.json").read_text())["config"]
+        architecture, width = init["architecture"], init["width"]
+    return dataclasses.replace(config, architecture=architecture, width=width)
 
 
-def _fit(model, batches, val_data, config: TrainConfig, out: Path):
+def _fit(model, batches, val_data, config: TrainConfig, out: Path, state, deadline):
     import keras
 
-    return model.fit(batches, epochs=config.epochs, validation_data=val_data, verbose=2,
-                     callbacks=[keras.callbacks.CSVLogger(str(out / "history.csv")),
-                                keras.callbacks.ModelCheckpoint(
-                                    str(out / "best.weights.h5"), monitor="val_accuracy",
-                                    mode="max", save_best_only=True, save_weights_only=True)])
+    from emotion_recognition.training.checkpoint import RunCheckpoint
+
+    batches.start_epoch = state.epochs_done
+    return model.fit(batches, epochs=config.epochs, initial_epoch=state.epochs_done,
+                     steps_per_epoch=len(batches), shuffle=False,  # batches shuffle themselves
+                     validation_data=val_data, verbose=2,
+                     callbacks=[keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
+                                RunCheckpoint(out, state, deadline)])
+
+
+def _training_targets(config: TrainConfig, train_split, classes, out: Path) -> np.ndarray:
+    """Label targets, with the teachers' softened outputs beside them when distilling."""
+    from emotion_recognition.training.distill import cached_teacher_logits, soften
+
+    targets = _targets(train_split, classes, config)
+    if not config.teacher:
+        return targets
+    logits = cached_teacher_logits(out, list(config.teacher), train_split.images,
+                                   train_split.keys, classes)
+    return np.concatenate([targets, soften(logits, config.distill_temperature)], axis=1)
+
+
+def _validation_targets(config: TrainConfig, labels: np.ndarray, num_classes: int):
+    one_hot = _one_hot(labels, num_classes)
+    return np.concatenate([one_hot, one_hot], axis=1) if config.teacher else one_hot
+
+
+def _start_record(config: TrainConfig, classes, train_split, val_split, weights) -> dict:
+    import keras
+
+    return {"config": dataclasses.asdict(config), "classes": list(classes),
+            "class_weights": weights.tolist(), "train_images": len(train_split),
+            "val_images": len(val_split),
+            "train_class_counts": np.bincount(train_split.labels, minlength=len(classes)).tolist(),
+            "keras": keras.__version__, "backend": keras.backend.backend(),
+            "python": platform.python_version(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+
+
+def _prepare_run_folder(config: TrainConfig, out: Path, record: dict):
+    """A fresh run starts clean; a resumed one keeps its record, history and checkpoint."""
+    from emotion_recognition.training.checkpoint import read_state
+
+    state = read_state(out)
+    if state.epochs_done == 0:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "history.csv").unlink(missing_ok=True)
+        (out / "config.json").write_text(json.dumps(record, indent=2))
+        return record, state
+    saved = json.loads((out / "config.json").read_text())
+    saved["config"].update({k: getattr(config, k) for k in RESUME_OVERRIDES})
+    saved.setdefault("resumed", []).append(time.strftime("%Y-%m-%d %H:%M:%S"))
+    return saved, state
 
 
 def train(config: TrainConfig) -> dict:
-    """Run one training; return a summary (best PublicTest accuracy, epoch, timings)."""
+    """Run (or resume) one training; return a summary (best PublicTest accuracy, epoch...)."""
     import keras
 
-    from emotion_recognition.labels import EMOTION_SETS, EMOTIONS4, EMOTIONS7
+    from emotion_recognition.labels import EMOTION_SETS, emotion_set
     from emotion_recognition.training.augment import AugmentedFaces, class_weights
+    from emotion_recognition.training.checkpoint import restore_checkpoint, save_checkpoint
     from emotion_recognition.training.export import save_served_models
 
+    deadline = time.monotonic() + config.time_budget if config.time_budget else None
     config = _with_init_network(config)
     out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
-    classes = EMOTION_SETS[config.classes]
+    classes = emotion_set(config.classes)
     train_split, val_split = _splits_for(config, classes)
     weights = class_weights(train_split.labels, len(classes), config.class_weighting)
-    record = {"config": dataclasses.asdict(config), "classes": list(classes),
-              "class_weights": weights.tolist(), "train_images": len(train_split),
-              "val_images": len(val_split),
-              "train_class_counts": np.bincount(train_split.labels, minlength=len(classes)).tolist(),
-              "keras": keras.__version__, "backend": keras.backend.backend(),
-              "python": platform.python_version(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
-    (out / "config.json").write_text(json.dumps(record, indent=2))
+    record, state = _prepare_run_folder(
+        config, out, _start_record(config, classes, train_split, val_split, weights))
+    if state.finished:
+        print(f"{out} has already finished all {config.epochs} epochs", flush=True)
+        return {k: record[k] for k in ("best_public_test_accuracy", "best_epoch") if k in record}
 
-    batches = AugmentedFaces(train_split.images, _targets(train_split, classes, config),
+    batches = AugmentedFaces(train_split.images, _training_targets(config, train_split, classes, out),
                              weights[train_split.labels], config.batch_size, config.seed,
                              augment=config.augment)
     model = _network(config, classes)
-    _compile(model, config, len(batches))
+    _compile(model, config, len(batches), len(classes))
+    state = restore_checkpoint(model, out)
     val_data = (val_split.images[..., None].astype(np.float32),
-                _one_hot(val_split.labels, len(classes)))
-    started = time.time()
-    history = _fit(model, batches, val_data, config, out)
-    seconds = time.time() - started
+                _validation_targets(config, val_split.labels, len(classes)))
+    _fit(model, batches, val_data, config, out, state, deadline)
+    state.finished = state.epochs_done >= config.epochs
+    save_checkpoint(model, out, state)
     model.load_weights(out / "best.weights.h5")
     save_served_models(model, out, config.tta, classes)
-    (out / "labels.json").write_text(json.dumps({"emotion7": list(EMOTIONS7),
-                                                 "emotion4": list(EMOTIONS4)}, indent=2))
-    val_accuracy = history.history["val_accuracy"]
-    summary = {"best_public_test_accuracy": float(max(val_accuracy)),
-               "best_epoch": int(np.argmax(val_accuracy)) + 1, "train_seconds": round(seconds, 1),
-               "seconds_per_epoch": round(seconds / config.epochs, 2),
+    (out / "labels.json").write_text(json.dumps(
+        {name: list(labels) for name, labels in EMOTION_SETS.items()}, indent=2))
+    summary = {"best_public_test_accuracy": round(state.best_val_accuracy, 4),
+               "best_epoch": state.best_epoch, "epochs_done": state.epochs_done,
+               "finished": state.finished, "train_seconds": state.train_seconds,
+               "seconds_per_epoch": round(state.train_seconds / max(1, state.epochs_done), 2),
                "parameters": int(model.count_params())}
     record.update(summary)
     (out / "config.json").write_text(json.dumps(record, indent=2))
