@@ -1,0 +1,239 @@
+"""The mood journal's core: entries, CSV export/import and its validation, views, summary,
+suggestions. Plain Python: no Gradio, no model, no disk."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, timedelta
+
+import pytest
+
+from emotion_recognition import journal, journal_views, suggestions
+from emotion_recognition.errors import EmotionAppError
+from emotion_recognition.journal import JournalError
+from emotion_recognition.labels import EMOTIONS4, EMOTIONS7
+
+NOW = datetime.fromisoformat("2025-03-14T18:30:00+01:00")
+
+
+def scores(top: str, labels=EMOTIONS7, p: float = 0.7) -> dict[str, float]:
+    rest = (1 - p) / (len(labels) - 1)
+    return {name: (p if name == top else rest) for name in labels}
+
+
+def entry(top: str, when: datetime | str, labels=EMOTIONS7, source="photo", note="") -> journal.Entry:
+    return journal.new_entry([scores(top, labels)], source, note, when)
+
+
+def stored(*entries) -> list[dict]:
+    return [e.to_dict() for e in entries]
+
+
+# --- entries -------------------------------------------------------------------------------
+
+def test_an_entry_from_a_face_keeps_time_source_set_probabilities_and_note_but_no_image():
+    face = {"box": [1, 2, 3, 4], "label": "happy", "confidence": 0.7, "scores": scores("happy")}
+    item = journal.new_entry([face["scores"]], "photo", "  after   lunch ", NOW).to_dict()
+    assert item == {"time": "2025-03-14T18:30:00+01:00", "source": "photo",
+                    "emotion_set": "emotion7", "probabilities": pytest.approx(face["scores"], abs=1e-4),
+                    "note": "after lunch"}
+
+
+def test_the_emotion_set_follows_the_labels_and_a_live_session_is_averaged():
+    four = journal.new_entry([scores("sad", EMOTIONS4, 0.9), scores("angry", EMOTIONS4, 0.5)], "live",
+                             time=NOW)
+    assert four.emotion_set == "emotion4" and set(four.probabilities) == set(EMOTIONS4)
+    assert four.probabilities["sad"] == pytest.approx((0.9 + 0.5 / 3) / 2, abs=1e-4)
+    assert four.emotion == "sad"
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"source": "webpage"}, "source"),
+    ({"emotion_set": "emotion9"}, "emotion set"),
+    ({"time": "yesterday"}, "not a date"),
+    ({"time": "1850-01-01T10:00:00"}, "plausible"),
+    ({"note": "x" * (journal.MAX_NOTE_CHARS + 1)}, "longer than"),
+    ({"probabilities": {"happy": 1.0}}, "missing"),
+    ({"probabilities": {**scores("happy"), "happy": 1.7}}, "between 0 and 1"),
+    ({"probabilities": {**scores("happy"), "happy": 0.1}}, "add up"),
+])
+def test_bad_entries_are_refused_with_a_reason(change, message):
+    with pytest.raises(JournalError, match=message):
+        journal.Entry.from_dict({**entry("happy", NOW).to_dict(), **change})
+
+
+def test_load_skips_unreadable_items_and_sorts_by_the_persons_clock():
+    late, early = entry("sad", "2025-03-14T09:00:00+09:00"), entry("happy", "2025-03-14T08:00:00")
+    loaded = journal.load([late.to_dict(), {"junk": 1}, "text", early.to_dict()])
+    assert [e.emotion for e in loaded] == ["happy", "sad"]
+    assert journal.load(None) == [] and journal.load({"not": "a list"}) == []
+
+
+def test_add_keeps_order_and_refuses_past_the_limit(monkeypatch):
+    first = journal.add([], entry("sad", NOW))
+    both = journal.add(first, entry("happy", NOW - timedelta(hours=1)))
+    assert [e["time"] for e in both] == ["2025-03-14T17:30:00+01:00", "2025-03-14T18:30:00+01:00"]
+    monkeypatch.setattr(journal, "MAX_ENTRIES", 2)
+    with pytest.raises(JournalError, match="full"):
+        journal.add(both, entry("fear", NOW))
+
+
+# --- CSV -----------------------------------------------------------------------------------
+
+def test_csv_round_trip_gives_the_same_entries():
+    items = stored(entry("happy", NOW, note='a "quoted", note'),
+                   entry("sad", "2025-03-13T07:05:00", EMOTIONS4, "snapshot"),
+                   entry("neutral", NOW - timedelta(days=3), source="live"))
+    text = journal.to_csv(items)
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert tuple(rows[0]) == journal.CSV_COLUMNS and len(rows) == 3
+    four = next(r for r in rows if r["emotion_set"] == "emotion4")
+    assert four["disgust"] == "" and four["emotion"] == "sad"
+    imported = journal.from_csv(text)
+    assert [e.to_dict() for e in imported] == [e.to_dict() for e in journal.load(items)]
+
+
+def test_import_merges_without_duplicates():
+    mine = stored(entry("happy", NOW))
+    exported = journal.to_csv(stored(entry("happy", NOW), entry("sad", NOW - timedelta(days=1))))
+    merged, added = journal.merge(mine, journal.from_csv(exported))
+    assert added == 1 and len(merged) == 2
+    again, added_again = journal.merge(merged, journal.from_csv(exported))
+    assert added_again == 0 and again == merged
+
+
+def test_an_excel_style_bom_and_crlf_are_fine():
+    text = journal.to_csv(stored(entry("fear", NOW))).replace("\n", "\r\n")
+    assert journal.from_csv("\ufeff" + text)[0].emotion == "fear"
+
+
+def _export_with(**change) -> str:
+    row = next(csv.DictReader(io.StringIO(journal.to_csv(stored(entry("happy", NOW))))))
+    row.update(change)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(row))
+    writer.writeheader()
+    writer.writerow(row)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "empty"),
+    ("time_s,frame,face_id,label\n0.1,1,1,happy\n", "missing columns: time, source, emotion_set"),
+    ("time,source,emotion_set,mood\n", "unexpected columns: mood"),
+    ("\x89PNG\r\n\x1a\n\x00\x00binary", "not a journal export"),
+    (_export_with(time="31/02/2025 10:00"), r"line 2: time '31/02/2025 10:00' is not a date"),
+    (_export_with(happy="lots"), "line 2: probability of 'happy' is missing or not a number"),
+    (_export_with(source="fax"), "line 2: source 'fax'"),
+])
+def test_a_bad_file_gets_a_clear_message(text, message):
+    with pytest.raises(JournalError, match=message):
+        journal.from_csv(text)
+
+
+def test_a_huge_file_is_refused_before_it_is_parsed():
+    line = journal.to_csv(stored(entry("happy", NOW))).splitlines()[1]
+    with pytest.raises(JournalError, match="over 1 MB"):
+        journal.from_csv("\n".join([",".join(journal.CSV_COLUMNS)] + [line] * 20_000))
+
+
+def test_row_errors_name_the_first_lines_and_count_the_rest():
+    good = journal.to_csv(stored(entry("happy", NOW))).splitlines()
+    bad = good[1].replace("2025-03-14", "2025-13-45")
+    with pytest.raises(JournalError, match=r"5 row\(s\).*line 2.*line 3.*line 4.*and 2 more"):
+        journal.from_csv("\n".join([good[0], *[bad] * 5, good[1]]))
+
+
+def test_a_file_with_too_many_rows_is_refused(monkeypatch):
+    monkeypatch.setattr(journal, "MAX_ENTRIES", 3)
+    lines = journal.to_csv(stored(entry("happy", NOW))).splitlines()
+    with pytest.raises(JournalError, match="more than 3 entries"):
+        journal.from_csv("\n".join([lines[0]] + [lines[1]] * 4))
+
+
+# --- views and summary ---------------------------------------------------------------------
+
+def week_of_entries() -> list[journal.Entry]:
+    """Happy mornings, neutral afternoons and evenings over the last days, one old entry."""
+    items = []
+    for days_ago in range(5):
+        day = NOW - timedelta(days=days_ago)
+        items.append(entry("happy", day.replace(hour=8)))
+        items.append(entry("neutral", day.replace(hour=14)))
+        items.append(entry("neutral", day.replace(hour=20)))
+    return items + [entry("sad", NOW - timedelta(days=20))]
+
+
+def test_hourly_has_todays_hours_with_shares_that_add_up():
+    frame = journal_views.hourly(week_of_entries(), NOW.date())
+    assert sorted(frame["hour"].unique()) == ["08:00", "14:00", "20:00"]
+    assert set(frame["emotion"]) == set(EMOTIONS7)
+    assert frame.groupby("hour")["share %"].sum().round().eq(100).all()
+    eight = frame[frame["hour"] == "08:00"].set_index("emotion")["share %"]
+    assert eight["happy"] == pytest.approx(70, abs=0.1)
+    assert journal_views.hourly(week_of_entries(), NOW.date() + timedelta(days=1)) is None
+
+
+def test_daily_counts_the_last_n_days_only():
+    seven = journal_views.daily(week_of_entries(), NOW.date(), 7)
+    thirty = journal_views.daily(week_of_entries(), NOW.date(), 30)
+    assert seven["day"].nunique() == 5 and thirty["day"].nunique() == 6
+    assert "2025-02-22" in set(thirty["day"]) and "2025-02-22" not in set(seven["day"])
+    today = seven[seven["day"] == "2025-03-14"].set_index("emotion")
+    assert today["entries"].iloc[0] == 3
+    assert today.loc["neutral", "share %"] == pytest.approx(100 * (0.7 * 2 + 0.05) / 3, abs=0.1)
+
+
+def test_a_four_emotion_entry_counts_zero_for_the_other_three():
+    shares = journal_views.mean_shares([entry("sad", NOW, EMOTIONS4), entry("fear", NOW)])
+    assert shares["disgust"] == pytest.approx(0.05 / 2) and sum(shares.values()) == pytest.approx(1)
+
+
+def test_summary_says_mostly_neutral_and_happier_in_the_mornings():
+    text = journal_views.summary(week_of_entries(), NOW)
+    assert text.startswith("Mostly **neutral** this week")
+    assert "happier in the mornings" in text and "15 entries" in text
+    assert "Today: 3, mostly neutral" in text
+
+
+def test_summary_without_a_clear_part_of_day_or_recent_entries():
+    same = [entry("sad", NOW.replace(hour=h)) for h in (8, 14, 20)]
+    assert "happier" not in journal_views.summary(same, NOW)
+    assert journal_views.summary(same, NOW + timedelta(days=10)).startswith("No entries in the last 7 days")
+    assert "empty" in journal_views.summary([], NOW)
+
+
+def test_parts_of_day_follow_the_persons_clock():
+    assert [journal_views.part_of_day(NOW.replace(hour=h)) for h in (4, 5, 11, 12, 17, 22)] == \
+        ["night", "morning", "morning", "afternoon", "evening", "night"]
+
+
+# --- suggestions ---------------------------------------------------------------------------
+
+def test_the_table_has_ideas_of_every_kind_for_every_emotion():
+    table = suggestions.load_table()
+    assert set(table) == set(EMOTIONS7)
+    assert all(len(table[e][k]) >= 2 for e in EMOTIONS7 for k in suggestions.KINDS)
+
+
+def test_suggest_gives_one_idea_per_kind_from_the_table_repeatably():
+    picked = suggestions.suggest("sad", seed=3)
+    assert [s.kind for s in picked] == list(suggestions.KINDS)
+    assert all(s.text in suggestions.load_table()["sad"][s.kind] for s in picked)
+    assert picked == suggestions.suggest("sad", seed=3)
+    assert len({tuple(suggestions.suggest("sad", seed=s)) for s in range(10)}) > 1
+
+
+def test_suggestions_are_marked_as_not_advice_and_unknown_emotions_are_refused():
+    text = suggestions.as_markdown("happy", suggestions.suggest("happy", seed=0))
+    assert "not medical" in text and "Music:" in text
+    with pytest.raises(EmotionAppError, match="choose one of"):
+        suggestions.suggest("bored")
+
+
+def test_an_edited_table_with_a_gap_is_refused(tmp_path):
+    table = tmp_path / "s.csv"
+    table.write_text("emotion,kind,suggestion\nhappy,music,Pop\n")
+    with pytest.raises(ValueError, match="no suggestion for angry/activity"):
+        suggestions.load_table(table)
