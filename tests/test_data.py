@@ -120,3 +120,28 @@ def test_ferplus_votes_attach_by_path(tmp_path):
     assert result[0, EMOTIONS7.index("neutral")] == pytest.approx(0.2)
     assert result[1, EMOTIONS7.index("angry")] == pytest.approx(1.0)  # contempt dropped
     assert np.isnan(result[2]).all()
+
+
+def test_training_pack_reads_like_the_zip_and_leaves_private_test_out(tmp_path):
+    from emotion_recognition.training.pack import main as pack_main
+
+    entries = kaggle_entries()
+    entries["train/neutral/Training_8475486.jpg"] = synthetic_face(6, 1)  # a name in two
+    entries["train/surprise/Training_8475486.jpg"] = synthetic_face(5, 2)  # class folders
+    source = write_kaggle_zip(tmp_path / "fer2013.zip", entries)
+    pack_main(["--data", str(source), "--out", str(tmp_path / "pack.npz")])
+    from_pack, from_zip = load_fer2013(tmp_path / "pack.npz"), load_fer2013(source)
+    for split in ("Training", "PublicTest"):
+        assert from_pack[split].keys == from_zip[split].keys
+        assert np.array_equal(from_pack[split].labels, from_zip[split].labels)
+        assert np.array_equal(from_pack[split].images, from_zip[split].images)
+    assert len(from_pack["Training"]) == 30 and len(from_pack["PrivateTest"]) == 0
+
+
+def test_a_file_that_is_not_a_pack_is_a_clear_error(tmp_path):
+    np.savez(tmp_path / "other.npz", x=np.zeros(3))
+    with pytest.raises(DatasetError, match="not a training pack"):
+        load_fer2013(tmp_path / "other.npz")
+    (tmp_path / "broken.npz").write_bytes(b"PK\x03\x04 not really")
+    with pytest.raises(DatasetError, match="training pack"):
+        load_fer2013(tmp_path / "broken.npz")

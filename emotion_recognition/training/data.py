@@ -42,7 +42,8 @@ class Split:
 
 
 def load_fer2013(path: str | Path) -> dict[str, Split]:
-    """Load FER2013 from a Kaggle zip, a Kaggle folder or fer2013.csv; return the splits."""
+    """Load FER2013 from a Kaggle zip, a Kaggle folder, fer2013.csv or a training pack
+    (.npz, see training.pack); return the splits."""
     path = Path(path)
     if not path.exists():
         raise DatasetError(f"FER2013 data not found: {path} does not exist")
@@ -53,9 +54,14 @@ def load_fer2013(path: str | Path) -> dict[str, Split]:
         return _from_entries(_folder_entries(path), source=str(path))
     if path.suffix.lower() == ".csv":
         return load_csv(path)
+    if path.suffix.lower() == ".npz":
+        from emotion_recognition.training.pack import load_pack
+
+        return load_pack(path)
     if zipfile.is_zipfile(path):
         return _from_entries(_zip_entries(path), source=str(path))
-    raise DatasetError(f"{path} is neither a folder, a .zip nor a fer2013.csv file")
+    raise DatasetError(f"{path} is neither a folder, a .zip, a training pack (.npz) nor a "
+                       "fer2013.csv file")
 
 
 def _zip_entries(path: Path):

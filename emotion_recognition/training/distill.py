@@ -37,18 +37,43 @@ def _teacher_logits_fn(teacher: str | Path):
         model.predict(faces, batch_size=512, verbose=0), 1e-7, 1.0))
 
 
-def teacher_logits(teachers: list[str], images: np.ndarray, classes: EmotionSet) -> np.ndarray:
-    """(N, len(classes)) logits averaged over teachers and over each image and its mirror."""
+TRAIN_LOGITS_FILE = "train_logits.npz"  # a teacher run's own outputs on the training images
+
+
+def _compute_logits(teacher: str | Path, faces: np.ndarray) -> tuple[EmotionSet, np.ndarray]:
+    """A teacher's logits, averaged over each face and its mirror image."""
+    classes, logits_of = _teacher_logits_fn(teacher)
+    return classes, (logits_of(faces) + logits_of(faces[:, :, ::-1])) / 2
+
+
+def run_logits(teacher: str | Path, images: np.ndarray,
+               keys: tuple[str, ...]) -> tuple[EmotionSet, np.ndarray]:
+    """A teacher's logits on these images; a run folder keeps them (train_logits.npz), so
+    they are computed once even when its weights are gone (e.g. too big to copy back)."""
+    stored_at = Path(teacher) / TRAIN_LOGITS_FILE
+    if stored_at.is_file():
+        with np.load(stored_at) as stored:
+            if stored["keys"].tolist() == list(keys):
+                return emotion_set_of_labels(tuple(stored["classes"].tolist())), stored["logits"]
     faces = images.reshape(-1, images.shape[1], images.shape[2], 1).astype(np.float32)
-    total = np.zeros((len(faces), len(classes)), np.float32)
+    classes, logits = _compute_logits(teacher, faces)
+    if Path(teacher).is_dir():
+        np.savez_compressed(stored_at, logits=logits.astype(np.float32), keys=np.array(keys),
+                            classes=np.array(classes.labels))
+    return classes, logits
+
+
+def teacher_logits(teachers: list[str], images: np.ndarray, classes: EmotionSet,
+                   keys: tuple[str, ...] = ()) -> np.ndarray:
+    """(N, len(classes)) logits averaged over teachers and over each image and its mirror."""
+    keys = keys or tuple(str(i) for i in range(len(images)))
+    total = np.zeros((len(images), len(classes)), np.float32)
     for teacher in teachers:
-        teacher_classes, logits_of = _teacher_logits_fn(teacher)
+        teacher_classes, logits = run_logits(teacher, images, keys)
         missing = set(classes) - set(teacher_classes)
         if missing:
             raise ValueError(f"teacher {teacher} has no output for {', '.join(sorted(missing))}")
-        columns = [teacher_classes.labels.index(name) for name in classes]
-        views = logits_of(faces) + logits_of(faces[:, :, ::-1])
-        total += views[:, columns] / 2
+        total += logits[:, [teacher_classes.labels.index(name) for name in classes]]
     return total / len(teachers)
 
 
@@ -69,7 +94,7 @@ def cached_teacher_logits(run_dir: Path, teachers: list[str], images: np.ndarray
             if (stored["teachers"].tolist() == names.tolist()
                     and stored["keys"].tolist() == list(keys)):
                 return stored["logits"]
-    logits = teacher_logits(teachers, images, classes)
+    logits = teacher_logits(teachers, images, classes, keys)
     np.savez_compressed(path, logits=logits, keys=np.array(keys), teachers=names,
                         classes=np.array(classes.labels))
     return logits
