@@ -167,29 +167,42 @@ def _pixels_to_face(text: str, key: str) -> np.ndarray:
     return values.astype(np.uint8).reshape(FACE_SIZE, FACE_SIZE)
 
 
+FERPLUS_COLUMNS = {"anger": "angry", "disgust": "disgust", "fear": "fear",
+                   "happiness": "happy", "sadness": "sad", "surprise": "surprise",
+                   "neutral": "neutral"}
+FERPLUS_OTHER_COLUMNS = ("contempt", "unknown", "NF")  # not FER2013 classes
+
+
+def load_ferplus_counts(votes_csv: str | Path, row_map_csv: str | Path,
+                        keys: tuple[str, ...]) -> np.ndarray:
+    """FER+ vote counts of ten annotators for Kaggle keys: (N, 10), the 7 FER2013 classes in
+    EMOTIONS7 order, then contempt, unknown and not-a-face; rows of NaN where unknown."""
+    with open(votes_csv, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    with open(row_map_csv, newline="") as handle:
+        row_of = {r["path"]: r["fer2013_row"] for r in csv.DictReader(handle)}
+    counts = np.full((len(keys), len(EMOTIONS7) + len(FERPLUS_OTHER_COLUMNS)), np.nan,
+                     dtype=np.float32)
+    for i, key in enumerate(keys):
+        row = row_of.get(key, "")
+        if not row:
+            continue
+        record = rows[int(row)]
+        counts[i] = 0
+        for column, emotion in FERPLUS_COLUMNS.items():
+            counts[i, INDEX_OF[emotion]] = float(record[column])
+        for offset, column in enumerate(FERPLUS_OTHER_COLUMNS):
+            counts[i, len(EMOTIONS7) + offset] = float(record[column])
+    return counts
+
+
 def load_ferplus_votes(votes_csv: str | Path, row_map_csv: str | Path,
                        keys: tuple[str, ...]) -> np.ndarray:
     """FER+ vote distributions over EMOTIONS7 for Kaggle keys; rows of NaN where unknown.
 
     FER+ has 10 annotators per image; contempt, unknown and not-a-face votes are dropped.
     """
-    ferplus_columns = {"anger": "angry", "disgust": "disgust", "fear": "fear",
-                       "happiness": "happy", "sadness": "sad", "surprise": "surprise",
-                       "neutral": "neutral"}
-    with open(votes_csv, newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    with open(row_map_csv, newline="") as handle:
-        row_of = {r["path"]: r["fer2013_row"] for r in csv.DictReader(handle)}
-    votes = np.full((len(keys), len(EMOTIONS7)), np.nan, dtype=np.float32)
-    for i, key in enumerate(keys):
-        row = row_of.get(key, "")
-        if not row:
-            continue
-        record = rows[int(row)]
-        counts = np.zeros(len(EMOTIONS7), np.float32)
-        for column, emotion in ferplus_columns.items():
-            counts[INDEX_OF[emotion]] = float(record[column])
-        if counts.sum() > 0:
-            votes[i] = counts / counts.sum()
-    return votes
-
+    counts = load_ferplus_counts(votes_csv, row_map_csv, keys)[:, :len(EMOTIONS7)]
+    totals = counts.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(totals > 0, counts / totals, np.nan).astype(np.float32)
