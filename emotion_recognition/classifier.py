@@ -11,7 +11,16 @@ import numpy as np
 from emotion_recognition.errors import ModelLoadError
 from emotion_recognition.preprocessing import FACE_SIZE
 
-BUNDLED_MODEL_DIR = Path(__file__).resolve().parent.parent / "model"
+
+def _bundled_model_dir() -> Path:
+    """The served models: inside the package once pip-installed (package data), else the
+    repository's model/ folder beside it (a checkout, an editable install, the Space)."""
+    package = Path(__file__).resolve().parent
+    installed = package / "model"
+    return installed if (installed / "labels.json").is_file() else package.parent / "model"
+
+
+BUNDLED_MODEL_DIR = _bundled_model_dir()
 
 
 class EmotionClassifier:

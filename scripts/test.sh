@@ -11,6 +11,7 @@ fi
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -r requirements-dev.txt
+.venv/bin/python -m pip install -q --no-deps --no-build-isolation -e .  # the package: API, CLIs
 .venv/bin/python -m ipykernel install --user --name python3 >/dev/null 2>&1 || true
 export TF_CPP_MIN_LOG_LEVEL=2 HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False
 exec .venv/bin/python -m pytest -q "$@"
