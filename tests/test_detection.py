@@ -61,3 +61,38 @@ def test_overlap_and_suppression():
     assert overlap(a, b) == pytest.approx(50 / 150)
     assert overlap(a, Box(20, 20, 5, 5)) == 0.0
     assert suppress_overlaps([a, Box(1, 1, 9, 9), Box(40, 40, 5, 5)]) == [a, Box(40, 40, 5, 5)]
+
+
+def test_a_12_megapixel_photo_keeps_its_small_and_loosely_cropped_faces(detector):
+    """A phone-sized photo: one loosely cropped 500-pixel face and group-photo faces of
+    300 and 150 pixels (faces of about 210, 125 and 63 pixels), all found."""
+    import cv2
+
+    from conftest import face_patch
+
+    photo = cv2.resize(decode_image(EXAMPLES / "coffee_no_face.jpg"), (4000, 3000))
+    spots = {500: (300, 400), 300: (2000, 600), 150: (3000, 2200)}
+    for side, (x, y) in spots.items():
+        photo[y:y + side, x:x + side] = face_patch(side)
+    boxes = detector.detect(to_grey(photo))
+    for side, (x, y) in spots.items():
+        assert any(_contains(Box(x, y, side, side), b.x + b.w // 2, b.y + b.h // 2) for b in boxes), side
+    assert len(boxes) == 3
+
+
+def test_detection_passes_and_the_smallest_face_looked_for():
+    from emotion_recognition.detection import DetectorSettings, Pass, detection_passes, smallest_face
+
+    settings = DetectorSettings()
+    assert detection_passes(480, 640, settings) == [Pass(0.625, 24)]  # a webcam frame: one pass
+    assert smallest_face(480, 640) == 39
+    passes = detection_passes(3000, 4000, settings)
+    assert [round(p.scale, 3) for p in passes] == [0.1, 0.2, 0.4, 0.75]
+    assert [p.max_side for p in passes] == [None, 96, 96, 96]
+    assert smallest_face(3000, 4000) == 32 and smallest_face(200, 200) == 24
+
+
+def test_suppression_drops_a_box_inside_a_larger_face():
+    eye = Box(30, 30, 20, 20)  # IoU with the face is small, but it lies inside it
+    face = Box(0, 0, 100, 100)
+    assert suppress_overlaps([eye, face]) == [face]
