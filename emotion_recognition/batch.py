@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import logging
 import math
 import os
@@ -38,7 +39,7 @@ class BatchSettings:
     images_per_task: int = 32        # images read and detected by one Ray task
     batch_size: int = 128            # images whose faces one classifier call labels together
     classifier_actors: int = 1       # the actor pool grows from 1 to this many actors
-    classifier_cpus: float = 0.5     # CPUs reserved by each classifier actor
+    classifier_cpus: float = 0.0     # reserved by each classifier actor: it needs ~1/10 of a CPU
     detect_cpus: float = 1.0         # CPUs reserved by each detection or video task
     model_dir: str | None = None     # None: where the app loads from (Hub or bundled model/)
 
@@ -209,6 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="images read and detected per Ray task")
     parser.add_argument("--progress-every", type=int, default=1000,
                         help="print a progress line every N inputs (0: none)")
+    parser.add_argument("--summary-json", type=Path, help="also write the summary here as JSON")
     return parser
 
 
@@ -239,6 +241,8 @@ def main(argv=None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(summary.line(), file=sys.stderr)
+    if args.summary_json:
+        args.summary_json.write_text(json.dumps(summary.to_dict(), indent=2))
     for example in summary.error_examples:
         print(f"  error: {example}", file=sys.stderr)
     processed = summary.images + summary.videos

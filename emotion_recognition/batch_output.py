@@ -185,6 +185,14 @@ class Summary:
     def images_per_second(self) -> float:
         return self.images / self.seconds if self.seconds else 0.0
 
+    def to_dict(self) -> dict:
+        return {"images": self.images, "faces": self.faces, "no_face": self.no_face,
+                "errors": self.errors, "videos": self.videos,
+                "video_face_rows": self.video_face_rows, "skipped": self.skipped,
+                "seconds": round(self.seconds, 3),
+                "images_per_second": round(self.images_per_second, 2),
+                "error_examples": self.error_examples}
+
     def line(self) -> str:
         text = (f"{self.images} image(s): {self.faces} face(s), {self.no_face} without a face, "
                 f"{self.errors} error(s)")

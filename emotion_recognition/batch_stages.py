@@ -49,10 +49,19 @@ def describe_error(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+def one_thread_per_task() -> None:
+    """Ray runs one detection or video task per reserved CPU: OpenCV's own worker threads
+    would only compete with the other tasks for the same cores."""
+    import cv2
+
+    cv2.setNumThreads(1)
+
+
 @functools.lru_cache(maxsize=1)
 def _detector():
     from emotion_recognition.detection import FaceDetector
 
+    one_thread_per_task()
     return FaceDetector()
 
 
@@ -141,6 +150,7 @@ def video_rows(source: str, bundle: ModelBundle, fps: float, rows: Rows) -> None
     across frames, labels smoothed), one no_face row if no frame had a face."""
     from emotion_recognition.video import MAX_VIDEO_BYTES, analyze_video
 
+    one_thread_per_task()
     try:
         with LocalCopy(source, MAX_VIDEO_BYTES) as local:
             result = analyze_video(local, recognizer_for(bundle), bundle.emotion_set, fps)

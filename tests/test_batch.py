@@ -4,6 +4,7 @@ EmotionRecognizer.analyze and the video CLI, resume, inputs, and the package on 
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -177,10 +178,12 @@ def test_cli_reads_a_list_file_and_reports(ray_local, tmp_path, capsys):
     listing = tmp_path / "inputs.txt"
     listing.write_text(f"# photos\n{EXAMPLES / 'astronaut.jpg'}\n\nfile://{EXAMPLES / 'grace_hopper.jpg'}\n")
     code = batch.main([str(listing), "--csv", str(tmp_path / "out.csv"), "--emotions", "4",
-                       "--model-dir", MODEL_DIR])
+                       "--model-dir", MODEL_DIR, "--summary-json", str(tmp_path / "summary.json")])
     assert code == 0
     err = capsys.readouterr().err
     assert "2 image(s): " in err and "0 without a face, 0 error(s)" in err
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert (summary["images"], summary["no_face"], summary["errors"]) == (2, 0, 0)
     import pandas as pd
 
     table = pd.read_csv(tmp_path / "out.csv")
