@@ -11,21 +11,41 @@ import os
 from pathlib import Path
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 import pandas as pd
 
 from emotion_recognition.annotate import draw
 from emotion_recognition.errors import EmotionAppError
 from emotion_recognition.labels import DEFAULT_EMOTION_SET, EMOTION_SETS
+from emotion_recognition.limits import LIMITS
 from emotion_recognition.pipeline import NO_FACE_MESSAGE, EmotionRecognizer
 from emotion_recognition.report import faces_table, shares_table
+from emotion_recognition.serving import (UploadCounter, clean_up_on_exit, lifespan,
+                                         log_user_error)
+from emotion_recognition.storage import FileStore
 from emotion_recognition.video import (LiveSession, analyze_video, emotion_shares, timeline_rows,
                                        write_csv)
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 EMOTION_SET_CHOICES = [(s.title, s.name) for s in EMOTION_SETS.values()]
-MAX_FILE_SIZE = "20mb"
 recognizer = EmotionRecognizer()  # loads nothing until the first request (or launch below)
+files = FileStore.open()  # this server's uploads and results (emotion_recognition.storage)
+os.environ["GRADIO_TEMP_DIR"] = str(files.root)  # Gradio saves uploads there from now on
+
+
+def save_jpeg(rgb, path: Path) -> Path:
+    """An annotated RGB image as a JPEG file of this request's own."""
+    import cv2
+
+    cv2.imwrite(str(path), rgb[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 90])
+    return path
+
+
+def _user_error(where: str, error: Exception | str) -> gr.Error:
+    """A user's mistake: a plain message for them, one log line (no traceback) for us."""
+    log_user_error(where, str(error))
+    return gr.Error(str(error), print_exception=False)
 
 
 class UploadedImage(gr.Image):
@@ -41,37 +61,21 @@ class UploadedImage(gr.Image):
             return str(payload.path) if payload is not None and payload.path else None
 
 
-def _forget_upload(path: str | None) -> None:
-    """Privacy: delete the user's upload from Gradio's cache once it has been read
-    (but not Gradio's cached copies of our public example photos, which are reused)."""
-    if not path or not Path(path).is_file() or not Path(path).resolve().is_relative_to(_cache_root()):
-        return
-    example = EXAMPLES_DIR / Path(path).name
-    if example.is_file() and example.read_bytes() == Path(path).read_bytes():
-        return
-    Path(path).unlink(missing_ok=True)
-
-
-def _cache_root() -> Path:
-    import tempfile
-
-    return Path(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio").resolve()
-
-
 def analyze(image: str | None, emotion_set: str):
     """API ``/analyze``: an image and "emotion7"/"emotion4" -> (annotated image, faces).
 
     Faces are ``[{"box": [x, y, w, h], "label", "confidence", "scores": {...}}]``.
     """
     if image is None:
-        raise gr.Error("Please upload a photo or take a webcam snapshot first.")
+        raise _user_error("analyze", "Please upload a photo or take a webcam snapshot first.")
     try:
-        result = recognizer.analyze(image, emotion_set or DEFAULT_EMOTION_SET)
+        with files.claim(image) as path:
+            result = recognizer.analyze(path, emotion_set or DEFAULT_EMOTION_SET)
     except EmotionAppError as error:
-        raise gr.Error(str(error)) from None
-    finally:
-        _forget_upload(image)
-    return draw(result.image, result.faces), [face.to_dict() for face in result.faces]
+        raise _user_error("analyze", error) from None
+    with files.result_dir() as out:  # this request's own file: never shared, never rewritten
+        annotated = save_jpeg(draw(result.image, result.faces), out / "annotated.jpg")
+    return str(annotated), result.face_dicts()
 
 
 def describe(faces: list[dict] | None):
@@ -92,7 +96,7 @@ def live_frame(frame, session: LiveSession | None, emotion_set: str):
     try:
         annotated, _ = session.process(frame, recognizer, emotion_set or DEFAULT_EMOTION_SET)
     except EmotionAppError as error:
-        raise gr.Error(str(error)) from None
+        raise _user_error("live", error) from None
     return annotated, session
 
 
@@ -106,8 +110,9 @@ def live_timeline(session: LiveSession | None, window_s: float = 60.0):
 
 def live_csv(session: LiveSession | None):
     if session is None or not session.records:
-        raise gr.Error("Nothing recorded yet: start the webcam stream first.")
-    return str(write_csv(session.records, session.labels, _private_dir() / "webcam_session.csv"))
+        raise _user_error("live_csv", "Nothing recorded yet: start the webcam stream first.")
+    with files.result_dir() as out:
+        return str(write_csv(session.records, session.labels, out / "webcam_session.csv"))
 
 
 def _empty_timeline() -> None:
@@ -124,35 +129,25 @@ def _timeline_frame(records, labels) -> pd.DataFrame | None:
     return rows[["time_s", "probability", "series"]]
 
 
-def _private_dir() -> Path:
-    """A fresh folder inside Gradio's cache (which delete_cache empties) for result files."""
-    import tempfile
-
-    root = _cache_root()
-    root.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix="results_", dir=root))
-
-
 def analyze_video_file(video: str | None, emotion_set: str, sample_fps: float,
                        progress=gr.Progress()):
     """API ``/analyze_video``: a video, the emotion set and frames per second to analyse ->
-    (annotated WebM video, per-frame CSV, summary JSON)."""
+    (annotated MP4 video, per-frame CSV, summary JSON)."""
     if not video:
-        raise gr.Error("Please upload a video first (MP4, WebM, AVI or MOV).")
-    out = _private_dir()
+        raise _user_error("analyze_video", "Please upload a video first (MP4, WebM, AVI or MOV).")
     stem = Path(video).stem[:40] or "video"
     try:
-        result = analyze_video(video, recognizer, emotion_set or DEFAULT_EMOTION_SET, float(sample_fps),
-                               out / f"{stem}_annotated.webm",
-                               progress=lambda f, text: progress(f, desc=text))
+        with files.claim(video) as path, files.result_dir() as out:
+            result = analyze_video(path, recognizer, emotion_set or DEFAULT_EMOTION_SET,
+                                   float(sample_fps), out / f"{stem}_annotated.mp4",
+                                   progress=lambda f, text: progress(f, desc=text), limits=LIMITS)
+            csv_path = write_csv(result.records, result.labels, out / f"{stem}_emotions.csv")
     except EmotionAppError as error:
-        raise gr.Error(str(error)) from None
-    finally:
-        _forget_upload(video)
-    csv_path = write_csv(result.records, result.labels, out / f"{stem}_emotions.csv")
+        raise _user_error("analyze_video", error) from None
     summary = {"duration_s": round(result.info.duration, 2), "fps": result.info.fps,
                "frames_analysed": result.frames_analysed,
                "faces": len({r.face.face_id for r in result.records}),
+               "stopped_at_s": None if result.complete else round(result.stopped_at, 1),
                "share_of_time": {str(k): v for k, v in
                                  emotion_shares(result.records, result.labels).items()}}
     return str(result.annotated_path), str(csv_path), summary
@@ -173,6 +168,9 @@ def describe_video(csv_path: str | None, summary: dict | None):
     message = (f"{summary['frames_analysed']} frames analysed over {summary['duration_s']} s; "
                f"{summary['faces']} face(s) followed." if summary["faces"]
                else f"**No face found** in the {summary['frames_analysed']} frames analysed.")
+    if summary.get("stopped_at_s") is not None:
+        message += (f" **Stopped at {summary['stopped_at_s']} s**: a video job may take "
+                    f"{LIMITS.video_job_seconds // 60} minutes at most.")
     return long[["time_s", "probability", "series"]], shares_table(summary["share_of_time"]), message
 
 
@@ -230,9 +228,12 @@ def _live_tab() -> None:
 def _video_tab() -> None:
     with gr.Row():
         with gr.Column():
-            video = gr.Video(sources=["upload"], label="Video (MP4, WebM, AVI, MOV; up to 10 min)")
+            video = gr.Video(sources=["upload"], label=f"Video (MP4, WebM, AVI, MOV; up to "
+                             f"{LIMITS.video_seconds // 60} min)")
             emotion_set = gr.Radio(EMOTION_SET_CHOICES, value=DEFAULT_EMOTION_SET, label="Emotions")
-            sample_fps = gr.Slider(1, 15, value=5, step=1, label="Frames analysed per second")
+            sample_fps = gr.Slider(LIMITS.video_fps_min, LIMITS.video_fps_max, value=5, step=1,
+                                   label="Frames analysed per second")
+            gr.Markdown(LIMITS.video_text(), elem_classes=["limits"])
             button = gr.Button("Analyse video", variant="primary")
         with gr.Column():
             annotated = gr.Video(label="Annotated video (analysed frames)", interactive=False)
@@ -251,11 +252,11 @@ def _video_tab() -> None:
 
 
 def build_demo() -> gr.Blocks:
-    with gr.Blocks(title="Facial emotion recognition", analytics_enabled=False,
-                   delete_cache=(600, 600)) as demo:
+    with gr.Blocks(title="Facial emotion recognition", analytics_enabled=False) as demo:
         gr.Markdown("# Facial emotion recognition\nEvery face in the picture is found with "
                     "OpenCV's Haar cascade and labelled by our CNN trained on FER2013. "
-                    "Nothing you send is stored: uploads are deleted once read.")
+                    f"{files.retention.privacy_text()} {LIMITS.photo_text()}",
+                    elem_classes=["privacy"])
         with gr.Tab("Photo"):
             _analysis_tab(["upload", "clipboard"], with_examples=True, api_name="analyze")
         with gr.Tab("Webcam snapshot"):
@@ -269,9 +270,14 @@ def build_demo() -> gr.Blocks:
 
 
 demo = build_demo()
+files.protect(path for block in demo.blocks.values()  # the cached example photos
+              for path in getattr(block, "keep_in_cache", ()))
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     recognizer.classifier(DEFAULT_EMOTION_SET)  # load before serving: a quick first answer
+    clean_up_on_exit(files)  # SIGTERM, Ctrl+C or a normal exit: nothing of ours is left
     demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
-                max_file_size=MAX_FILE_SIZE, footer_links=["api"])
+                max_file_size=LIMITS.upload_bytes, footer_links=["api"],
+                app_kwargs={"middleware": [Middleware(UploadCounter, store=files)],
+                            "lifespan": lifespan(files)})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +12,7 @@ from emotion_recognition.classifier import EmotionClassifier
 from emotion_recognition.detection import FaceDetector
 from emotion_recognition.errors import EmotionAppError
 from emotion_recognition.labels import DEFAULT_EMOTION_SET, EmotionSet, emotion_set
-from emotion_recognition.preprocessing import Box, decode_image, face_crops, to_grey
+from emotion_recognition.preprocessing import Box, decode_image_within, face_crops, to_grey
 
 NO_FACE_MESSAGE = ("No face found. Try a brighter, sharper photo where the face looks at the "
                    "camera and is at least 30 pixels wide.")
@@ -40,6 +40,12 @@ class Analysis:
     image: np.ndarray
     faces: list[Face] = field(default_factory=list)
     message: str = ""
+    scale: float = 1.0  # original photo pixels per pixel of ``image`` (> 1: decoded smaller)
+
+    def face_dicts(self) -> list[dict]:
+        """The faces as ``Face.to_dict`` gives them, boxes in the original photo's pixels."""
+        return [replace(face, box=face.box.scaled(self.scale)).to_dict() if self.scale != 1
+                else face.to_dict() for face in self.faces]
 
 
 def classify_faces(rgb: np.ndarray, boxes: list[Box], classifier: EmotionClassifier) -> list[Face]:
@@ -104,6 +110,6 @@ class EmotionRecognizer:
 
         Raises ImageDecodeError (with a message for the user) when it is not a usable image.
         """
-        rgb = decode_image(image)
+        rgb, scale = decode_image_within(image)  # very large photos: at reduced size
         faces = analyze(rgb, self.detector, self.classifier(emotion_set))
-        return Analysis(rgb, faces, "" if faces else NO_FACE_MESSAGE)
+        return Analysis(rgb, faces, "" if faces else NO_FACE_MESSAGE, scale)

@@ -14,10 +14,11 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from emotion_recognition.errors import DatasetError, ImageDecodeError
+from emotion_recognition.limits import LIMITS
 
 FACE_SIZE = 48
-MAX_IMAGE_PIXELS = 40_000_000  # 40 MP: larger images are refused before decoding
-MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_IMAGE_PIXELS = LIMITS.photo_pixels  # larger images are refused before decoding
+MAX_FILE_BYTES = LIMITS.photo_bytes
 
 # How a FER2013 face sits around the box OpenCV's frontal Haar cascade finds on it:
 # the FER2013 frame is CROP_SCALE times the Haar box's width, centred CROP_SHIFT_Y box
@@ -114,14 +115,17 @@ def decode_image(source) -> np.ndarray:
     and the first frame of animations. Raises ImageDecodeError with a plain message.
     """
     if isinstance(source, np.ndarray):
-        return _array_to_rgb(source)
+        return _array_to_rgb(source), 1.0
     if isinstance(source, Image.Image):
-        return _pil_to_rgb(source)
+        return _pil_to_rgb(source), 1.0
     data = _read_source_bytes(source)
     try:
         with Image.open(io.BytesIO(data)) as image:
             _check_pixel_count(image.size)
-            return _pil_to_rgb(image)
+            width = image.size[0]
+            image = _reduced(image, max_pixels)
+            rgb = _pil_to_rgb(image)
+            return rgb, width / image.size[0]
     except UnidentifiedImageError:
         raise ImageDecodeError("This file is not an image we can read "
                                "(try a JPEG, PNG, WebP, BMP or GIF).") from None
@@ -129,6 +133,14 @@ def decode_image(source) -> np.ndarray:
         raise ImageDecodeError(f"This image has far too many pixels (the limit is "
                                f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels). "
                                "Please send a smaller image.") from None
+    return decode_image_within(source, None)[0]
+
+
+def decode_image_within(source, max_pixels: int | None = LIMITS.working_pixels
+                        ) -> tuple[np.ndarray, float]:
+    """Like decode_image, but an image over ``max_pixels`` is decoded at 1/2, 1/4 or 1/8 of
+    its size (JPEGs are decoded at that size directly, which bounds memory too); returns the
+    image and the factor from its pixels to the original's."""
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageDecodeError(f"This image is damaged or truncated and cannot be read ({error}).") from None
 
@@ -166,6 +178,22 @@ def _pil_to_rgb(image: Image.Image) -> np.ndarray:
         values = np.asarray(image, dtype=np.float64)
         peak = 65535.0 if values.max() > 255 else 255.0
         return _array_to_rgb(np.clip(values * (255.0 / peak), 0, 255).astype(np.uint8))
+def _reduced(image: Image.Image, max_pixels: int | None) -> Image.Image:
+    """The image shrunk by the smallest power of two that brings it within max_pixels."""
+    width, height = image.size
+    if max_pixels is None or width * height <= max_pixels:
+        return image
+    factor = 2
+    while width * height / factor**2 > max_pixels and factor < 8:
+        factor *= 2
+    target = (-(-width // factor), -(-height // factor))
+    if image.format == "JPEG":
+        image.draft(image.mode if image.mode in ("RGB", "L") else "RGB", target)
+        if image.size[0] <= target[0] * 1.01:
+            return image
+    return image.reduce(max(1, round(image.size[0] / target[0])))
+
+
     if image.mode == "F":
         values = np.asarray(image, dtype=np.float64)
         return _array_to_rgb(np.clip(values, 0, 255).astype(np.uint8))

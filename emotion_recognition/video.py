@@ -16,15 +16,23 @@ import cv2
 import numpy as np
 
 from emotion_recognition.annotate import draw
+from emotion_recognition.detection import FaceDetector
 from emotion_recognition.errors import VideoError
 from emotion_recognition.labels import DEFAULT_EMOTION_SET
-from emotion_recognition.pipeline import EmotionRecognizer, analyze
+from emotion_recognition.limits import LIMITS, Limits
+from emotion_recognition.pipeline import EmotionRecognizer, analyze, classify_faces
+from emotion_recognition.preprocessing import to_grey
 from emotion_recognition.tracking import FaceTracker, TrackedFace
+from emotion_recognition.video_detection import TrackingDetector
+from emotion_recognition.video_frames import FrameReader
+from emotion_recognition.video_writer import AnnotatedVideoWriter
 
 VIDEO_SUFFIXES = {".mp4", ".webm", ".avi", ".mov", ".mkv", ".m4v"}
-MAX_VIDEO_BYTES = 200 * 2**20
-MAX_VIDEO_SECONDS = 10 * 60
+MAX_VIDEO_BYTES = LIMITS.video_bytes
+MAX_VIDEO_SECONDS = LIMITS.video_seconds
 MAX_OUTPUT_SIDE = 1280
+FULL_SEARCH_EVERY_S = 1.0  # between full searches, faces are looked for near where they were
+STAGES = ("decode", "detect", "classify", "draw", "encode")
 
 
 @dataclass(frozen=True)
@@ -119,6 +127,12 @@ class VideoAnalysis:
     records: list[FaceRecord] = field(default_factory=list)
     frames_analysed: int = 0
     annotated_path: Path | None = None
+    stopped_at: float | None = None  # seconds into the video where the job's time ran out
+    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+
+    @property
+    def complete(self) -> bool:
+        return self.stopped_at is None
 
 
 def _output_size(info: VideoInfo) -> tuple[int, int]:
@@ -126,57 +140,91 @@ def _output_size(info: VideoInfo) -> tuple[int, int]:
     return int(info.width * scale) // 2 * 2, int(info.height * scale) // 2 * 2
 
 
+def check_request(info: VideoInfo, sample_fps: float, limits: Limits) -> None:
+    """The server's limits on one video job: frames per second, and frames analysed."""
+    if not limits.video_fps_min <= sample_fps <= limits.video_fps_max:
+        raise VideoError(f"Frames per second to analyse must be between {limits.video_fps_min:g} "
+                         f"and {limits.video_fps_max:g}.")
+    if info.duration * sample_fps > limits.video_frames:
+        raise VideoError(
+            f"At {sample_fps:g} frames per second a video may last "
+            f"{limits.max_video_seconds_at(sample_fps) / 60:.1f} minutes "
+            f"({limits.video_frames:,} analysed frames); this one lasts "
+            f"{info.duration / 60:.1f}. Choose fewer frames per second or trim it.")
+
+
+def video_detector(recognizer: EmotionRecognizer, sample_fps: float) -> TrackingDetector:
+    """The job's own detector (no lock shared with photo requests), searching whole frames
+    once per FULL_SEARCH_EVERY_S and near the known faces in between."""
+    detector = FaceDetector(recognizer.detector.settings)
+    return TrackingDetector(detector, full_every=max(1, round(FULL_SEARCH_EVERY_S * sample_fps)))
+
+
 def analyze_video(path: str | Path, recognizer: EmotionRecognizer,
                   emotion_set: str = DEFAULT_EMOTION_SET,
                   sample_fps: float = 5.0, annotated_path: str | Path | None = None,
                   progress: Callable[[float, str], None] | None = None,
-                  smoothing: float = 0.5) -> VideoAnalysis:
+                  smoothing: float = 0.5, limits: Limits | None = None) -> VideoAnalysis:
     """Analyse ``sample_fps`` frames per second of a video; faces keep ids across frames.
 
-    The annotated video (WebM/VP8, plays in browsers) holds the analysed frames at
-    ``sample_fps``.
+    The annotated video (.mp4 H.264 or .webm VP8, both play in browsers) holds the analysed
+    frames at ``sample_fps``. With ``limits`` (the server's), the frame rate and number of
+    frames are checked first and the job stops after ``limits.video_job_seconds``.
     """
     if not 0 < sample_fps <= 30:
         raise VideoError("Frames per second to analyse must be between 0 and 30.")
     info = probe_video(path)
+    if limits is not None:
+        check_request(info, sample_fps, limits)
     classifier = recognizer.classifier(emotion_set)
     result = VideoAnalysis(info, classifier.labels)
-    tracker = FaceTracker(smoothing=smoothing)
-    size = _output_size(info)
     writer = None
     if annotated_path is not None:
-        writer = cv2.VideoWriter(str(annotated_path), cv2.VideoWriter_fourcc(*"VP80"),
-                                 min(sample_fps, info.fps), size)
+        writer = AnnotatedVideoWriter(annotated_path, min(sample_fps, info.fps), _output_size(info))
         result.annotated_path = Path(annotated_path)
-    capture = cv2.VideoCapture(str(path))
-    step, next_time, index = 1.0 / sample_fps, 0.0, -1
+    deadline = time.monotonic() + limits.video_job_seconds if limits is not None else None
+    reader = FrameReader(path, info.fps, sample_fps)
     try:
-        while capture.grab():
-            index += 1
-            moment = index / info.fps
-            if moment + 1e-6 < next_time:
-                continue
-            next_time = (np.floor(moment / step + 1e-6) + 1) * step
-            ok, frame = capture.retrieve()
-            if not ok:
-                break
-            rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-            faces = tracker.update(analyze(rgb, recognizer.detector, classifier))
-            result.records.extend(FaceRecord(moment, index, face) for face in faces)
-            result.frames_analysed += 1
-            if writer is not None:
-                annotated = draw(rgb, faces)
-                if annotated.shape[1::-1] != size:
-                    annotated = cv2.resize(annotated, size, interpolation=cv2.INTER_AREA)
-                writer.write(cv2.cvtColor(annotated, cv2.COLOR_RGB2BGR))
-            if progress is not None and info.frame_count:
-                progress(min(1.0, (index + 1) / info.frame_count),
-                         f"{moment:.1f} s of {info.duration:.1f} s")
+        _analyse_frames(reader, result, video_detector(recognizer, sample_fps), classifier,
+                        FaceTracker(smoothing=smoothing), writer, progress, deadline)
     finally:
-        capture.release()
+        reader.close()
         if writer is not None:
-            writer.release()
+            started = time.perf_counter()
+            writer.close()
+            result.seconds["encode"] += time.perf_counter() - started
+    result.seconds["decode"] = reader.decode_seconds
     return result
+
+
+def _analyse_frames(reader, result, detector, classifier, tracker, writer, progress, deadline):
+    info, size, seconds = result.info, _output_size(result.info), result.seconds
+    clock = time.perf_counter
+    for frame in reader:
+        if deadline is not None and time.monotonic() > deadline:
+            result.stopped_at = frame.time
+            return
+        started = clock()
+        rgb = cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2RGB)
+        boxes = detector.detect(to_grey(rgb))
+        detected = clock()
+        faces = tracker.update(classify_faces(rgb, boxes, classifier))
+        classified = clock()
+        result.records.extend(FaceRecord(frame.time, frame.index, face) for face in faces)
+        result.frames_analysed += 1
+        seconds["detect"] += detected - started
+        seconds["classify"] += classified - detected
+        if writer is not None:
+            annotated = draw(rgb, faces)
+            if annotated.shape[1::-1] != size:
+                annotated = cv2.resize(annotated, size, interpolation=cv2.INTER_AREA)
+            drawn = clock()
+            writer.write(annotated)
+            seconds["draw"] += drawn - classified
+            seconds["encode"] += clock() - drawn
+        if progress is not None and info.frame_count:
+            progress(min(1.0, (frame.index + 1) / info.frame_count),
+                     f"{frame.time:.1f} s of {info.duration:.1f} s")
 
 
 class LiveSession:

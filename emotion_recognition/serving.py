@@ -1,0 +1,88 @@
+"""Glue between the web server and the FileStore, free of Gradio: counting uploads as the
+server answers them, sweeping while it runs, cleaning up when it stops (SIGTERM included),
+and logging user errors as one line each.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import signal
+import threading
+from contextlib import asynccontextmanager
+
+from emotion_recognition.storage import FileStore
+
+log = logging.getLogger("emotion_recognition.requests")
+UPLOAD_ROUTE = "/gradio_api/upload"
+
+
+class UploadCounter:
+    """ASGI middleware: tells the store about every file the upload route saved.
+
+    It reads the route's JSON answer (the saved paths) and counts them before the answer
+    goes out, so a client can never start its request before its upload is counted.
+    """
+
+    def __init__(self, app, store: FileStore):
+        self.app = app
+        self.store = store
+
+    async def __call__(self, scope, receive, send):
+        if (scope["type"] != "http" or scope.get("method") != "POST"
+                or not scope.get("path", "").endswith(UPLOAD_ROUTE)):
+            await self.app(scope, receive, send)
+            return
+        status, body = 0, []
+
+        async def counting_send(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body":
+                body.append(message.get("body", b""))
+                if not message.get("more_body") and status == 200:
+                    self._count(b"".join(body))
+            await send(message)
+
+        await self.app(scope, receive, counting_send)
+
+    def _count(self, body: bytes) -> None:
+        try:
+            paths = json.loads(body)
+        except ValueError:
+            return
+        if isinstance(paths, list):
+            self.store.note_uploads(p for p in paths if isinstance(p, str))
+
+
+def lifespan(store: FileStore):
+    """A server lifespan: sweep while serving, delete the store's folder when stopping."""
+
+    @asynccontextmanager
+    async def _lifespan(app):
+        store.start_sweeper()
+        try:
+            yield
+        finally:
+            store.close()
+
+    return _lifespan
+
+
+def clean_up_on_exit(store: FileStore) -> None:
+    """Delete the store's folder at interpreter exit, and turn SIGTERM (how containers and
+    Spaces stop a server) into the same clean stop as Ctrl+C."""
+    atexit.register(store.close)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def log_user_error(where: str, message: str) -> None:
+    """A user's mistake (bad file, over a limit): one line, no traceback."""
+    log.info("user error in %s: %s", where, message.replace("\n", " "))
