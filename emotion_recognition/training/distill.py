@@ -18,7 +18,8 @@ from keras import ops
 
 from emotion_recognition.labels import EmotionSet, emotion_set_of_labels
 
-TEACHER_TARGETS_FILE = "teacher_targets.npz"
+TEACHER_TARGETS_FILE = "teacher_targets.npz"  # on the training images
+TEACHER_VALIDATION_FILE = "teacher_targets_publictest.npz"  # for a meaningful val_loss
 
 
 def _teacher_logits_fn(teacher: str | Path):
@@ -37,7 +38,8 @@ def _teacher_logits_fn(teacher: str | Path):
         model.predict(faces, batch_size=512, verbose=0), 1e-7, 1.0))
 
 
-TRAIN_LOGITS_FILE = "train_logits.npz"  # a teacher run's own outputs on the training images
+# a teacher run's own outputs, kept in its folder: on the training images, on PublicTest
+TRAIN_LOGITS_FILE, PUBLICTEST_LOGITS_FILE = "train_logits.npz", "publictest_logits.npz"
 
 
 def _compute_logits(teacher: str | Path, faces: np.ndarray) -> tuple[EmotionSet, np.ndarray]:
@@ -46,11 +48,11 @@ def _compute_logits(teacher: str | Path, faces: np.ndarray) -> tuple[EmotionSet,
     return classes, (logits_of(faces) + logits_of(faces[:, :, ::-1])) / 2
 
 
-def run_logits(teacher: str | Path, images: np.ndarray,
-               keys: tuple[str, ...]) -> tuple[EmotionSet, np.ndarray]:
-    """A teacher's logits on these images; a run folder keeps them (train_logits.npz), so
-    they are computed once even when its weights are gone (e.g. too big to copy back)."""
-    stored_at = Path(teacher) / TRAIN_LOGITS_FILE
+def run_logits(teacher: str | Path, images: np.ndarray, keys: tuple[str, ...],
+               file_name: str = TRAIN_LOGITS_FILE) -> tuple[EmotionSet, np.ndarray]:
+    """A teacher's logits on these images; a run folder keeps them (``file_name``), so they
+    are computed once even when its weights are gone (e.g. too big to copy back)."""
+    stored_at = Path(teacher) / file_name
     if stored_at.is_file():
         with np.load(stored_at) as stored:
             if stored["keys"].tolist() == list(keys):
@@ -64,12 +66,12 @@ def run_logits(teacher: str | Path, images: np.ndarray,
 
 
 def teacher_logits(teachers: list[str], images: np.ndarray, classes: EmotionSet,
-                   keys: tuple[str, ...] = ()) -> np.ndarray:
+                   keys: tuple[str, ...] = (), file_name: str = TRAIN_LOGITS_FILE) -> np.ndarray:
     """(N, len(classes)) logits averaged over teachers and over each image and its mirror."""
     keys = keys or tuple(str(i) for i in range(len(images)))
     total = np.zeros((len(images), len(classes)), np.float32)
     for teacher in teachers:
-        teacher_classes, logits = run_logits(teacher, images, keys)
+        teacher_classes, logits = run_logits(teacher, images, keys, file_name)
         missing = set(classes) - set(teacher_classes)
         if missing:
             raise ValueError(f"teacher {teacher} has no output for {', '.join(sorted(missing))}")
@@ -85,16 +87,19 @@ def soften(logits: np.ndarray, temperature: float) -> np.ndarray:
 
 
 def cached_teacher_logits(run_dir: Path, teachers: list[str], images: np.ndarray,
-                          keys: tuple[str, ...], classes: EmotionSet) -> np.ndarray:
+                          keys: tuple[str, ...], classes: EmotionSet,
+                          file_name: str = TEACHER_TARGETS_FILE) -> np.ndarray:
     """The teachers' logits for these images, computed once and stored in the run folder."""
-    path = Path(run_dir) / TEACHER_TARGETS_FILE
+    path = Path(run_dir) / file_name
     names = np.array([str(t) for t in teachers])
     if path.is_file():
         with np.load(path) as stored:
             if (stored["teachers"].tolist() == names.tolist()
                     and stored["keys"].tolist() == list(keys)):
                 return stored["logits"]
-    logits = teacher_logits(teachers, images, classes, keys)
+    per_teacher = (PUBLICTEST_LOGITS_FILE if file_name == TEACHER_VALIDATION_FILE
+                   else TRAIN_LOGITS_FILE)
+    logits = teacher_logits(teachers, images, classes, keys, per_teacher)
     np.savez_compressed(path, logits=logits, keys=np.array(keys), teachers=names,
                         classes=np.array(classes.labels))
     return logits

@@ -111,15 +111,17 @@ def run_recipe(data: str, out: str | Path, time_budget: float, recipe: str = "gp
 
 
 def _store_teacher_logits(run_dir: Path, data: str) -> None:
-    """Keep a finished teacher's outputs on the training images in its folder, so the
-    student never needs its (large) weights again."""
+    """Keep a finished teacher's outputs on the training images and on PublicTest in its
+    folder, so the student never needs its (large) weights again."""
     from emotion_recognition.labels import emotion_set
-    from emotion_recognition.training.distill import run_logits
+    from emotion_recognition.training.distill import (PUBLICTEST_LOGITS_FILE,
+                                                      TRAIN_LOGITS_FILE, run_logits)
     from emotion_recognition.training.train import _splits_for, resumed_config
 
     config = resumed_config(run_dir, data=data)
-    train_split, _ = _splits_for(config, emotion_set(config.classes))
-    run_logits(run_dir, train_split.images, train_split.keys)
+    train_split, val_split = _splits_for(config, emotion_set(config.classes))
+    run_logits(run_dir, train_split.images, train_split.keys, TRAIN_LOGITS_FILE)
+    run_logits(run_dir, val_split.images, val_split.keys, PUBLICTEST_LOGITS_FILE)
 
 
 def _write_status(out: Path, recipe: str) -> dict:

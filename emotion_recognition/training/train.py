@@ -228,9 +228,18 @@ def _training_targets(config: TrainConfig, train_split, classes, out: Path) -> n
     return np.concatenate([targets, soften(logits, config.distill_temperature)], axis=1)
 
 
-def _validation_targets(config: TrainConfig, labels: np.ndarray, num_classes: int):
-    one_hot = _one_hot(labels, num_classes)
-    return np.concatenate([one_hot, one_hot], axis=1) if config.teacher else one_hot
+def _validation_targets(config: TrainConfig, val_split, classes, out: Path) -> np.ndarray:
+    """One-hot labels, with the teachers' softened outputs beside them when distilling
+    (so val_loss is the same distillation loss as the training loss)."""
+    from emotion_recognition.training.distill import (TEACHER_VALIDATION_FILE,
+                                                      cached_teacher_logits, soften)
+
+    one_hot = _one_hot(val_split.labels, len(classes))
+    if not config.teacher:
+        return one_hot
+    logits = cached_teacher_logits(out, list(config.teacher), val_split.images, val_split.keys,
+                                   classes, TEACHER_VALIDATION_FILE)
+    return np.concatenate([one_hot, soften(logits, config.distill_temperature)], axis=1)
 
 
 def _start_record(config: TrainConfig, classes, train_split, val_split, weights) -> dict:
@@ -289,7 +298,7 @@ def train(config: TrainConfig) -> dict:
     _compile(model, config, len(batches), len(classes))
     state = restore_checkpoint(model, out)
     val_data = (val_split.images[..., None].astype(np.float32),
-                _validation_targets(config, val_split.labels, len(classes)))
+                _validation_targets(config, val_split, classes, out))
     _fit(model, batches, val_data, config, out, state, deadline)
     state.finished = state.epochs_done >= config.epochs
     save_checkpoint(model, out, state)
