@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import os
+from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 import gradio as gr
@@ -15,9 +17,10 @@ from starlette.middleware import Middleware
 
 import pandas as pd
 
-from emotion_recognition.annotate import draw
+from emotion_recognition import journal, journal_views, suggestions
+from emotion_recognition.annotate import EMOTION_COLOURS, draw
 from emotion_recognition.errors import EmotionAppError
-from emotion_recognition.labels import DEFAULT_EMOTION_SET, EMOTION_SETS
+from emotion_recognition.labels import DEFAULT_EMOTION_SET, EMOTION_SETS, EMOTIONS7
 from emotion_recognition.limits import LIMITS
 from emotion_recognition.pipeline import NO_FACE_MESSAGE, EmotionRecognizer
 from emotion_recognition.report import faces_table, shares_table
@@ -174,7 +177,8 @@ def describe_video(csv_path: str | None, summary: dict | None):
     return long[["time_s", "probability", "series"]], shares_table(summary["share_of_time"]), message
 
 
-def _analysis_tab(sources: list[str], with_examples: bool, api_name: str | None):
+def _analysis_tab(sources: list[str], with_examples: bool, api_name: str | None,
+                  journal_store: gr.BrowserState | None = None):
     with gr.Row():
         with gr.Column():
             image = UploadedImage(sources=sources, type="filepath", image_mode=None,
@@ -188,6 +192,8 @@ def _analysis_tab(sources: list[str], with_examples: bool, api_name: str | None)
     table = gr.Dataframe(faces_table([]), label="Probabilities per face (%)", interactive=False,
                          elem_classes=["faces-table"])
     faces = gr.JSON(label="Faces (JSON)", visible=False)
+    if journal_store is not None:
+        _journal_adder(faces, "photo" if "upload" in sources else "snapshot", journal_store)
     if with_examples:
         gr.Examples([[str(p)] for p in sorted(EXAMPLES_DIR.glob("*.jpg"))], inputs=[image],
                     label="Example photos (public domain)")
@@ -204,7 +210,7 @@ def _timeline_plot(label: str) -> gr.LinePlot:
                        height=320, elem_classes=["timeline"])
 
 
-def _live_tab() -> None:
+def _live_tab(journal_store: gr.BrowserState | None = None) -> None:
     gr.Markdown("Allow the camera, press record: every face is followed and labelled live; "
                 "labels are smoothed over recent frames. Nothing is kept after you leave.")
     with gr.Row():
@@ -223,6 +229,8 @@ def _live_tab() -> None:
     gr.Timer(1.0).tick(live_timeline, [session], [timeline], api_visibility="private",
                        show_progress="hidden")
     export.click(live_csv, [session], [session_csv], api_visibility="private")
+    if journal_store is not None:
+        _journal_live_adder(session, journal_store)
 
 
 def _video_tab() -> None:
@@ -251,20 +259,244 @@ def _video_tab() -> None:
                api_visibility="private")
 
 
+# --- Mood journal: kept in the person's browser (gr.BrowserState), never on our disk. ---
+# The server only sees the entries an action sends, in memory; CSV files are made and read
+# in the browser (never uploaded nor cached here).
+
+JOURNAL_STORAGE_KEY = "emotion-journal"
+# BrowserState encrypts with a secret the page itself carries (so it obfuscates, no more);
+# a fixed one keeps the journal readable after a server restart, which a random one would not.
+JOURNAL_SECRET = "emotion-journal-v1"
+_EMOTION_HEX = {name: "#%02x%02x%02x" % rgb for name, rgb in EMOTION_COLOURS.items()}
+_LOCAL_TIME_JS = """(...args) => {
+  const d = new Date(), z = -d.getTimezoneOffset();
+  const p = n => String(Math.trunc(Math.abs(n))).padStart(2, '0');
+  args[COUNT - 1] = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:` +
+    `${p(d.getMinutes())}:${p(d.getSeconds())}${z < 0 ? '-' : '+'}${p(z / 60)}:${p(z % 60)}`;
+  return args.slice(0, COUNT);
+}"""
+_DOWNLOAD_CSV_JS = """(text) => {
+  if (!text) return [];
+  const link = document.createElement('a');
+  link.href = URL.createObjectURL(new Blob([text], {type: 'text/csv'}));
+  link.download = `emotion-journal-${new Date().toISOString().slice(0, 10)}.csv`;
+  document.body.appendChild(link); link.click(); link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+  return [];
+}"""
+_IMPORT_CSV_JS = """
+const input = element.querySelector('input[type=file]');
+input.addEventListener('change', async () => {
+  const file = input.files[0];
+  if (!file) return;
+  props.value = await file.slice(0, LIMIT + 1).text();  // read here: the file is never uploaded
+  input.value = '';
+  trigger('input');
+});"""
+_SUGGESTION_CHOICES = [("my latest entry", "latest"), ("my mood this week", "week"),
+                       *[(name, name) for name in EMOTIONS7]]
+
+
+def _with_local_time(inputs: list) -> str:
+    """JS for an event whose last input is a clock: the browser's local time goes there."""
+    return _LOCAL_TIME_JS.replace("COUNT", str(len(inputs)))
+
+
+def _journal_now(clock: str | None) -> datetime:
+    try:
+        return journal.parse_time(clock)
+    except journal.JournalError:
+        return datetime.now().astimezone()
+
+
+def journal_face_choices(faces: list[dict] | None):
+    """After an analysis: with several faces, the person must pick theirs."""
+    faces = faces or []
+    choices = [(f"face {i + 1}: {f['label']} {f['confidence']:.0%}", i) for i, f in enumerate(faces)]
+    return gr.update(choices=choices, value=0 if len(faces) == 1 else None, visible=len(faces) > 1)
+
+
+def journal_add_face(faces, face_index, note, entries, clock, source: str = "photo"):
+    """The chosen face of the latest analysis -> a new journal entry."""
+    faces = faces or []
+    if not faces:
+        return gr.skip(), "Analyse a photo with a face in it first.", gr.skip()
+    if face_index is None or not 0 <= int(face_index) < len(faces):
+        return gr.skip(), "Several faces were found: pick which face is yours first.", gr.skip()
+    return _journal_add([faces[int(face_index)]["scores"]], source, note, entries, clock)
+
+
+def journal_add_live(session: LiveSession | None, face_id, note, entries, clock):
+    """A live session, averaged over the frames of the chosen (or only) face."""
+    records = session.records if session is not None else []
+    ids = sorted({r.face.face_id for r in records})
+    if not ids:
+        return gr.skip(), "Nothing recorded yet: start the webcam stream first.", gr.skip(), gr.skip()
+    if len(ids) > 1 and face_id not in ids:
+        picker = gr.update(choices=[(f"face #{i}", i) for i in ids], value=None, visible=True)
+        return gr.skip(), "Several faces were followed: pick which is yours, then add.", gr.skip(), picker
+    mine = [r.face.scores for r in records if r.face.face_id == (face_id if len(ids) > 1 else ids[0])]
+    mine = [s for s in mine if s.keys() == mine[-1].keys()]  # the session's latest emotion set
+    return *_journal_add(mine, "live", note, entries, clock), gr.skip()
+
+
+def _journal_add(scores, source, note, entries, clock):
+    try:
+        entry = journal.new_entry(scores, source, note, _journal_now(clock))
+        updated = journal.add(entries, entry)
+    except journal.JournalError as error:
+        return gr.skip(), f"Not added: {error}", gr.skip()
+    return (updated, f"Added to your journal: **{entry.emotion}** at {entry.local_time:%H:%M} "
+            f"({_entries(len(updated))}, kept in this browser only).", "")
+
+
+def journal_refresh(entries, suggestion_for, seed, clock):
+    """Summary, charts, entries table and suggestions for the Journal tab."""
+    items, now = journal.load(entries), _journal_now(clock)
+    today = now.replace(tzinfo=None).date()
+    table = pd.DataFrame([{"time": e.local_time.strftime("%Y-%m-%d %H:%M"), "source": e.source,
+                           "emotion": e.emotion, "confidence %": round(100 * e.probabilities[e.emotion], 1),
+                           "note": e.note} for e in reversed(items)],
+                         columns=["time", "source", "emotion", "confidence %", "note"])
+    return (journal_views.summary(items, now), journal_views.hourly(items, today),
+            journal_views.daily(items, today, 7), journal_views.daily(items, today, 30), table,
+            journal_suggestions(items, suggestion_for, seed, today))
+
+
+def journal_suggestions(items, suggestion_for: str, seed, today) -> str:
+    if suggestion_for == "week":
+        emotion = journal_views.dominant(journal_views.within_days(items, today, 7))
+    elif suggestion_for in EMOTIONS7:
+        emotion = suggestion_for
+    else:
+        emotion = items[-1].emotion if items else None
+    if emotion is None:
+        return "*No entries to go by yet: pick an emotion above, or add an entry first.*"
+    return suggestions.as_markdown(emotion, suggestions.suggest(emotion, seed=int(seed or 0) + today.toordinal()))
+
+
+def journal_export(entries):
+    if not journal.load(entries):
+        return "", "Your journal is empty: there is nothing to export."
+    return journal.to_csv(entries), "Exported: the CSV was made in your browser and saved as a download."
+
+
+def journal_import(text, entries):
+    """CSV text read by the browser -> entries merged into the journal (or a clear message)."""
+    try:
+        merged, added = journal.merge(entries, journal.from_csv(text or ""))
+    except journal.JournalError as error:
+        return gr.skip(), f"**Import failed.** {error}"
+    return merged, f"Imported {_entries(added, 'new ')} ({len(merged)} in all)."
+
+
+def _entries(count: int, kind: str = "") -> str:
+    return f"{count} {kind}entr{'y' if count == 1 else 'ies'}"
+
+
+def _journal_adder(faces: gr.JSON, source: str, journal_store: gr.BrowserState) -> None:
+    """Under a photo/snapshot result: pick your face, add a note, add it to the journal."""
+    with gr.Row(elem_classes=["journal-adder"]):
+        face = gr.Dropdown([], label="Which face is yours?", visible=False, scale=1)
+        note = gr.Textbox(label="Note for your journal (optional)", max_length=journal.MAX_NOTE_CHARS,
+                          placeholder="e.g. after the morning run", scale=2)
+        add = gr.Button("Add to my journal", scale=1)
+    message = gr.Markdown()
+    clock = gr.Textbox(visible=False)
+    faces.change(journal_face_choices, [faces], [face], api_visibility="private")
+    inputs = [faces, face, note, journal_store, clock]
+    add.click(partial(journal_add_face, source=source), inputs, [journal_store, message, note],
+              js=_with_local_time(inputs), api_visibility="private")
+
+
+def _journal_live_adder(session: gr.State, journal_store: gr.BrowserState) -> None:
+    with gr.Row(elem_classes=["journal-adder"]):
+        face = gr.Dropdown([], label="Which face is yours?", visible=False, scale=1)
+        note = gr.Textbox(label="Note for your journal (optional)", max_length=journal.MAX_NOTE_CHARS, scale=2)
+        add = gr.Button("Add this session to my journal", scale=1)
+    message = gr.Markdown()
+    clock = gr.Textbox(visible=False)
+    inputs = [session, face, note, journal_store, clock]
+    add.click(journal_add_live, inputs, [journal_store, message, note, face], js=_with_local_time(inputs),
+              api_visibility="private")
+
+
+def _journal_tab(journal_store: gr.BrowserState) -> None:
+    with gr.Tab("Journal") as tab:
+        gr.Markdown("Your mood journal lives **only in this browser** (its local storage). Our "
+                    "server keeps nothing: it reads the entries an action sends, in memory, and "
+                    "CSV files are made and read right here. Add entries from the Photo, Webcam "
+                    "snapshot and Live webcam tabs; export a CSV to keep a copy or move it.")
+        summary = gr.Markdown(elem_classes=["journal-summary"])
+        with gr.Row():
+            today = _journal_plot("Today, hour by hour", "hour", "journal-today")
+            week = _journal_plot("The last 7 days", "day", "journal-week")
+        month = _journal_plot("The last 30 days", "day", "journal-month", angle=-45)
+        with gr.Accordion("Suggestions (just for fun)", open=True):
+            suggestion_for = gr.Dropdown(_SUGGESTION_CHOICES, value="latest", label="Suggestions for")
+            ideas = gr.Markdown(elem_classes=["journal-suggestions"])
+            more = gr.Button("Other ideas", size="sm")
+        table = gr.Dataframe(label="Your entries (newest first)", interactive=False,
+                             elem_classes=["journal-table"], max_height=400)
+        _journal_transfer(journal_store)
+    seed, clock = gr.State(0), gr.Textbox(visible=False)
+    inputs = [journal_store, suggestion_for, seed, clock]
+    gr.on([journal_store.change, tab.select, suggestion_for.change, seed.change], journal_refresh, inputs,
+          [summary, today, week, month, table, ideas], js=_with_local_time(inputs),
+          api_visibility="private", show_progress="hidden")
+    more.click(lambda n: int(n or 0) + 1, [seed], [seed], api_visibility="private")
+
+
+def _journal_plot(label: str, x: str, css_class: str, angle: float = 0) -> gr.BarPlot:
+    return gr.BarPlot(None, x=x, y="share %", color="emotion", color_map=_EMOTION_HEX,
+                      y_aggregate="sum", sort="x", y_lim=[0, 100], x_label_angle=angle,
+                      tooltip=["entries"], label=label, elem_classes=[css_class])
+
+
+def _journal_transfer(journal_store: gr.BrowserState) -> None:
+    """Export, import and delete everything (with a confirmation)."""
+    with gr.Row():
+        export = gr.Button("Export as CSV")
+        importer = gr.HTML("", html_template="<label class='journal-import'>Import a journal CSV "
+                           "<input type='file' accept='.csv,text/csv'></label>",
+                           js_on_load=_IMPORT_CSV_JS.replace("LIMIT", str(journal.MAX_IMPORT_BYTES)),
+                           elem_classes=["journal-import"])
+        delete = gr.Button("Delete everything…", variant="stop")
+    with gr.Row(visible=False) as confirm:
+        gr.Markdown("**Delete every entry from this browser?** This cannot be undone; export "
+                    "first if you want a copy.")
+        sure = gr.Button("Yes, delete everything", variant="stop")
+        cancel = gr.Button("Cancel")
+    message = gr.Markdown(elem_classes=["journal-message"])
+    csv_text = gr.Textbox(visible=False)
+    export.click(journal_export, [journal_store], [csv_text, message], api_visibility="private").then(
+        None, [csv_text], None, js=_DOWNLOAD_CSV_JS)
+    importer.input(journal_import, [importer, journal_store], [journal_store, message],
+                    api_visibility="private")
+    delete.click(lambda: (gr.update(visible=True), ""), None, [confirm, message],
+                 api_visibility="private")
+    cancel.click(lambda: gr.update(visible=False), None, [confirm], api_visibility="private")
+    sure.click(lambda: ([], gr.update(visible=False), "Your journal is empty now."), None,
+               [journal_store, confirm, message], api_visibility="private")
+
+
 def build_demo() -> gr.Blocks:
     with gr.Blocks(title="Facial emotion recognition", analytics_enabled=False) as demo:
         gr.Markdown("# Facial emotion recognition\nEvery face in the picture is found with "
                     "OpenCV's Haar cascade and labelled by our CNN trained on FER2013. "
                     f"{files.retention.privacy_text()} {LIMITS.photo_text()}",
                     elem_classes=["privacy"])
+        journal_store = gr.BrowserState([], storage_key=JOURNAL_STORAGE_KEY, secret=JOURNAL_SECRET)
         with gr.Tab("Photo"):
-            _analysis_tab(["upload", "clipboard"], with_examples=True, api_name="analyze")
+            _analysis_tab(["upload", "clipboard"], with_examples=True, api_name="analyze",
+                          journal_store=journal_store)
         with gr.Tab("Webcam snapshot"):
-            _analysis_tab(["webcam"], with_examples=False, api_name=None)
+            _analysis_tab(["webcam"], with_examples=False, api_name=None, journal_store=journal_store)
         with gr.Tab("Live webcam"):
-            _live_tab()
+            _live_tab(journal_store)
         with gr.Tab("Video"):
             _video_tab()
+        _journal_tab(journal_store)
     demo.queue(max_size=64, default_concurrency_limit=2)
     return demo
 
@@ -280,4 +512,5 @@ if __name__ == "__main__":
     demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                 max_file_size=LIMITS.upload_bytes, footer_links=["api"],
                 app_kwargs={"middleware": [Middleware(UploadCounter, store=files)],
-                            "lifespan": lifespan(files)})
+                            "lifespan": lifespan(files)},
+                run_history=False)  # no copy of inputs/results (journal included) in the browser

@@ -1,0 +1,263 @@
+"""The mood journal in a real browser (Debian's Chromium driven by Playwright).
+
+Adds entries from the Photo and Webcam snapshot tabs, reloads the page, restarts the server,
+looks at the charts and summary, exports, deletes everything, imports the export and a bad
+file. The server runs with its own temp, cache and home folders and an audit hook that logs
+every file it opens for writing, so the test can check that no journal data ever reaches
+the server's disk.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+from conftest import EXAMPLES, ROOT, _free_port, write_y4m
+from test_browser import CHROMIUM, CHROMIUM_ARGS
+
+CANARY = f"journal-canary-{uuid.uuid4().hex[:12]}"  # in every note: findable in any file
+# Runs app.py with an audit hook: every path opened for writing goes to $WRITE_LOG.
+AUDITED_APP = """
+import os, runpy, sys
+log = os.open(os.environ["WRITE_LOG"], os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND
+def hook(event, args):
+    if event != "open" or not isinstance(args[0], (str, bytes, os.PathLike)):
+        return
+    path, mode, flags = args
+    if (any(c in mode for c in "wax+") if isinstance(mode, str) else (flags or 0) & WRITE_FLAGS):
+        os.write(log, os.fsencode(os.path.abspath(os.fsdecode(path))) + b"\\n")
+sys.addaudithook(hook)
+sys.argv = ["app.py"]
+runpy.run_path("app.py", run_name="__main__")
+"""
+
+
+class Server:
+    """python app.py on a fixed port (the browser's storage is per origin), restartable."""
+
+    def __init__(self, base: Path):
+        self.port, self.base = _free_port(), base
+        self.dirs = {name: base / name for name in ("gradio", "tmp", "home")}
+        for folder in self.dirs.values():
+            folder.mkdir(parents=True, exist_ok=True)
+        self.write_log, self.started_at = base / "writes.log", time.time()
+        self.url, self.process, self.log_start = f"http://127.0.0.1:{self.port}/", None, 0
+
+    def start(self) -> None:
+        env = {**os.environ, "GRADIO_SERVER_PORT": str(self.port), "GRADIO_SERVER_NAME": "127.0.0.1",
+               "GRADIO_ANALYTICS_ENABLED": "False", "EMOTION_MODEL_REPO": "",
+               "GRADIO_TEMP_DIR": str(self.dirs["gradio"]), "TMPDIR": str(self.dirs["tmp"]),
+               "HOME": str(self.dirs["home"]), "MPLCONFIGDIR": str(self.dirs["home"] / "mpl"),
+               "WRITE_LOG": str(self.write_log)}
+        output = open(self.base / "app.log", "a")
+        self.process = subprocess.Popen([sys.executable, "-c", AUDITED_APP], cwd=ROOT, env=env,
+                                        stdout=output, stderr=subprocess.STDOUT)
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            assert self.process.poll() is None, (self.base / "app.log").read_text()
+            try:
+                urllib.request.urlopen(self.url, timeout=2)
+                self.log_start = self.write_log.stat().st_size  # what startup wrote is not ours
+                return
+            except OSError:
+                time.sleep(0.5)
+        raise RuntimeError(f"app.py did not answer:\n{(self.base / 'app.log').read_text()}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def mark(self) -> int:
+        return self.write_log.stat().st_size
+
+    def written_since(self, mark: int | None = None) -> list[Path]:
+        """Paths the server opened for writing since ``mark`` (default: since it started)."""
+        with open(self.write_log, "rb") as handle:
+            handle.seek(self.log_start if mark is None else mark)
+            return [Path(line) for line in handle.read().decode().splitlines() if line]
+
+    def assert_no_journal_on_disk(self) -> None:
+        """Nothing the server wrote, and nothing in its temp/cache/home or the repository
+        written since the test began, holds a journal note; the server wrote no CSV at all."""
+        written = set(self.written_since())
+        assert not [p for p in written if p.suffix.lower() == ".csv"], written
+        candidates = {p for p in written if p.is_file()}
+        for folder in (*self.dirs.values(), ROOT):
+            candidates |= set(_files_changed_since(folder, self.started_at))
+        holding = [p for p in candidates if CANARY.encode() in p.read_bytes()]
+        assert not holding, f"journal data on the server's disk: {holding}"
+
+
+def _files_changed_since(folder: Path, moment: float):
+    for top, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if d not in (".git", ".venv", "node_modules")]
+        for name in files:
+            path = Path(top, name)
+            try:
+                if path.is_file() and path.stat().st_mtime >= moment:
+                    yield path
+            except OSError:  # removed meanwhile
+                continue
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    server = Server(tmp_path_factory.mktemp("journal_server"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def page(server, tmp_path_factory):
+    if not os.path.exists(CHROMIUM):
+        pytest.fail("Debian's chromium is not installed (scripts/test.sh installs it)")
+    from playwright.sync_api import sync_playwright
+
+    camera = write_y4m(tmp_path_factory.mktemp("camera") / "face.y4m")
+    args = CHROMIUM_ARGS + ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                            f"--use-file-for-fake-video-capture={camera}"]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+        context = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
+        context.grant_permissions(["camera"], origin=server.url.rstrip("/"))
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(server.url)
+        yield page
+        browser.close()
+
+
+def _shown(locator):
+    """The first match on the tab shown (other tabs keep their elements, hidden)."""
+    return locator.locator("visible=true").first
+
+
+def _add(page, server, note: str) -> None:
+    """Add the analysed face (of the tab shown); the server writes no file meanwhile."""
+    mark = server.mark()
+    _shown(page.get_by_label("Note for your journal (optional)")).fill(note)
+    _shown(page.get_by_role("button", name="Add to my journal")).click()
+    _shown(page.get_by_text("Added to your journal")).wait_for()
+    assert server.written_since(mark) == []
+
+
+def _journal_rows(page) -> list[list[str]]:
+    """The Journal tab's entries table (a virtual grid: rows and cells by their ARIA roles)."""
+    page.get_by_role("tab", name="Journal").click()
+    grid = page.locator(".journal-table [role=grid]").first
+    return [row.locator("[role=gridcell]").all_inner_texts()
+            for row in grid.locator("[role=row].virtual-row").all()]
+
+
+def _wait_for_rows(page, count: int) -> list[list[str]]:
+    page.get_by_role("tab", name="Journal").click()
+    page.wait_for_function(  # aria-rowcount counts the header row too
+        "n => { const g = document.querySelector('.journal-table [role=grid]'); "
+        "return g && g.getAttribute('aria-rowcount') === String(n + 1) && "
+        "g.querySelectorAll('[role=row].virtual-row').length === n; }", arg=count)
+    return _journal_rows(page)
+
+
+def test_add_a_face_of_a_group_photo_after_picking_it(page, server):
+    page.locator("input[type=file]").first.set_input_files(str(EXAMPLES / "three_faces.jpg"))
+    page.get_by_role("button", name="Analyse", exact=True).first.click()
+    page.get_by_text("3 face(s) found").wait_for()
+    page.get_by_role("button", name="Add to my journal").first.click()
+    page.get_by_text("pick which face is yours").first.wait_for()  # nothing added yet
+    page.get_by_label("Which face is yours?").first.click()
+    option = page.get_by_role("option", name="face 2")
+    label, percent = option.inner_text().split(": ")[1].split()  # "face 2: neutral 52%"
+    option.click()
+    _add(page, server, f"{CANARY} photo")
+    row = _wait_for_rows(page, 1)[0]  # time, source, emotion, confidence %, note
+    assert row[1:3] == ["photo", label] and f"{float(row[3]):.0f}%" == percent  # face 2's
+    server.assert_no_journal_on_disk()
+
+
+def test_add_a_webcam_snapshot(page, server, tmp_path):
+    page.get_by_role("tab", name="Webcam snapshot").click()
+    page.get_by_role("button", name="Click to Access Webcam").click()
+    page.wait_for_function("() => [...document.querySelectorAll('video')].some("
+                           "v => v.readyState >= 2 && v.videoWidth > 0)")  # the face is showing
+    page.get_by_role("button", name="capture photo").click()
+    page.get_by_role("button", name="Analyse", exact=True).first.click()
+    _shown(page.get_by_text("1 face(s) found")).wait_for()
+    _add(page, server, f"{CANARY} snapshot")
+    page.screenshot(path=str(tmp_path / "snapshot_added.png"), full_page=True)
+    server.assert_no_journal_on_disk()
+
+
+def test_entries_survive_a_reload_and_a_server_restart(page, server):
+    page.reload()
+    rows = _wait_for_rows(page, 2)
+    assert [r[1] for r in rows] == ["snapshot", "photo"]  # newest first
+    assert [r[4] for r in rows] == [f"{CANARY} snapshot", f"{CANARY} photo"]
+    server.stop()
+    server.start()
+    page.reload()
+    assert _wait_for_rows(page, 2) == rows
+
+
+def test_charts_summary_and_suggestions(page, tmp_path):
+    page.get_by_role("tab", name="Journal").click()
+    summary = page.locator(".journal-summary").last
+    summary.get_by_text("this week").wait_for()
+    assert summary.inner_text().startswith("Mostly ") and "2 entries" in summary.inner_text()
+    for chart in ("journal-today", "journal-week", "journal-month"):
+        plot = page.locator(f".{chart}").first
+        plot.locator("canvas, svg").first.wait_for()
+        assert plot.get_by_text("neutral").first.is_visible(), chart  # a legend with our emotions
+    ideas = page.locator(".journal-suggestions").last
+    assert "not medical" in ideas.inner_text() and "Music:" in ideas.inner_text()
+    page.screenshot(path=str(tmp_path / "journal_tab.png"), full_page=True)
+
+
+def test_export_delete_everything_and_import_the_export(page, server, tmp_path):
+    before, mark = _journal_rows(page), server.mark()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export as CSV").click()
+    exported = tmp_path / "journal.csv"
+    download.value.save_as(exported)
+    rows = list(csv.DictReader(exported.open()))
+    assert sorted(r["source"] for r in rows) == ["photo", "snapshot"]
+    assert all(r["note"].startswith(CANARY) for r in rows)
+    server.assert_no_journal_on_disk()
+
+    page.get_by_role("button", name="Delete everything…").click()
+    page.get_by_role("button", name="Yes, delete everything").click()
+    page.get_by_text("Your journal is empty now").wait_for()
+    page.reload()
+    assert _wait_for_rows(page, 0) == []
+    stored = page.evaluate("Object.values(localStorage).join(' ') + Object.values(sessionStorage).join(' ')")
+    assert CANARY not in stored  # no plain copy left in the browser either (run history is off)
+
+    page.locator(".journal-import input[type=file]").set_input_files(str(exported))
+    page.get_by_text("Imported 2 new entries").wait_for()
+    assert _wait_for_rows(page, 2) == before
+    assert server.written_since(mark) == []  # export, delete, reload, import: no file at all
+    server.assert_no_journal_on_disk()
+
+
+def test_a_bad_csv_gets_a_clear_message_and_changes_nothing(page, server, tmp_path):
+    mark, bad = server.mark(), tmp_path / "session.csv"
+    bad.write_text("time_s,frame,face_id,label\n0.1,1,1,happy\n")
+    page.locator(".journal-import input[type=file]").set_input_files(str(bad))
+    message = page.locator(".journal-message").last
+    message.get_by_text("Import failed").wait_for()
+    assert "not a journal export" in message.inner_text() and "missing columns" in message.inner_text()
+    assert len(_journal_rows(page)) == 2
+    assert server.written_since(mark) == []
