@@ -32,7 +32,8 @@ def test_wheel_holds_code_models_and_command_lines(tmp_path):
         packaged = zipfile.ZipFile(wheel).read(f"emotion_recognition/model/{name}")
         assert packaged == (ROOT / "model" / name).read_bytes()
     assert {"emotion_recognition/pipeline.py", "emotion_recognition/batch.py",
-            "emotion_recognition/training/train.py"} <= names
+            "emotion_recognition/training/train.py",
+            "emotion_recognition/data/suggestions.csv"} <= names  # the journal's suggestions
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     scripts = zipfile.ZipFile(wheel).read(entry_points).decode()
     for line in ("emotion-photo = emotion_recognition.cli:main",
