@@ -31,18 +31,22 @@ CROP_SHIFT_Y = 0.016
 
 @dataclass(frozen=True)
 class Box:
-    """An axis-aligned box in pixels: top-left corner (x, y), width w, height h."""
+    """A box in pixels: top-left corner (x, y), width w, height h; ``angle`` is the turn
+    (degrees, counter-clockwise as OpenCV counts) about the box centre that makes the face
+    inside upright (0 for an upright face; see alignment.py)."""
 
     x: int
     y: int
     w: int
     h: int
+    angle: float = 0.0
 
     def as_list(self) -> list[int]:
         return [self.x, self.y, self.w, self.h]
 
     def scaled(self, factor: float) -> "Box":
-        return Box(*(int(round(v * factor)) for v in (self.x, self.y, self.w, self.h)))
+        return Box(*(int(round(v * factor)) for v in (self.x, self.y, self.w, self.h)),
+                   self.angle)
 
 
 def face_frame(box: Box, scale: float = CROP_SCALE, shift_y: float = CROP_SHIFT_Y) -> Box:
@@ -50,7 +54,8 @@ def face_frame(box: Box, scale: float = CROP_SCALE, shift_y: float = CROP_SHIFT_
     side = int(round(max(box.w, box.h) * scale))
     centre_x = box.x + box.w / 2
     centre_y = box.y + box.h / 2 + shift_y * box.w
-    return Box(int(round(centre_x - side / 2)), int(round(centre_y - side / 2)), side, side)
+    return Box(int(round(centre_x - side / 2)), int(round(centre_y - side / 2)), side, side,
+               box.angle)
 
 
 def clip_box(box: Box, width: int, height: int) -> Box:
@@ -92,9 +97,20 @@ def to_model_input(grey_faces: list[np.ndarray] | np.ndarray) -> np.ndarray:
     return np.stack(resized).astype(np.uint8)[..., None]
 
 
+def upright_crop(image: np.ndarray, box: Box) -> np.ndarray:
+    """Crop ``box`` turned by its angle about its centre, so a tilted face comes out
+    upright; parts outside the image repeat its border pixels."""
+    if not box.angle:
+        return crop_padded(image, box)
+    matrix = cv2.getRotationMatrix2D((box.x + box.w / 2, box.y + box.h / 2), box.angle, 1.0)
+    matrix[:, 2] -= (box.x, box.y)
+    return cv2.warpAffine(image, matrix, (box.w, box.h), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)
+
+
 def face_crops(grey: np.ndarray, boxes: list[Box]) -> np.ndarray:
     """Cut the FER2013-framed face of every box out of a grey image -> model input."""
-    return to_model_input([crop_padded(grey, face_frame(box)) for box in boxes])
+    return to_model_input([upright_crop(grey, face_frame(box)) for box in boxes])
 
 
 def decode_grey_face(data: bytes, name: str) -> np.ndarray:
@@ -114,6 +130,14 @@ def decode_image(source) -> np.ndarray:
     Handles EXIF orientation, RGBA/LA (on white), palette, 16-bit, CMYK and grey images,
     and the first frame of animations. Raises ImageDecodeError with a plain message.
     """
+    return decode_image_within(source, None)[0]
+
+
+def decode_image_within(source, max_pixels: int | None = LIMITS.working_pixels
+                        ) -> tuple[np.ndarray, float]:
+    """Like decode_image, but an image over ``max_pixels`` is decoded at 1/2, 1/4 or 1/8 of
+    its size (JPEGs are decoded at that size directly, which bounds memory too); returns the
+    image and the factor from its pixels to the original's."""
     if isinstance(source, np.ndarray):
         return _array_to_rgb(source), 1.0
     if isinstance(source, Image.Image):
@@ -133,14 +157,6 @@ def decode_image(source) -> np.ndarray:
         raise ImageDecodeError(f"This image has far too many pixels (the limit is "
                                f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels). "
                                "Please send a smaller image.") from None
-    return decode_image_within(source, None)[0]
-
-
-def decode_image_within(source, max_pixels: int | None = LIMITS.working_pixels
-                        ) -> tuple[np.ndarray, float]:
-    """Like decode_image, but an image over ``max_pixels`` is decoded at 1/2, 1/4 or 1/8 of
-    its size (JPEGs are decoded at that size directly, which bounds memory too); returns the
-    image and the factor from its pixels to the original's."""
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageDecodeError(f"This image is damaged or truncated and cannot be read ({error}).") from None
 
@@ -162,22 +178,6 @@ def _read_source_bytes(source) -> bytes:
     return data
 
 
-def _check_pixel_count(size: tuple[int, int]) -> None:
-    width, height = size
-    if width * height > MAX_IMAGE_PIXELS:
-        raise ImageDecodeError(
-            f"The image is {width}x{height} pixels; the limit is "
-            f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels. Please send a smaller image.")
-
-
-def _pil_to_rgb(image: Image.Image) -> np.ndarray:
-    _check_pixel_count(image.size)
-    image.seek(0)  # first frame of an animation
-    image = ImageOps.exif_transpose(image) or image
-    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-        values = np.asarray(image, dtype=np.float64)
-        peak = 65535.0 if values.max() > 255 else 255.0
-        return _array_to_rgb(np.clip(values * (255.0 / peak), 0, 255).astype(np.uint8))
 def _reduced(image: Image.Image, max_pixels: int | None) -> Image.Image:
     """The image shrunk by the smallest power of two that brings it within max_pixels."""
     width, height = image.size
@@ -194,6 +194,22 @@ def _reduced(image: Image.Image, max_pixels: int | None) -> Image.Image:
     return image.reduce(max(1, round(image.size[0] / target[0])))
 
 
+def _check_pixel_count(size: tuple[int, int]) -> None:
+    width, height = size
+    if width * height > MAX_IMAGE_PIXELS:
+        raise ImageDecodeError(
+            f"The image is {width}x{height} pixels; the limit is "
+            f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels. Please send a smaller image.")
+
+
+def _pil_to_rgb(image: Image.Image) -> np.ndarray:
+    _check_pixel_count(image.size)
+    image.seek(0)  # first frame of an animation
+    image = ImageOps.exif_transpose(image) or image
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        values = np.asarray(image, dtype=np.float64)
+        peak = 65535.0 if values.max() > 255 else 255.0
+        return _array_to_rgb(np.clip(values * (255.0 / peak), 0, 255).astype(np.uint8))
     if image.mode == "F":
         values = np.asarray(image, dtype=np.float64)
         return _array_to_rgb(np.clip(values, 0, 255).astype(np.uint8))
