@@ -7,10 +7,10 @@
 # says "finished": true. Each job installs the wheels that travelled with the project (.whl/)
 # if Keras is missing, trains with KERAS_BACKEND=jax, resumes what earlier jobs left in
 # OUTPUT_DIR (or in OUTPUT_DIR/bundle.tar copied back from a machine that is gone), stops
-# inside its time budget, and ends by writing OUTPUT_DIR/bundle.tar: every file of the
-# output under 15 MiB (logs, histories, checkpoints of the student, the teachers' outputs on
-# the training images, the exported models), which is what a later job or the evaluating
-# machine needs.
+# inside its time budget, and ends by writing OUTPUT_DIR/bundle.tar: the output's small files
+# (logs, histories, run states, the teachers' outputs on the training images and PublicTest,
+# the student's best weights and exported models), a few MiB while the recipe is under way,
+# which is what a fresh machine or the evaluating machine needs.
 #
 # Settings (environment): PACK (default data/fer2013_pack.npz), JOB_SECONDS (default 540),
 # RECIPE (gpu, or tiny for the tests), PYTHON (default python3), KERAS_BACKEND (default jax).
@@ -35,6 +35,9 @@ fi
   --out "$out" --time-budget "${JOB_SECONDS:-540}" --recipe "${RECIPE:-gpu}" 2>&1 \
   | tee -a "$out/log.txt"
 
-(cd "$out" && find . -type f ! -name bundle.tar ! -name 'partial-*' -size -15M -print0 \
+# the bundle: every file under 15 MiB but the checkpoint weights (a run whose weights did not
+# travel starts again; teachers' outputs travel, so a finished teacher never does)
+(cd "$out" && find . -type f ! -name bundle.tar ! -name 'partial-*' \
+   ! -path '*/checkpoint/weights.weights.h5' -size -15M -print0 \
   | tar -cf bundle.tar.tmp --null -T - && mv bundle.tar.tmp bundle.tar)
 echo "wrote $out/bundle.tar ($(du -h "$out/bundle.tar" | cut -f1))"

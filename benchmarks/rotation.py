@@ -1,0 +1,139 @@
+"""Faces that are not upright: the photo pipeline on PublicTest faces turned by 0, ±10, ±20, ±30°.
+
+    python -m benchmarks.rotation --data ../shared/data/fer2013/fer2013.zip
+
+Each PublicTest face (48 px) is enlarged to 144 px, turned, and blended with a soft oval
+into a 480x360 photo-like canvas (a random part of examples/coffee_no_face.jpg, a
+public-domain photo) at a random place. The whole pipeline runs on it: detect -> crop ->
+classify with the served 7-emotion model. A face counts as found when a detected box's
+centre lies inside it; a missed face counts as wrong. Strategies:
+
+* upright: the pipeline as served before this benchmark;
+* eyes: the crop is turned so the eyes (OpenCV's eye cascade) are level;
+* retry: when nothing is found upright, detect on copies turned by RETRY_ANGLES;
+* eyes+retry: both.
+
+Writes benchmarks/figures/rotation.json: per strategy and angle, the share of faces found,
+the accuracy over all faces and among those found, and ms per photo. PublicTest only
+(choices are made on it); never PrivateTest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ANGLES = (-30, -20, -10, 0, 10, 20, 30)
+FACE_SIDE = 144
+CANVAS = (480, 360)
+BACKGROUND = Path(__file__).resolve().parent.parent / "examples" / "coffee_no_face.jpg"
+OUT = Path(__file__).resolve().parent / "figures" / "rotation.json"
+
+
+def _oval_mask(side: int) -> np.ndarray:
+    mask = np.zeros((side, side), np.float32)
+    cv2.ellipse(mask, (side // 2, side // 2), (int(side * 0.36), int(side * 0.42)), 0, 0, 360,
+                1.0, -1)
+    return cv2.GaussianBlur(mask, (0, 0), side * 0.05)
+
+
+def staged_photo(face48: np.ndarray, angle: float, background: np.ndarray,
+                 rng: np.random.Generator) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """A grey canvas with the face turned by ``angle`` blended in; and where the face is."""
+    face = cv2.resize(face48, (FACE_SIDE, FACE_SIDE), interpolation=cv2.INTER_CUBIC)
+    turn = cv2.getRotationMatrix2D((FACE_SIDE / 2, FACE_SIDE / 2), angle, 1.0)
+    face = cv2.warpAffine(face, turn, (FACE_SIDE, FACE_SIDE), borderMode=cv2.BORDER_REFLECT)
+    width, height = CANVAS
+    top = rng.integers(0, background.shape[0] - height + 1)
+    left = rng.integers(0, background.shape[1] - width + 1)
+    canvas = background[top:top + height, left:left + width].astype(np.float32)
+    x, y = rng.integers(10, width - FACE_SIDE - 10), rng.integers(10, height - FACE_SIDE - 10)
+    mask = _oval_mask(FACE_SIDE)
+    region = canvas[y:y + FACE_SIDE, x:x + FACE_SIDE]
+    canvas[y:y + FACE_SIDE, x:x + FACE_SIDE] = mask * face + (1 - mask) * region
+    return canvas.astype(np.uint8), (int(x), int(y), FACE_SIDE, FACE_SIDE)
+
+
+def strategies(detector):
+    """name -> grey image -> boxes (with the angle that makes each face upright)."""
+    from emotion_recognition.alignment import detect_on_rotated_copies, with_eye_angles
+
+    def retry(grey):
+        return detector.detect(grey) or detect_on_rotated_copies(detector, grey)
+
+    return {"upright": detector.detect,
+            "eyes": lambda grey: with_eye_angles(grey, detector.detect(grey)),
+            "retry": retry,
+            "eyes+retry": lambda grey: with_eye_angles(grey, retry(grey))}
+
+
+def _hit(boxes, where) -> int | None:
+    """Index of the box whose centre lies inside the staged face, nearest its centre."""
+    x, y, side, _ = where
+    inside = [(abs(b.x + b.w / 2 - x - side / 2) + abs(b.y + b.h / 2 - y - side / 2), i)
+              for i, b in enumerate(boxes)
+              if x <= b.x + b.w / 2 <= x + side and y <= b.y + b.h / 2 <= y + side]
+    return min(inside)[1] if inside else None
+
+
+def measure(faces: np.ndarray, labels: np.ndarray, detector, classifier, seed: int = 0) -> dict:
+    from emotion_recognition.preprocessing import face_crops
+
+    background = cv2.imread(str(BACKGROUND), cv2.IMREAD_GRAYSCALE)
+    background = cv2.resize(background, (CANVAS[0] * 2, CANVAS[1] * 2))
+    table = {}
+    for name, detect in strategies(detector).items():
+        table[name] = {}
+        for angle in ANGLES:
+            rng = np.random.default_rng(seed)  # the same photos for every strategy
+            found = right = 0
+            seconds = 0.0
+            for face, label in zip(faces, labels):
+                grey, where = staged_photo(face, angle, background, rng)
+                started = time.perf_counter()
+                boxes = detect(grey)
+                hit = _hit(boxes, where)
+                if hit is not None:
+                    probabilities = classifier.predict(face_crops(grey, [boxes[hit]]))
+                    right += int(probabilities[0].argmax() == label)
+                    found += 1
+                seconds += time.perf_counter() - started
+            table[name][str(angle)] = {
+                "found": round(found / len(faces), 4), "accuracy": round(right / len(faces), 4),
+                "accuracy_of_found": round(right / found, 4) if found else None,
+                "ms_per_photo": round(1000 * seconds / len(faces), 2)}
+            print(name, angle, table[name][str(angle)], flush=True)
+    return table
+
+
+def main(argv=None) -> None:
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", required=True, help="fer2013.zip or a training pack")
+    parser.add_argument("--images", type=int, default=400, help="PublicTest faces per angle")
+    parser.add_argument("--json", type=Path, default=OUT)
+    args = parser.parse_args(argv)
+
+    from emotion_recognition.classifier import BUNDLED_MODEL_DIR, EmotionClassifier
+    from emotion_recognition.detection import FaceDetector
+    from emotion_recognition.training.data import load_fer2013
+
+    public = load_fer2013(args.data)["PublicTest"]
+    rows = np.random.default_rng(0).permutation(len(public))[:args.images]
+    classifier = EmotionClassifier.from_dir(BUNDLED_MODEL_DIR, "emotion7")
+    table = measure(public.images[rows], public.labels[rows], FaceDetector(), classifier)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({"split": "PublicTest", "images_per_angle": len(rows),
+                                     "face_side": FACE_SIDE, "canvas": list(CANVAS),
+                                     "strategies": table}, indent=2))
+    print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()
