@@ -27,8 +27,8 @@ from emotion_recognition.report import faces_table, shares_table
 from emotion_recognition.serving import (UploadCounter, clean_up_on_exit, lifespan,
                                          log_user_error)
 from emotion_recognition.storage import FileStore
-from emotion_recognition.video import (LiveSession, analyze_video, emotion_shares, timeline_rows,
-                                       write_csv)
+from emotion_recognition.timeline import Timeline
+from emotion_recognition.video import LiveSession, analyze_video, write_records_csv
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 EMOTION_SET_CHOICES = [(s.title, s.name) for s in EMOTION_SETS.values()]
@@ -115,7 +115,7 @@ def live_csv(session: LiveSession | None):
     if session is None or not session.records:
         raise _user_error("live_csv", "Nothing recorded yet: start the webcam stream first.")
     with files.result_dir() as out:
-        return str(write_csv(session.records, session.labels, out / "webcam_session.csv"))
+        return str(write_records_csv(session.records, session.labels, out / "webcam_session.csv"))
 
 
 def _empty_timeline() -> None:
@@ -124,11 +124,10 @@ def _empty_timeline() -> None:
 
 
 def _timeline_frame(records, labels) -> pd.DataFrame | None:
-    rows = pd.DataFrame(timeline_rows(records, labels))
+    rows = pd.DataFrame(Timeline(records, labels).winners())
     if rows.empty:
         return _empty_timeline()
-    several = rows["face"].nunique() > 1
-    rows["series"] = (rows["face"] + " " + rows["emotion"]) if several else rows["emotion"]
+    rows["series"] = rows["face"] + " " + rows["emotion"]
     return rows[["time_s", "probability", "series"]]
 
 
@@ -144,16 +143,10 @@ def analyze_video_file(video: str | None, emotion_set: str, sample_fps: float,
             result = analyze_video(path, recognizer, emotion_set or DEFAULT_EMOTION_SET,
                                    float(sample_fps), out / f"{stem}_annotated.mp4",
                                    progress=lambda f, text: progress(f, desc=text), limits=LIMITS)
-            csv_path = write_csv(result.records, result.labels, out / f"{stem}_emotions.csv")
+            csv_path = write_records_csv(result.records, result.labels, out / f"{stem}_emotions.csv")
     except EmotionAppError as error:
         raise _user_error("analyze_video", error) from None
-    summary = {"duration_s": round(result.info.duration, 2), "fps": result.info.fps,
-               "frames_analysed": result.frames_analysed,
-               "faces": len({r.face.face_id for r in result.records}),
-               "stopped_at_s": None if result.complete else round(result.stopped_at, 1),
-               "share_of_time": {str(k): v for k, v in
-                                 emotion_shares(result.records, result.labels).items()}}
-    return str(result.annotated_path), str(csv_path), summary
+    return str(result.annotated_path), str(csv_path), result.summary()
 
 
 def describe_video(csv_path: str | None, summary: dict | None):
@@ -215,7 +208,8 @@ def _live_tab(journal_store: gr.BrowserState | None = None) -> None:
                 "labels are smoothed over recent frames. Nothing is kept after you leave.")
     with gr.Row():
         webcam = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Webcam")
-        live_view = gr.Image(label="Live emotions", type="numpy", interactive=False, format="jpeg")
+        live_view = gr.Image(label="Live emotions", type="numpy", interactive=False, format="jpeg",
+                             elem_classes=["live-view"])
     emotion_set = gr.Radio(EMOTION_SET_CHOICES, value=DEFAULT_EMOTION_SET, label="Emotions")
     session = gr.State(None)
     timeline = _timeline_plot("Emotions over the last minute")

@@ -52,7 +52,7 @@ def analyse_files(files: list[Path], recognizer, emotion_set: str, annotated_dir
     return records
 
 
-def write_csv(records: list[dict], labels: tuple[str, ...], handle) -> None:
+def write_faces_csv(records: list[dict], labels: tuple[str, ...], handle) -> None:
     """One row per face (or one row per file without faces, with its message or error)."""
     writer = csv.writer(handle)
     writer.writerow(["file", "face", "x", "y", "w", "h", "label", "confidence", *labels, "note"])
@@ -92,7 +92,7 @@ def main(argv=None) -> int:
     labels = recognizer.classifier(emotion_set).labels
     if args.csv:
         with open(args.csv, "w", newline="") as handle:
-            write_csv(records, labels, handle)
+            write_faces_csv(records, labels, handle)
     if args.json and str(args.json) != "-":
         args.json.write_text(json.dumps(records, indent=2))
     if not args.csv and (not args.json or str(args.json) == "-"):

@@ -10,27 +10,38 @@ import numpy as np
 
 from emotion_recognition.classifier import EmotionClassifier
 from emotion_recognition.detection import FaceDetector
-from emotion_recognition.errors import EmotionAppError
+from emotion_recognition.explain import Explanation, explain_faces
 from emotion_recognition.labels import DEFAULT_EMOTION_SET, EmotionSet, emotion_set
 from emotion_recognition.preprocessing import Box, decode_image_within, face_crops, to_grey
 
-NO_FACE_MESSAGE = ("No face found. Try a brighter, sharper photo where the face looks at the "
-                   "camera and is at least 30 pixels wide.")
+
+def no_face_message(smallest_face: int) -> str:
+    """What to tell the user when no face was found, with the real minimum for their image."""
+    return ("No face found. Try a brighter, sharper photo where the face looks at the camera "
+            f"and is at least {smallest_face} pixels wide.")
+
+
+NO_FACE_MESSAGE = no_face_message(24)  # TODO(issue 9): the app shows Analysis.message instead
 
 
 @dataclass(frozen=True)
 class Face:
-    """One detected face: where it is, the winning emotion and every class probability."""
+    """One detected face: where it is, the winning emotion and every class probability;
+    in videos and live sessions also its id, stable across frames (scores smoothed)."""
 
     box: Box
     label: str
     confidence: float
     scores: dict[str, float]
+    face_id: int | None = None
 
     def to_dict(self) -> dict:
-        return {"box": self.box.as_list(), "label": self.label,
-                "confidence": round(self.confidence, 4),
-                "scores": {name: round(value, 4) for name, value in self.scores.items()}}
+        as_dict = {"box": self.box.as_list(), "label": self.label,
+                   "confidence": round(self.confidence, 4),
+                   "scores": {name: round(value, 4) for name, value in self.scores.items()}}
+        if self.face_id is not None:
+            as_dict["face_id"] = self.face_id
+        return as_dict
 
 
 @dataclass(frozen=True)
@@ -41,11 +52,17 @@ class Analysis:
     faces: list[Face] = field(default_factory=list)
     message: str = ""
     scale: float = 1.0  # original photo pixels per pixel of ``image`` (> 1: decoded smaller)
+    explanations: list[Explanation] = field(default_factory=list)  # one per face, if asked
 
     def face_dicts(self) -> list[dict]:
-        """The faces as ``Face.to_dict`` gives them, boxes in the original photo's pixels."""
-        return [replace(face, box=face.box.scaled(self.scale)).to_dict() if self.scale != 1
-                else face.to_dict() for face in self.faces]
+        """The faces as ``Face.to_dict`` gives them, boxes in the original photo's pixels;
+        with an ``explanation`` (frame and heat-map grid) each when they were explained."""
+        dicts = [replace(face, box=face.box.scaled(self.scale)).to_dict() if self.scale != 1
+                 else face.to_dict() for face in self.faces]
+        for as_dict, explanation in zip(dicts, self.explanations):
+            as_dict["explanation"] = replace(explanation,
+                                             frame=explanation.frame.scaled(self.scale)).to_dict()
+        return dicts
 
 
 def classify_faces(rgb: np.ndarray, boxes: list[Box], classifier: EmotionClassifier) -> list[Face]:
@@ -61,7 +78,7 @@ def classify_faces(rgb: np.ndarray, boxes: list[Box], classifier: EmotionClassif
     return faces
 
 
-def analyze(rgb: np.ndarray, detector: FaceDetector, classifier: EmotionClassifier) -> list[Face]:
+def label_faces(rgb: np.ndarray, detector: FaceDetector, classifier: EmotionClassifier) -> list[Face]:
     """Every face in an RGB uint8 image, labelled."""
     return classify_faces(rgb, detector.detect(to_grey(rgb)), classifier)
 
@@ -105,11 +122,21 @@ class EmotionRecognizer:
             self._model_dir, self.model_source = source.directory, source.description
         return self._model_dir
 
-    def analyze(self, image, emotion_set: str | EmotionSet = DEFAULT_EMOTION_SET) -> Analysis:
-        """Decode ``image`` (path, bytes, PIL image or array) and label every face in it.
+    def analyze(self, image, emotion_set: str | EmotionSet = DEFAULT_EMOTION_SET,
+                explain: bool = False) -> Analysis:
+        """Decode ``image`` (path, bytes, PIL image or array) and label every face in it;
+        ``explain`` adds a heat map per face of the regions that drove its label (slower).
 
         Raises ImageDecodeError (with a message for the user) when it is not a usable image.
         """
         rgb, scale = decode_image_within(image)  # very large photos: at reduced size
-        faces = analyze(rgb, self.detector, self.classifier(emotion_set))
-        return Analysis(rgb, faces, "" if faces else NO_FACE_MESSAGE, scale)
+        return self.analyze_decoded(rgb, emotion_set, explain, scale)
+
+    def analyze_decoded(self, rgb: np.ndarray, emotion_set: str | EmotionSet = DEFAULT_EMOTION_SET,
+                        explain: bool = False, scale: float = 1.0) -> Analysis:
+        """Like analyze, for an RGB image already decoded (e.g. kept to analyse it again)."""
+        classifier, grey = self.classifier(emotion_set), to_grey(rgb)
+        faces = classify_faces(rgb, self.detector.detect(grey), classifier)
+        explanations = explain_faces(grey, faces, classifier) if explain else []
+        message = "" if faces else no_face_message(round(self.detector.smallest_face(grey) * scale))
+        return Analysis(rgb, faces, message, scale, explanations)

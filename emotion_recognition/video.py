@@ -20,9 +20,10 @@ from emotion_recognition.detection import FaceDetector
 from emotion_recognition.errors import VideoError
 from emotion_recognition.labels import DEFAULT_EMOTION_SET
 from emotion_recognition.limits import LIMITS, Limits
-from emotion_recognition.pipeline import EmotionRecognizer, analyze, classify_faces
+from emotion_recognition.pipeline import EmotionRecognizer, Face, classify_faces, label_faces
 from emotion_recognition.preprocessing import to_grey
-from emotion_recognition.tracking import FaceTracker, TrackedFace
+from emotion_recognition.timeline import Timeline, face_ids
+from emotion_recognition.tracking import FaceTracker
 from emotion_recognition.video_detection import TrackingDetector
 from emotion_recognition.video_frames import FrameReader
 from emotion_recognition.video_writer import AnnotatedVideoWriter
@@ -53,7 +54,7 @@ class FaceRecord:
 
     time: float
     frame: int
-    face: TrackedFace
+    face: Face
 
     def row(self, labels: tuple[str, ...]) -> list:
         box = self.face.box
@@ -66,27 +67,13 @@ def csv_header(labels: tuple[str, ...]) -> list[str]:
     return ["time_s", "frame", "face_id", "x", "y", "w", "h", "label", "confidence", *labels]
 
 
-def write_csv(records: list[FaceRecord], labels: tuple[str, ...], path: str | Path) -> Path:
+def write_records_csv(records: list[FaceRecord], labels: tuple[str, ...], path: str | Path) -> Path:
+    """One row per face per analysed frame: time, frame, id, box, label, probabilities."""
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(csv_header(labels))
         writer.writerows(record.row(labels) for record in records)
     return Path(path)
-
-
-def emotion_shares(records: list[FaceRecord], labels: tuple[str, ...]) -> dict[int, dict[str, float]]:
-    """For each face id, the share of its analysed frames spent in each emotion."""
-    shares: dict[int, dict[str, float]] = {}
-    for face_id in sorted({r.face.face_id for r in records}):
-        mine = [r.face.label for r in records if r.face.face_id == face_id]
-        shares[face_id] = {name: mine.count(name) / len(mine) for name in labels}
-    return shares
-
-
-def timeline_rows(records: list[FaceRecord], labels: tuple[str, ...]) -> list[dict]:
-    """Long-format rows (time, face, emotion, probability) for a timeline plot."""
-    return [{"time_s": round(r.time, 3), "face": f"face {r.face.face_id}", "emotion": name,
-             "probability": r.face.scores.get(name, 0.0)} for r in records for name in labels]
 
 
 def probe_video(path: str | Path, max_bytes: int = MAX_VIDEO_BYTES,
@@ -133,6 +120,17 @@ class VideoAnalysis:
     @property
     def complete(self) -> bool:
         return self.stopped_at is None
+
+    @property
+    def timeline(self) -> Timeline:
+        return Timeline(self.records, self.labels)
+
+    def summary(self) -> dict:
+        """What the app shows and the CLI prints: length, frames, faces, share of time."""
+        return {"duration_s": round(self.info.duration, 2), "fps": self.info.fps,
+                "frames_analysed": self.frames_analysed, "faces": len(face_ids(self.records)),
+                "stopped_at_s": None if self.complete else round(self.stopped_at, 1),
+                "share_of_time": {str(k): v for k, v in self.timeline.shares().items()}}
 
 
 def _output_size(info: VideoInfo) -> tuple[int, int]:
@@ -208,7 +206,7 @@ def _analyse_frames(reader, result, detector, classifier, tracker, writer, progr
         rgb = cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2RGB)
         boxes = detector.detect(to_grey(rgb))
         detected = clock()
-        faces = tracker.update(classify_faces(rgb, boxes, classifier))
+        faces = tracker.update(classify_faces(rgb, boxes, classifier), frame.time)
         classified = clock()
         result.records.extend(FaceRecord(frame.time, frame.index, face) for face in faces)
         result.frames_analysed += 1
@@ -242,12 +240,17 @@ class LiveSession:
         self.max_records = max_records
 
     def process(self, rgb: np.ndarray, recognizer: EmotionRecognizer,
-                emotion_set: str = DEFAULT_EMOTION_SET) -> tuple[np.ndarray, list[TrackedFace]]:
+                emotion_set: str = DEFAULT_EMOTION_SET) -> tuple[np.ndarray, list[Face]]:
         classifier = recognizer.classifier(emotion_set)
         self.labels = classifier.labels
-        faces = self.tracker.update(analyze(rgb, recognizer.detector, classifier))
         moment = time.monotonic() - self.started
+        faces = self.tracker.update(label_faces(rgb, recognizer.detector, classifier), moment)
         self.records.extend(FaceRecord(moment, self.frames, face) for face in faces)
         del self.records[:-self.max_records]
         self.frames += 1
         return draw(rgb, faces), faces
+
+    def timeline(self, window_s: float | None = None) -> Timeline:
+        """The whole session, or its last ``window_s`` seconds."""
+        whole = Timeline(list(self.records), self.labels)
+        return whole if window_s is None else whole.last(window_s)

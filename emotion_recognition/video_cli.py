@@ -27,7 +27,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     from emotion_recognition.pipeline import EmotionRecognizer
-    from emotion_recognition.video import analyze_video, emotion_shares, write_csv
+    from emotion_recognition.video import analyze_video, write_records_csv
 
     recognizer = EmotionRecognizer(model_dir=args.model_dir)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -40,11 +40,10 @@ def main(argv=None) -> int:
             print(f"{video}: {error}", file=sys.stderr)
             failures += 1
             continue
-        csv_path = write_csv(result.records, result.labels, args.out / f"{video.stem}_emotions.csv")
-        summary = {"video": str(video), "duration_s": round(result.info.duration, 2),
-                   "frames_analysed": result.frames_analysed, "csv": str(csv_path),
-                   "annotated_video": str(annotated) if annotated else None,
-                   "share_of_time": emotion_shares(result.records, result.labels)}
+        csv_path = write_records_csv(result.records, result.labels,
+                                     args.out / f"{video.stem}_emotions.csv")
+        summary = {"video": str(video), **result.summary(), "csv": str(csv_path),
+                   "annotated_video": str(annotated) if annotated else None}
         print(json.dumps(summary, indent=2))
     return 1 if failures == len(args.videos) else 0
 

@@ -164,3 +164,21 @@ def write_y4m(path: Path, frames: int = 30, size: tuple[int, int] = (640, 480)) 
             frame[120:320, x:x + 200] = patch
             handle.write(b"FRAME\n" + cv2.cvtColor(frame, cv2.COLOR_RGB2YUV_I420).tobytes())
     return path
+
+
+def write_walk_video(path: Path, seconds: float = 5.0, fps: float = 30.0) -> Path:
+    """Two people crossing a 640x480 frame, bobbing as they step: one slowly left to right
+    for the whole clip, one briskly right to left in the first half (then gone)."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*FOURCC[path.suffix]), fps, (640, 480))
+    patch = face_patch(120)[..., ::-1]
+    for i in range(int(seconds * fps)):
+        t = i / fps
+        frame = np.full((480, 640, 3), 100, np.uint8)
+        bob = int(6 * np.sin(2 * np.pi * 2 * t))
+        frame[40 + bob:160 + bob, int(t * 100):int(t * 100) + 120] = patch
+        if t < 2.5:
+            x = int(520 - t * 200)
+            frame[300 - bob:420 - bob, x:x + 120] = patch[:, ::-1]
+        writer.write(frame)
+    writer.release()
+    return path

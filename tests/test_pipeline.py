@@ -13,7 +13,7 @@ from emotion_recognition import cli
 from emotion_recognition.annotate import EMOTION_COLOURS, draw, label_text
 from emotion_recognition.errors import EmotionAppError, ImageDecodeError
 from emotion_recognition.labels import EMOTIONS4, EMOTIONS7
-from emotion_recognition.pipeline import NO_FACE_MESSAGE, EmotionRecognizer, Face
+from emotion_recognition.pipeline import EmotionRecognizer, Face, no_face_message
 from emotion_recognition.preprocessing import Box
 
 
@@ -38,7 +38,9 @@ def test_mirror_image_faces_get_the_same_scores(recognizer):
 
 def test_no_face_gives_the_message(recognizer):
     result = recognizer.analyze(EXAMPLES / "coffee_no_face.jpg")
-    assert result.faces == [] and result.message == NO_FACE_MESSAGE
+    assert result.faces == [] and result.message == no_face_message(34)  # 600x400: 34 pixels
+    big = recognizer.analyze(np.full((3000, 4000, 3), 90, np.uint8))
+    assert "at least 32 pixels wide" in big.message  # a 12 MP photo is searched more finely
 
 
 def test_bad_input_and_unknown_emotion_set(recognizer):
@@ -96,3 +98,19 @@ def test_cli_writes_csv_json_and_annotated_images(tmp_path, capsys):
 
 def test_cli_with_nothing_to_read(tmp_path):
     assert cli.main([str(tmp_path)]) == 2
+
+
+def test_explanations_only_when_asked(recognizer):
+    plain = recognizer.analyze(EXAMPLES / "three_faces.jpg")
+    assert plain.explanations == [] and all("explanation" not in f for f in plain.face_dicts())
+    explained = recognizer.analyze(EXAMPLES / "three_faces.jpg", explain=True)
+    dicts = explained.face_dicts()
+    assert len(explained.explanations) == 3 and all(len(d["explanation"]["heatmap"]) == 12 for d in dicts)
+    assert [e.label for e in explained.explanations] == [f.label for f in explained.faces]
+    again = recognizer.analyze_decoded(explained.image, "emotion4")  # kept pixels, other set
+    assert [f.box for f in again.faces] == [f.box for f in explained.faces]
+
+
+def test_a_tracked_face_carries_its_id_in_its_dict():
+    face = Face(Box(1, 2, 3, 4), "happy", 0.9, {"happy": 0.9}, face_id=7)
+    assert face.to_dict()["face_id"] == 7 and "face_id" not in _face("sad").to_dict()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from emotion_recognition.pipeline import Face
 from emotion_recognition.preprocessing import Box
-from emotion_recognition.tracking import FaceTracker, similarity
+from emotion_recognition.tracking import FaceTracker, centre, distance_in_widths
 
 
 def _face(x, happy, y=50, w=60):
@@ -49,10 +50,38 @@ def test_smoothed_scores_are_the_moving_average():
     assert sum(face.scores.values()) == pytest.approx(1.0)
 
 
-def test_similarity_exact_values():
+def test_distance_in_face_widths_exact_values():
     a = Box(0, 0, 10, 10)
-    assert similarity(a, a) == 1.0
-    assert similarity(a, Box(5, 0, 10, 10)) == pytest.approx(0.5)  # distance 5, width 10
-    assert similarity(a, Box(100, 100, 10, 10)) == 0.0  # apart: the IoU of 0 wins
+    assert distance_in_widths(a, centre(a), a) == 0.0
+    assert distance_in_widths(a, centre(a), Box(5, 0, 10, 10)) == pytest.approx(0.5)
+    assert distance_in_widths(a, centre(a), Box(30, 40, 10, 10)) == pytest.approx(5.0)  # 3-4-5
     with pytest.raises(ValueError):
         FaceTracker(smoothing=1.0)
+
+
+@pytest.mark.parametrize("fps", [2, 5, 15])
+def test_a_walker_keeps_one_id_at_any_analysed_rate(fps):
+    """Two people walking across a 640-pixel frame in opposite directions in 3 s (faces
+    60 pixels wide, bobbing as they step): one id each, at every frame rate offered."""
+    tracker = FaceTracker()
+    ids = []
+    for step in range(3 * fps):
+        t = step / fps
+        bob = int(8 * np.sin(2 * np.pi * 2 * t))
+        faces = [_face(int(20 + 190 * t), 0.9, y=100 + bob), _face(int(560 - 190 * t), 0.9, y=300 - bob)]
+        ids.append([f.face_id for f in tracker.update(faces, t)])
+    assert ids == [[1, 2]] * (3 * fps)
+
+
+def test_a_face_missed_for_a_frame_keeps_its_id_and_faces_do_not_swap():
+    tracker = FaceTracker()
+    tracker.update([_face(100, 0.9), _face(400, 0.9)], 0.0)
+    tracker.update([_face(140, 0.9)], 0.2)  # the second face is missed in this frame
+    again = tracker.update([_face(180, 0.9), _face(400, 0.9)], 0.4)
+    assert [f.face_id for f in again] == [1, 2]
+
+
+def test_a_face_far_from_any_track_is_new():
+    tracker = FaceTracker()
+    tracker.update([_face(10, 0.9)], 0.0)
+    assert tracker.update([_face(500, 0.9)], 0.2)[0].face_id == 2  # 8 widths in 0.2 s

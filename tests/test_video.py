@@ -10,12 +10,13 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import face_patch, write_video
+from conftest import face_patch, write_video, write_walk_video
 from emotion_recognition import video_cli
 from emotion_recognition.errors import VideoError
 from emotion_recognition.labels import EMOTIONS4, EMOTIONS7
-from emotion_recognition.video import (LiveSession, analyze_video, csv_header, emotion_shares,
-                                       probe_video, timeline_rows, write_csv)
+from emotion_recognition.timeline import emotion_shares
+from emotion_recognition.video import (LiveSession, analyze_video, csv_header, probe_video,
+                                       write_records_csv)
 
 
 @pytest.fixture(scope="module")
@@ -56,14 +57,18 @@ def test_two_faces_keep_two_ids(tmp_path, recognizer):
 
 def test_csv_summary_and_timeline(clip, recognizer, tmp_path):
     result = analyze_video(clip, recognizer, "emotion7", 2)
-    path = write_csv(result.records, result.labels, tmp_path / "faces.csv")
+    path = write_records_csv(result.records, result.labels, tmp_path / "faces.csv")
     rows = list(csv.reader(path.open()))
     assert rows[0] == csv_header(EMOTIONS7) == ["time_s", "frame", "face_id", "x", "y", "w", "h",
                                                 "label", "confidence", *EMOTIONS7]
     assert len(rows) == 1 + len(result.records) and len(result.records) == 6
     shares = emotion_shares(result.records, result.labels)
     assert sum(shares[1].values()) == pytest.approx(1.0)
-    assert len(timeline_rows(result.records, result.labels)) == 7 * len(result.records)
+    timeline = result.timeline
+    assert timeline.face_ids() == [1]
+    assert len(timeline.probabilities(1)) == 7 * len(result.records)
+    assert [row["emotion"] for row in timeline.winners()] == [r.face.label for r in result.records]
+    assert result.summary()["share_of_time"]["1"] == shares[1] and result.summary()["faces"] == 1
 
 
 def test_video_without_faces(tmp_path, recognizer):
@@ -116,3 +121,12 @@ def test_video_cli_writes_csv_video_and_summary(clip, tmp_path, capsys):
     assert (tmp_path / "clip_emotions.csv").is_file() and (tmp_path / "clip_annotated.webm").is_file()
     (tmp_path / "bad.mp4").write_bytes(b"nope")
     assert video_cli.main([str(tmp_path / "bad.mp4"), "--out", str(tmp_path)]) == 1
+
+
+@pytest.mark.parametrize("fps", [2, 5])
+def test_people_walking_across_keep_their_ids(tmp_path, recognizer, fps):
+    path = write_walk_video(tmp_path / "walk.mp4")
+    result = analyze_video(path, recognizer, "emotion7", fps)
+    assert result.timeline.face_ids() == [1, 2] and result.summary()["faces"] == 2
+    slow = [r.face.box.x for r in result.records if r.face.face_id == 1]
+    assert slow == sorted(slow) and slow[-1] - slow[0] > 300  # id 1 walked all the way

@@ -1,0 +1,67 @@
+"""Emotions over time, for people: from the records of a video or a live session (one per
+face per analysed frame) to timelines, shares of time and a summary.
+
+The app plots these rows and the CLIs print the summary; nothing here re-reads a CSV.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+
+def face_ids(records: Iterable) -> list[int]:
+    """The face ids that appear, in order."""
+    return sorted({r.face.face_id for r in records})
+
+
+def probability_rows(records: Iterable, labels: tuple[str, ...], face_id: int) -> list[dict]:
+    """One face's probabilities over time: rows (time_s, emotion, probability)."""
+    return [{"time_s": round(r.time, 3), "emotion": name, "probability": r.face.scores.get(name, 0.0)}
+            for r in records if r.face.face_id == face_id for name in labels]
+
+
+def winner_rows(records: Iterable) -> list[dict]:
+    """Every face's winning emotion over time: rows (time_s, face, emotion, probability)."""
+    return [{"time_s": round(r.time, 3), "face": f"face {r.face.face_id}", "emotion": r.face.label,
+             "probability": r.face.confidence} for r in records]
+
+
+def emotion_shares(records: list, labels: tuple[str, ...]) -> dict[int, dict[str, float]]:
+    """For each face id, the share of its analysed frames spent in each emotion."""
+    shares: dict[int, dict[str, float]] = {}
+    for face_id in face_ids(records):
+        mine = [r.face.label for r in records if r.face.face_id == face_id]
+        shares[face_id] = {name: mine.count(name) / len(mine) for name in labels}
+    return shares
+
+
+def recent(records: list, window_s: float) -> list:
+    """The records of the last ``window_s`` seconds (records are in time order)."""
+    if not records:
+        return []
+    start = records[-1].time - window_s
+    return [r for r in records if r.time >= start]
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The records of a video or a live session, with the labels of their emotion set."""
+
+    records: list
+    labels: tuple[str, ...]
+
+    def face_ids(self) -> list[int]:
+        return face_ids(self.records)
+
+    def probabilities(self, face_id: int) -> list[dict]:
+        return probability_rows(self.records, self.labels, face_id)
+
+    def winners(self) -> list[dict]:
+        return winner_rows(self.records)
+
+    def shares(self) -> dict[int, dict[str, float]]:
+        return emotion_shares(self.records, self.labels)
+
+    def last(self, window_s: float) -> "Timeline":
+        return Timeline(recent(self.records, window_s), self.labels)
