@@ -51,6 +51,25 @@ def _user_error(where: str, error: Exception | str) -> gr.Error:
     return gr.Error(str(error), print_exception=False)
 
 
+class _QuietValidation:
+    """A component whose own checks (an unknown choice, a number out of range) catch a
+    client's mistake: one log line, no traceback."""
+
+    def preprocess(self, payload):
+        try:
+            return super().preprocess(payload)
+        except gr.Error as error:
+            raise _user_error(str(self.label or type(self).__name__), error.message) from None
+
+
+class EmotionSetRadio(_QuietValidation, gr.Radio):
+    is_template = True  # rendered by the frontend's own Radio component
+
+
+class FramesSlider(_QuietValidation, gr.Slider):
+    is_template = True
+
+
 class UploadedImage(gr.Image):
     """gr.Image that hands over the uploaded file untouched, even when it is not a valid
     image, so our decoder can tell the user what is wrong instead of a generic error."""
@@ -176,7 +195,7 @@ def _analysis_tab(sources: list[str], with_examples: bool, api_name: str | None,
         with gr.Column():
             image = UploadedImage(sources=sources, type="filepath", image_mode=None,
                                   label="Photo" if "upload" in sources else "Webcam snapshot")
-            emotion_set = gr.Radio(EMOTION_SET_CHOICES, value=DEFAULT_EMOTION_SET, label="Emotions")
+            emotion_set = EmotionSetRadio(EMOTION_SET_CHOICES, value=DEFAULT_EMOTION_SET, label="Emotions")
             button = gr.Button("Analyse", variant="primary")
         with gr.Column():
             annotated = gr.Image(label="Faces and emotions", type="numpy", interactive=False,
@@ -210,7 +229,7 @@ def _live_tab(journal_store: gr.BrowserState | None = None) -> None:
         webcam = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Webcam")
         live_view = gr.Image(label="Live emotions", type="numpy", interactive=False, format="jpeg",
                              elem_classes=["live-view"])
-    emotion_set = gr.Radio(EMOTION_SET_CHOICES, value=DEFAULT_EMOTION_SET, label="Emotions")
+    emotion_set = EmotionSetRadio(EMOTION_SET_CHOICES, value=DEFAULT_EMOTION_SET, label="Emotions")
     session = gr.State(None)
     timeline = _timeline_plot("Emotions over the last minute")
     with gr.Row():
@@ -232,8 +251,8 @@ def _video_tab() -> None:
         with gr.Column():
             video = gr.Video(sources=["upload"], label=f"Video (MP4, WebM, AVI, MOV; up to "
                              f"{LIMITS.video_seconds // 60} min)")
-            emotion_set = gr.Radio(EMOTION_SET_CHOICES, value=DEFAULT_EMOTION_SET, label="Emotions")
-            sample_fps = gr.Slider(LIMITS.video_fps_min, LIMITS.video_fps_max, value=5, step=1,
+            emotion_set = EmotionSetRadio(EMOTION_SET_CHOICES, value=DEFAULT_EMOTION_SET, label="Emotions")
+            sample_fps = FramesSlider(LIMITS.video_fps_min, LIMITS.video_fps_max, value=5, step=1,
                                    label="Frames analysed per second")
             gr.Markdown(LIMITS.video_text(), elem_classes=["limits"])
             button = gr.Button("Analyse video", variant="primary")

@@ -45,6 +45,28 @@ def run_one(data: str, architecture: str, weighting: str, args) -> dict:
             "seconds_per_epoch": summary["seconds_per_epoch"]}
 
 
+NAMES = {"custom_cnn": "custom CNN (seed projects' plain CNN)", "vgg": "VGG-style",
+         "resnet": "ResNet-style"}
+WEIGHTINGS = {"sqrt": "sqrt", "none": "none", "inverse": "inverse frequency"}
+FIGURES_JSON = Path(__file__).resolve().parent / "figures" / "experiments.json"
+
+
+def write_figures(rows: list[dict], args) -> None:
+    """The model card's table, as benchmarks/figures/experiments.json (benchmarks.readme_figures
+    renders it into model/README.md)."""
+    table = [{"network": NAMES[r["architecture"]], "class_weighting": WEIGHTINGS[r["class_weighting"]],
+              "parameters_m": round(r["parameters"] / 1e6, 2),
+              "public_accuracy": round(r["public_accuracy"], 4),
+              "public_macro_f1": round(r["public_macro_f1"], 3),
+              "disgust_recall": round(r["disgust_recall"], 2), "file_mb": round(r["file_mb"], 1),
+              "ms_per_face": round(r["ms_per_face"], 1),
+              "seconds_per_epoch": round(r["seconds_per_epoch"])} for r in rows]
+    FIGURES_JSON.write_text(json.dumps(
+        {"source": "measured by python -m benchmarks.experiments",
+         "command": f"python -m benchmarks.experiments --data fer2013.zip --epochs {args.epochs} "
+                    f"--width {args.width}", "rows": table}, indent=2) + "\n")
+
+
 def markdown(rows: list[dict]) -> str:
     lines = ["| network | class weights | params | PublicTest acc | macro-F1 | disgust recall "
              "| file MB | CPU ms/face | s/epoch |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
@@ -75,6 +97,7 @@ def main(argv=None) -> None:
         results_file.parent.mkdir(parents=True, exist_ok=True)
         results_file.write_text(json.dumps(rows, indent=2))
         print(markdown(rows), flush=True)
+    write_figures(rows, args)
     print(markdown(rows))
 
 

@@ -73,8 +73,9 @@ def read_labels(model_dir: str | Path) -> dict[str, list[str]]:
 
 
 def _fast_call(model):
-    """A compiled inference call: tf.function on TensorFlow (a single face costs ~1 ms
-    instead of the ~40 ms of an eager call), plain predict_on_batch elsewhere."""
+    """A compiled inference call: tf.function on TensorFlow (one face costs a small fraction
+    of an eager Keras call: "one face classified" in benchmarks/figures/speed.json), plain
+    predict_on_batch elsewhere."""
     import keras
 
     if keras.backend.backend() != "tensorflow":

@@ -98,15 +98,12 @@ def test_bad_input_gets_a_clear_message_or_a_right_answer_and_the_server_goes_on
 
 
 def test_uploads_are_deleted_after_the_request(client, tmp_path):
-    import os
-    import tempfile
-    from pathlib import Path
+    from emotion_recognition.storage import default_base
 
     marker = tmp_path / "privacy_marker_photo.jpg"
     marker.write_bytes((EXAMPLES / "astronaut.jpg").read_bytes())
     _analyze(client, marker)
-    cache = Path(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio")
-    assert not list(cache.rglob("privacy_marker_photo.jpg"))
+    assert not list(default_base().rglob("privacy_marker_photo.jpg"))
 
 
 def test_only_the_documented_endpoints_are_public(client):
@@ -126,7 +123,7 @@ def test_video_endpoint_returns_video_csv_and_summary(client, tmp_path):
     annotated, csv_path, summary = client.predict(
         handle_file(str(clip)), "emotion7", 5, api_name="/analyze_video")
     video_path = annotated["video"] if isinstance(annotated, dict) else annotated
-    assert str(video_path).endswith(".webm")
+    assert str(video_path).endswith(".mp4")
     rows = list(csv.DictReader(open(csv_path)))
     assert len(rows) == summary["frames_analysed"] == 15
     assert {r["face_id"] for r in rows} == {"1"} and summary["faces"] == 1

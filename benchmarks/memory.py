@@ -1,0 +1,71 @@
+"""Server memory for the largest photo the app accepts, on a freshly started server.
+
+    python -m benchmarks.memory
+
+Sends a photo just under the pixel limit (a JPEG: the format users send) and reads the
+server's resident memory before, its peak during, and after (Linux /proc). Writes
+benchmarks/figures/memory.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from benchmarks.app_server import AppServer
+from emotion_recognition.limits import LIMITS
+
+ROOT = Path(__file__).resolve().parent.parent
+FIGURES = ROOT / "benchmarks" / "figures"
+
+
+def largest_photo(path: Path) -> tuple[int, int]:
+    """A 3:2 JPEG of just under LIMITS.photo_pixels: the group photo tiled, with noise."""
+    height = int((LIMITS.photo_pixels / 1.5) ** 0.5) - 2
+    width = int(height * 1.5)
+    group = cv2.imread(str(ROOT / "examples" / "three_faces.jpg"))
+    tiled = np.tile(group, (height // group.shape[0] + 1, width // group.shape[1] + 1, 1))
+    photo = tiled[:height, :width]
+    noise = np.random.default_rng(0).integers(-4, 5, photo.shape, dtype=np.int16)
+    photo = np.clip(photo + noise, 0, 255).astype(np.uint8)
+    cv2.imwrite(str(path), photo, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    return width, height
+
+
+def main(argv=None) -> None:
+    from gradio_client import Client, handle_file
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", type=Path, default=FIGURES / "memory.json")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        photo = folder / "largest.jpg"
+        width, height = largest_photo(photo)
+        with AppServer(folder / "app.log", {"EMOTION_CACHE_DIR": str(folder / "cache")}) as server:
+            client = Client(server.url, verbose=False)
+            client.predict(handle_file(str(ROOT / "examples" / "astronaut.jpg")), "emotion7",
+                           api_name="/analyze")  # models loaded, first request served
+            before = server.memory_mb()
+            _, faces = client.predict(handle_file(str(photo)), "emotion7", api_name="/analyze")
+            after = server.memory_mb()
+    figures = {"photo": {"width": width, "height": height,
+                         "megapixels": round(width * height / 1e6, 1),
+                         "jpeg_mb": round(photo.stat().st_size / 2**20, 1) if photo.exists() else None,
+                         "faces_found": len(faces)},
+               "working_pixels": LIMITS.working_pixels,
+               "server_memory_mb": {"before": before["rss_mb"], "peak": after["peak_rss_mb"],
+                                    "after": after["rss_mb"],
+                                    "peak_increase": round(after["peak_rss_mb"] - before["rss_mb"], 1)}}
+    print(json.dumps(figures, indent=2))
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(figures, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

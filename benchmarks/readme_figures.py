@@ -1,0 +1,127 @@
+"""The figures quoted in README.md and model/README.md, rendered from the benchmarks' JSON.
+
+Every benchmark writes its JSON under benchmarks/figures/ (committed). The documents hold
+each rendered block between ``<!-- figures:NAME -->`` and ``<!-- /figures:NAME -->``;
+tests/test_figures.py checks they match, and
+
+    python -m benchmarks.readme_figures
+
+rewrites the blocks after a benchmark run, so no figure is ever typed by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FIGURES = ROOT / "benchmarks" / "figures"
+DOCUMENTS = (ROOT / "README.md", ROOT / "model" / "README.md")
+BLOCK = re.compile(r"(<!-- figures:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /figures:(?P=name) -->)",
+                   re.S)
+
+
+def load(name: str) -> dict | list:
+    return json.loads((FIGURES / f"{name}.json").read_text())
+
+
+def speed() -> str:
+    f = load("speed")
+    peer = lambda key: f"{f[key]:.1f} ms" if key in f else "–"  # noqa: E731
+    rows = [("one face classified, single call (p50)", f"**{f['ours_single_face_ms']:.1f} ms**",
+             peer("peer_single_face_ms"), "<= 5 ms"),
+            ("640x480 JPEG with one face, end to end (p50)",
+             f"**{f['ours_photo_640x480_ms']:.1f} ms**", peer("peer_photo_640x480_ms"), "<= 40 ms"),
+            ("live webcam frames processed (640x480, one face)",
+             f"**{f['live_fps_640x480']:.0f} fps**", "–", ">= 15 fps"),
+            (f"realistic 640x480 30 fps video ({f['video']['clip_seconds']:.0f} s) analysed at "
+             f"{f['video']['sample_fps']:g} fps, annotated video included",
+             f"**{f['video_realtime_factor']:.1f}x real time**", "–", ">= 3x")]
+    if "cold_start_s" in f:
+        rows.append(("cold start of `python app.py` to its first answer",
+                     f"**{f['cold_start_s']:.1f} s**", "–", "<= 15 s"))
+    return _table(["", "ours", "peer", "target"], rows, "|---|---:|---:|---:|")
+
+
+def video_stages() -> str:
+    video = load("speed")["video"]
+    stages = video["stage_seconds"]
+    total = video["seconds"]
+    rows = [(name, f"{seconds:.1f} s", f"{1000 * seconds / video['frames_analysed']:.1f} ms")
+            for name, seconds in stages.items()]
+    rows.append(("**whole job** (decoding overlaps the rest)", f"**{total:.1f} s**",
+                 f"**{1000 * total / video['frames_analysed']:.1f} ms**"))
+    return _table(["stage", f"seconds ({video['frames_analysed']} frames analysed)",
+                   "per analysed frame"], rows, "|---|---:|---:|")
+
+
+def load_test() -> str:
+    f = load("load")
+    rows = []
+    for s in f["scenarios"]:
+        memory = s["server_memory_mb"]
+        rows.append((f"{s['scenario']} photo", f"{s['clients']} x {s['requests_per_client']}",
+                     str(s["requests"]), str(s["errors"]), str(s["wrong_answers"]),
+                     f"{s['throughput_rps']:.1f}/s",
+                     f"{s['latency_ms']['p50']:.0f} / {s['latency_ms']['p95']:.0f} ms",
+                     f"{memory['before']:.0f} → {memory['after']:.0f} MB (peak {memory['peak']:.0f})"))
+    table = _table(["photos", "clients x requests", "answered", "errors", "wrong answers",
+                    "throughput", "latency p50 / p95", "server memory"], rows,
+                   "|---|---:|---:|---:|---:|---:|---:|---:|")
+    log = f["server_log"]
+    return (table + f"\nUploads left in the server's folder afterwards: "
+            f"{f['uploads_left_in_server_folder']}; server log: {log['tracebacks']} tracebacks, "
+            f"{log['user_error_lines']} one-line user errors.\n")
+
+
+def memory() -> str:
+    f = load("memory")
+    photo, mb = f["photo"], f["server_memory_mb"]
+    return (f"The largest photo accepted ({photo['width']}x{photo['height']}, "
+            f"{photo['megapixels']} megapixels, a {photo['jpeg_mb']} MB JPEG) took the server from "
+            f"{mb['before']:.0f} MB to a peak of {mb['peak']:.0f} MB (+{mb['peak_increase']:.0f} MB)"
+            f" and left it at {mb['after']:.0f} MB.\n")
+
+
+def experiments() -> str:
+    f = load("experiments")
+    rows = [(r["network"], r["class_weighting"], f"{r['parameters_m']:.2f} M",
+             f"{100 * r['public_accuracy']:.1f} %", f"{r['public_macro_f1']:.3f}",
+             f"{r['disgust_recall']:.2f}", f"{r['file_mb']:.1f}", f"{r['ms_per_face']:.1f}",
+             f"{r['seconds_per_epoch']:.0f}") for r in f["rows"]]
+    return _table(["network", "class weights", "params", "PublicTest acc", "macro-F1",
+                   "disgust recall", "file MB", "CPU ms/face", "s/epoch"], rows,
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|")
+
+
+RENDERERS = {"speed": speed, "video-stages": video_stages, "load": load_test, "memory": memory,
+             "experiments": experiments}
+
+
+def _table(header: list[str], rows: list[tuple], rule: str) -> str:
+    lines = ["| " + " | ".join(header) + " |", rule]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def blocks(text: str) -> dict[str, str]:
+    """{name: body} of every figures block in a document."""
+    return {m["name"]: m["body"] for m in BLOCK.finditer(text)}
+
+
+def rewrite(text: str) -> str:
+    return BLOCK.sub(lambda m: m.group(1) + RENDERERS[m["name"]]() + m.group(4), text)
+
+
+def main() -> None:
+    for document in DOCUMENTS:
+        text = document.read_text()
+        updated = rewrite(text)
+        if updated != text:
+            document.write_text(updated)
+            print(f"updated {document.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
