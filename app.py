@@ -330,27 +330,26 @@ def journal_face_choices(faces: list[dict] | None):
 
 
 def journal_add_face(faces, face_index, note, entries, clock, source: str = "photo"):
-    """The chosen face of the latest analysis -> a new journal entry."""
-    faces = faces or []
-    if not faces:
-        return gr.skip(), "Analyse a photo with a face in it first.", gr.skip()
-    if face_index is None or not 0 <= int(face_index) < len(faces):
-        return gr.skip(), "Several faces were found: pick which face is yours first.", gr.skip()
-    return _journal_add([faces[int(face_index)]["scores"]], source, note, entries, clock)
+    """The person's face of the latest analysis -> a new journal entry."""
+    try:
+        scores = journal.photo_scores(faces, face_index)
+    except journal.JournalError as error:
+        return gr.skip(), str(error), gr.skip()
+    return _journal_add(scores, source, note, entries, clock)
 
 
 def journal_add_live(session: LiveSession | None, face_id, note, entries, clock):
-    """A live session, averaged over the frames of the chosen (or only) face."""
+    """A live session, averaged over the frames of the person's face."""
     records = session.records if session is not None else []
-    ids = sorted({r.face.face_id for r in records})
-    if not ids:
-        return gr.skip(), "Nothing recorded yet: start the webcam stream first.", gr.skip(), gr.skip()
-    if len(ids) > 1 and face_id not in ids:
+    try:
+        scores = journal.live_scores(records, face_id)
+    except journal.PickAFace as error:
+        ids = sorted({r.face.face_id for r in records})
         picker = gr.update(choices=[(f"face #{i}", i) for i in ids], value=None, visible=True)
-        return gr.skip(), "Several faces were followed: pick which is yours, then add.", gr.skip(), picker
-    mine = [r.face.scores for r in records if r.face.face_id == (face_id if len(ids) > 1 else ids[0])]
-    mine = [s for s in mine if s.keys() == mine[-1].keys()]  # the session's latest emotion set
-    return *_journal_add(mine, "live", note, entries, clock), gr.skip()
+        return gr.skip(), str(error), gr.skip(), picker
+    except journal.JournalError as error:
+        return gr.skip(), str(error), gr.skip(), gr.skip()
+    return *_journal_add(scores, "live", note, entries, clock), gr.skip()
 
 
 def _journal_add(scores, source, note, entries, clock):

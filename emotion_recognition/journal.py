@@ -114,6 +114,33 @@ def _probabilities(values, labels: tuple[str, ...]) -> dict[str, float]:
     return result
 
 
+class PickAFace(JournalError):
+    """Several faces were found: the person must say which one is theirs."""
+
+
+def photo_scores(faces: list[dict] | None, index: int | None) -> list[dict[str, float]]:
+    """The probabilities of the person's face among an analysis's faces (``Face.to_dict``);
+    with several faces ``index`` (0-based) must say which."""
+    faces = faces or []
+    if not faces:
+        raise JournalError("Analyse a photo with a face in it first.")
+    if len(faces) > 1 and (index is None or not 0 <= int(index) < len(faces)):
+        raise PickAFace("Several faces were found: pick which face is yours first.")
+    return [faces[0 if len(faces) == 1 else int(index)]["scores"]]
+
+
+def live_scores(records, face_id: int | None) -> list[dict[str, float]]:
+    """A live session's probabilities, frame by frame, for the person's face (records as
+    ``video.FaceRecord``); with several faces ``face_id`` must say which."""
+    ids = sorted({r.face.face_id for r in records or []})
+    if not ids:
+        raise JournalError("Nothing recorded yet: start the webcam stream first.")
+    if len(ids) > 1 and face_id not in ids:
+        raise PickAFace("Several faces were followed: pick which is yours, then add.")
+    mine = [r.face.scores for r in records if r.face.face_id == (ids[0] if len(ids) == 1 else face_id)]
+    return [s for s in mine if s.keys() == mine[-1].keys()]  # the session's latest emotion set
+
+
 def new_entry(scores: list[dict[str, float]], source: str, note: str = "",
               time: datetime | str | None = None) -> Entry:
     """An entry from one face's probabilities, or the mean over a live session's frames

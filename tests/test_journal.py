@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 
@@ -77,6 +78,30 @@ def test_add_keeps_order_and_refuses_past_the_limit(monkeypatch):
     monkeypatch.setattr(journal, "MAX_ENTRIES", 2)
     with pytest.raises(JournalError, match="full"):
         journal.add(both, entry("fear", NOW))
+
+
+def test_the_person_picks_their_face_when_a_photo_has_several():
+    faces = [{"scores": scores("happy")}, {"scores": scores("sad")}]
+    with pytest.raises(journal.PickAFace, match="pick which face is yours"):
+        journal.photo_scores(faces, None)
+    assert journal.photo_scores(faces, 1) == [scores("sad")]
+    assert journal.photo_scores(faces[:1], None) == [scores("happy")]  # one face: no question
+    with pytest.raises(JournalError, match="Analyse a photo"):
+        journal.photo_scores([], 0)
+
+
+def record(face_id: int, top: str, labels=EMOTIONS7):
+    return SimpleNamespace(face=SimpleNamespace(face_id=face_id, scores=scores(top, labels)))
+
+
+def test_a_live_session_counts_the_persons_face_in_its_latest_emotion_set():
+    two = [record(1, "happy"), record(2, "sad"), record(1, "happy", EMOTIONS4), record(1, "sad", EMOTIONS4)]
+    with pytest.raises(journal.PickAFace, match="pick which is yours"):
+        journal.live_scores(two, None)
+    assert journal.live_scores(two, 1) == [scores("happy", EMOTIONS4), scores("sad", EMOTIONS4)]
+    assert journal.live_scores(two[1:2], 7) == [scores("sad")]  # one face: a stale pick is moot
+    with pytest.raises(JournalError, match="Nothing recorded"):
+        journal.live_scores([], None)
 
 
 # --- CSV -----------------------------------------------------------------------------------

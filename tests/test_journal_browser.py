@@ -146,11 +146,11 @@ def _shown(locator):
     return locator.locator("visible=true").first
 
 
-def _add(page, server, note: str) -> None:
+def _add(page, server, note: str, button: str = "Add to my journal") -> None:
     """Add the analysed face (of the tab shown); the server writes no file meanwhile."""
     mark = server.mark()
     _shown(page.get_by_label("Note for your journal (optional)")).fill(note)
-    _shown(page.get_by_role("button", name="Add to my journal")).click()
+    _shown(page.get_by_role("button", name=button)).click()
     _shown(page.get_by_text("Added to your journal")).wait_for()
     assert server.written_since(mark) == []
 
@@ -191,8 +191,7 @@ def test_add_a_face_of_a_group_photo_after_picking_it(page, server):
 def test_add_a_webcam_snapshot(page, server, tmp_path):
     page.get_by_role("tab", name="Webcam snapshot").click()
     page.get_by_role("button", name="Click to Access Webcam").click()
-    page.wait_for_function("() => [...document.querySelectorAll('video')].some("
-                           "v => v.readyState >= 2 && v.videoWidth > 0)")  # the face is showing
+    _wait_for_camera(page)  # the face is showing
     page.get_by_role("button", name="capture photo").click()
     page.get_by_role("button", name="Analyse", exact=True).first.click()
     _shown(page.get_by_text("1 face(s) found")).wait_for()
@@ -201,22 +200,38 @@ def test_add_a_webcam_snapshot(page, server, tmp_path):
     server.assert_no_journal_on_disk()
 
 
+def _wait_for_camera(page) -> None:
+    page.wait_for_function("() => [...document.querySelectorAll('video')].some("
+                           "v => v.checkVisibility() && v.readyState >= 2 && v.videoWidth > 0)")
+
+
+def test_add_a_live_session(page, server):
+    page.get_by_role("tab", name="Live webcam").click()
+    _shown(page.get_by_role("button", name="Click to Access Webcam")).click()
+    _wait_for_camera(page)
+    page.locator("button:visible", has_text="Record").first.click()
+    page.wait_for_timeout(5000)
+    page.locator("button:visible", has_text="Stop").first.click()
+    _add(page, server, f"{CANARY} live", button="Add this session to my journal")
+    server.assert_no_journal_on_disk()
+
+
 def test_entries_survive_a_reload_and_a_server_restart(page, server):
     page.reload()
-    rows = _wait_for_rows(page, 2)
-    assert [r[1] for r in rows] == ["snapshot", "photo"]  # newest first
-    assert [r[4] for r in rows] == [f"{CANARY} snapshot", f"{CANARY} photo"]
+    rows = _wait_for_rows(page, 3)
+    assert [r[1] for r in rows] == ["live", "snapshot", "photo"]  # newest first
+    assert [r[4] for r in rows] == [f"{CANARY} live", f"{CANARY} snapshot", f"{CANARY} photo"]
     server.stop()
     server.start()
     page.reload()
-    assert _wait_for_rows(page, 2) == rows
+    assert _wait_for_rows(page, 3) == rows
 
 
 def test_charts_summary_and_suggestions(page, tmp_path):
     page.get_by_role("tab", name="Journal").click()
     summary = page.locator(".journal-summary").last
     summary.get_by_text("this week").wait_for()
-    assert summary.inner_text().startswith("Mostly ") and "2 entries" in summary.inner_text()
+    assert summary.inner_text().startswith("Mostly ") and "3 entries" in summary.inner_text()
     for chart in ("journal-today", "journal-week", "journal-month"):
         plot = page.locator(f".{chart}").first
         plot.locator("canvas, svg").first.wait_for()
@@ -233,7 +248,7 @@ def test_export_delete_everything_and_import_the_export(page, server, tmp_path):
     exported = tmp_path / "journal.csv"
     download.value.save_as(exported)
     rows = list(csv.DictReader(exported.open()))
-    assert sorted(r["source"] for r in rows) == ["photo", "snapshot"]
+    assert sorted(r["source"] for r in rows) == ["live", "photo", "snapshot"]
     assert all(r["note"].startswith(CANARY) for r in rows)
     server.assert_no_journal_on_disk()
 
@@ -246,8 +261,8 @@ def test_export_delete_everything_and_import_the_export(page, server, tmp_path):
     assert CANARY not in stored  # no plain copy left in the browser either (run history is off)
 
     page.locator(".journal-import input[type=file]").set_input_files(str(exported))
-    page.get_by_text("Imported 2 new entries").wait_for()
-    assert _wait_for_rows(page, 2) == before
+    page.get_by_text("Imported 3 new entries").wait_for()
+    assert _wait_for_rows(page, 3) == before
     assert server.written_since(mark) == []  # export, delete, reload, import: no file at all
     server.assert_no_journal_on_disk()
 
@@ -259,5 +274,5 @@ def test_a_bad_csv_gets_a_clear_message_and_changes_nothing(page, server, tmp_pa
     message = page.locator(".journal-message").last
     message.get_by_text("Import failed").wait_for()
     assert "not a journal export" in message.inner_text() and "missing columns" in message.inner_text()
-    assert len(_journal_rows(page)) == 2
+    assert len(_journal_rows(page)) == 3
     assert server.written_since(mark) == []
