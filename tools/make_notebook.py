@@ -7,31 +7,31 @@ cells = [
     new_markdown_cell("""# Train the FER2013 emotion models
 
 Colab-ready (Runtime → Change runtime type → GPU). The notebook trains through the project's
-own modules, so what it does is exactly what `python -m emotion_recognition.training.train`
-does:
+own modules, so it does exactly what the command lines do (`training.recipe`,
+`training.calibrate`, `training.evaluate`; `scripts/gpu_train.sh` runs the same recipe in
+10-minute jobs):
 
 1. install the requirements and get FER2013 (Kaggle download, an upload, or a local path);
 2. look at the class frequencies;
-3. train on **Training**, choose the epoch and the test-time augmentation on **PublicTest**;
-4. evaluate **PrivateTest** once: accuracy, macro-F1, per-class recall, confusion matrix;
-5. copy the served models into `model/` and push them to the Hugging Face Hub."""),
-    new_code_cell("""# Parameters (papermill can override them; the tests run a tiny subset for one epoch).
-DATA = "fer2013.zip"            # Kaggle zip or folder, or fer2013.csv; fetched below if missing
+3. the recipe: wide **teacher** nets, then the served-size **student** distilled from their
+   averaged softened outputs, all trained on **Training**, epochs chosen on **PublicTest**;
+4. choose the test-time views on PublicTest, export the served models, and fit the
+   calibration temperature on PublicTest;
+5. evaluate **PrivateTest** once: accuracy, macro-F1, calibration error, FER+ agreement,
+   confusion matrices and reliability diagrams;
+6. copy the served models into `model/` and push them to the Hugging Face Hub."""),
+    new_code_cell("""# Parameters (papermill can override them; the tests run the tiny recipe).
+DATA = "fer2013.zip"            # Kaggle zip or folder, fer2013.csv, or a training pack (.npz)
 KAGGLE_DATASET = "msambare/fer2013"
 REPO_URL = ""                   # this project's git URL: cloned when run outside it (Colab)
 INSTALL = True                  # pip install requirements-train.txt
-ARCHITECTURE = "vgg"            # vgg, resnet or custom_cnn
-WIDTH = 32
-EPOCHS = 80
-BATCH_SIZE = 128
-CLASS_WEIGHTING = "sqrt"        # none, sqrt or inverse
-FERPLUS_BLEND = 0.0             # > 0: blend the FER+ votes (fer2013new.csv next to DATA) into targets
-TTA_CHOICES = ["flip", "flip_zoom"]  # test-time views to compare on PublicTest (ten_crop: ~4x slower)
-LIMIT = 0                       # first N images of each split only (0 = all)
+RECIPE = "gpu"                  # gpu: 3 teachers (width 64) + student (width 24); tiny: tests
+TIME_BUDGET = 3600.0            # seconds per call of the recipe (it resumes where it stopped)
+TTA_CHOICES = ["flip", "flip_zoom"]  # test-time views to compare on PublicTest
 OUT = "runs/notebook"
 MODEL_DIR = "model"             # where the served files are copied for the app and the push
-HUB_REPO_ID = ""                # e.g. "your-name/fer2013-emotions"; empty: no push
-SEED = 1234""", metadata={"tags": ["parameters"]}),
+HUB_REPO_ID = ""                # e.g. "your-name/fer2013-emotions"; empty: no push""",
+                  metadata={"tags": ["parameters"]}),
     new_markdown_cell("## Set up: the project's code and requirements"),
     new_code_cell("""import os, subprocess, sys
 if REPO_URL and not os.path.isdir("emotion_recognition"):
@@ -40,7 +40,7 @@ if REPO_URL and not os.path.isdir("emotion_recognition"):
 if INSTALL:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-r", "requirements-train.txt"],
                    check=True)
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")   # "jax" works too
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")   # "jax" on a JAX GPU machine
 sys.path.insert(0, os.getcwd())
 import keras
 print("Keras", keras.__version__, "on", keras.backend.backend())"""),
@@ -64,49 +64,60 @@ from emotion_recognition.training.data import load_fer2013
 splits = load_fer2013(DATA)
 {name: len(split) for name, split in splits.items()}"""),
     new_markdown_cell("## Class frequencies\nDisgust has about 16 times fewer training images than happy: "
-                      "`CLASS_WEIGHTING` weighs the loss against that."),
+                      "the loss is weighted by 1/sqrt(frequency) against that."),
     new_code_cell("""from IPython.display import Image, display
 from emotion_recognition.training.plots import plot_class_frequencies, plot_training_curves
 Path(OUT).mkdir(parents=True, exist_ok=True)
 display(Image(str(plot_class_frequencies(
     {name: split.class_counts() for name, split in splits.items()}, f"{OUT}/class_frequencies.png"))))"""),
-    new_markdown_cell("## Train\nTraining split only; the epoch with the best PublicTest accuracy is kept."),
-    new_code_cell("""from emotion_recognition.training.train import TrainConfig, train
-config = TrainConfig(data=DATA, out=OUT, architecture=ARCHITECTURE, width=WIDTH, epochs=EPOCHS,
-                     batch_size=BATCH_SIZE, class_weighting=CLASS_WEIGHTING, limit=LIMIT, seed=SEED,
-                     ferplus_blend=FERPLUS_BLEND)
-summary = train(config)
-summary"""),
-    new_markdown_cell("## Training curves"),
-    new_code_cell("""display(Image(str(plot_training_curves(f"{OUT}/history.csv", f"{OUT}/training_curves.png"))))"""),
-    new_markdown_cell("## Choose the test-time augmentation on PublicTest\n"
-                      "Each choice is built exactly as served; the best PublicTest accuracy wins."),
-    new_code_cell("""from emotion_recognition.training.export import network_from_run, save_served_models
+    new_markdown_cell("""## Train: teachers, then the distilled student
+Each step is a resumable run (`train --resume`); the loop calls the recipe until every step
+has finished, so a disconnected Colab session simply runs this cell again."""),
+    new_code_cell("""from emotion_recognition.training.recipe import run_recipe
+status = run_recipe(DATA, OUT, TIME_BUDGET, RECIPE, min_step_seconds=1)
+while not status["finished"]:
+    status = run_recipe(DATA, OUT, TIME_BUDGET, RECIPE, min_step_seconds=1)
+status["steps"]"""),
+    new_markdown_cell("## The student's training curves"),
+    new_code_cell("""STUDENT = Path(OUT) / "student"
+display(Image(str(plot_training_curves(STUDENT / "history.csv", f"{OUT}/training_curves.png"))))"""),
+    new_markdown_cell("## Choose the test-time views on PublicTest, export, calibrate\n"
+                      "Each choice is built exactly as served; the best PublicTest accuracy wins. "
+                      "The calibration temperature is fitted on PublicTest too."),
+    new_code_cell("""import json
+from emotion_recognition.training.calibrate import calibrate_model_dir
+from emotion_recognition.training.export import network_from_run, save_served_models
 from emotion_recognition.training.selection import public_test_scores
-network, classes = network_from_run(OUT)
+network, classes = network_from_run(STUDENT)
 tta_scores = {tta: public_test_scores([network], tta, splits["PublicTest"]) for tta in TTA_CHOICES}
 TTA = max(tta_scores, key=lambda tta: tta_scores[tta]["accuracy7"])
 save_served_models(network, OUT, TTA, classes)
+(Path(OUT) / "labels.json").write_text((STUDENT / "labels.json").read_text())
+calibration = calibrate_model_dir(Path(OUT), splits["PublicTest"])
+(Path(OUT) / "calibration.json").write_text(json.dumps(calibration, indent=2))
 print("chosen:", TTA)
-tta_scores"""),
+tta_scores, calibration"""),
     new_markdown_cell("## Evaluate once on PrivateTest (and PublicTest)"),
-    new_code_cell("""from emotion_recognition.labels import EMOTIONS4, EMOTIONS7
-from emotion_recognition.training.evaluate import evaluate_all, plot_confusion, print_report
-results = evaluate_all(splits, Path(OUT), None)
+    new_code_cell("""from emotion_recognition.labels import FOUR, SEVEN
+from emotion_recognition.training.evaluate import (evaluate_all, plot_confusion, plot_reliability,
+                                                   print_report)
+results = evaluate_all(splits, Path(OUT), None, DATA)
 print_report(results)
-for key, labels in (("ours-7", EMOTIONS7), ("ours-4", EMOTIONS4)):
+for key, labels in (("ours-7", SEVEN.labels), ("ours-4", FOUR.labels)):
     path = f"{OUT}/confusion_{key.replace('ours-', 'emotion')}_privatetest.png"
     plot_confusion(results["PrivateTest"][key], labels, f"{key} on FER2013 PrivateTest", path)
-    display(Image(path))"""),
+    display(Image(path))
+plot_reliability(results, Path(OUT) / "reliability_privatetest.png")
+display(Image(f"{OUT}/reliability_privatetest.png"))"""),
     new_markdown_cell("""## Publish
-Copies the served models, labels and plots into `MODEL_DIR` (the app's bundled model) and,
-if `HUB_REPO_ID` is set, pushes that folder to the Hub with the token in `HF_TOKEN`. Update the
-figures in `MODEL_DIR/README.md` (the model card) before pushing."""),
+Copies the served models, labels, calibration and plots into `MODEL_DIR` (the app's bundled
+model) and, if `HUB_REPO_ID` is set, pushes that folder to the Hub with the token in
+`HF_TOKEN`. Update the figures in `MODEL_DIR/README.md` (the model card) before pushing."""),
     new_code_cell("""import shutil
 Path(MODEL_DIR).mkdir(parents=True, exist_ok=True)
-for name in ("emotion7.keras", "emotion4.keras", "labels.json", "class_frequencies.png",
-             "training_curves.png", "confusion_emotion7_privatetest.png",
-             "confusion_emotion4_privatetest.png"):
+for name in ("emotion7.keras", "emotion4.keras", "labels.json", "calibration.json",
+             "class_frequencies.png", "training_curves.png", "confusion_emotion7_privatetest.png",
+             "confusion_emotion4_privatetest.png", "reliability_privatetest.png"):
     shutil.copy(Path(OUT) / name, Path(MODEL_DIR) / name)
 print(sorted(p.name for p in Path(MODEL_DIR).iterdir()))
 if HUB_REPO_ID:
