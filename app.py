@@ -437,8 +437,8 @@ def _journal_tab(journal_store: gr.BrowserState) -> None:
     with gr.Tab("Journal") as tab:
         gr.Markdown("Your mood journal lives **only in this browser** (its local storage). Our "
                     "server keeps nothing: it reads the entries an action sends, in memory, and "
-                    "CSV files are made and read right here. Add entries from the Photo, Webcam "
-                    "snapshot and Live webcam tabs; export a CSV to keep a copy or move it.")
+                    "CSV files are made and read right here. Add a photo, a webcam snapshot or a "
+                    "live session with the button under its result; export a CSV to keep a copy.")
         summary = gr.Markdown(elem_classes=["journal-summary"])
         with gr.Row():
             today = _journal_plot("Today, hour by hour", "hour", "journal-today")

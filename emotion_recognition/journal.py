@@ -163,7 +163,7 @@ def load(stored) -> list[Entry]:
     """The browser's stored list -> entries, oldest first. Anything unreadable (an old
     format, a hand-edited store) is skipped rather than breaking the page."""
     entries = []
-    for item in stored if isinstance(stored, list) else []:
+    for item in stored[-MAX_ENTRIES:] if isinstance(stored, list) else []:  # kept in time order
         try:
             entries.append(Entry.from_dict(item))
         except JournalError:

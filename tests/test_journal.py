@@ -71,6 +71,12 @@ def test_load_skips_unreadable_items_and_sorts_by_the_persons_clock():
     assert journal.load(None) == [] and journal.load({"not": "a list"}) == []
 
 
+def test_load_reads_at_most_the_newest_max_entries(monkeypatch):
+    monkeypatch.setattr(journal, "MAX_ENTRIES", 2)
+    items = stored(*[entry("sad", NOW - timedelta(hours=h)) for h in (3, 2, 1)])
+    assert [e.time for e in journal.load(items)] == [NOW - timedelta(hours=2), NOW - timedelta(hours=1)]
+
+
 def test_add_keeps_order_and_refuses_past_the_limit(monkeypatch):
     first = journal.add([], entry("sad", NOW))
     both = journal.add(first, entry("happy", NOW - timedelta(hours=1)))
