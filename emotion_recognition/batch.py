@@ -38,10 +38,20 @@ class BatchSettings:
     fps: float = 5.0                 # video frames analysed per second, as the video CLI
     images_per_task: int = 32        # images read and detected by one Ray task
     batch_size: int = 128            # images whose faces one classifier call labels together
-    classifier_actors: int = 1       # the actor pool grows from 1 to this many actors
-    classifier_cpus: float = 0.0     # reserved by each classifier actor: it needs ~1/10 of a CPU
+    classifier_actors: int | None = None    # most actors in the pool; None: sized to the cluster
+    classifier_cpus: float | None = None    # CPUs each actor reserves; None: sized to the cluster
     detect_cpus: float = 1.0         # CPUs reserved by each detection or video task
     model_dir: str | None = None     # None: where the app loads from (Hub or bundled model/)
+
+    def classifier_pool(self, cluster_cpus: float) -> tuple[int, float]:
+        """(most actors, CPUs each). Classifying a face costs about a quarter of reading
+        and detecting its photo (benchmarks/figures/batch.json), so a fifth of the CPUs
+        classify. Below 8 CPUs one actor shares the cores with detection instead of
+        keeping one of them for itself."""
+        actors = self.classifier_actors or max(1, int(cluster_cpus // 5))
+        cpus = self.classifier_cpus if self.classifier_cpus is not None else (
+            1.0 if cluster_cpus >= 8 else 0.0)
+        return actors, cpus
 
 
 def runtime_env(ship_code: bool = True) -> dict:
@@ -109,6 +119,7 @@ def label_dataset(inputs: list[str] | Inputs, settings: BatchSettings = BatchSet
 
     if not ray.is_initialized():
         start_ray()
+    actors, actor_cpus = settings.classifier_pool(ray.cluster_resources().get("CPU", 1))
     inputs = inputs if isinstance(inputs, Inputs) else expand_inputs(list(inputs))
     bundle = bundle or load_bundle(settings.emotion_set, settings.model_dir)
     shared = SharedBundle.put(bundle)
@@ -121,11 +132,10 @@ def label_dataset(inputs: list[str] | Inputs, settings: BatchSettings = BatchSet
             ray.data.from_items(_items(images), override_num_blocks=blocks)
             .map_batches(detect_faces, batch_format="pyarrow", batch_size=None,
                          num_cpus=settings.detect_cpus)
-            .map_batches(FaceClassifier, fn_constructor_args=[shared],
+            .map_batches(FaceClassifier, fn_constructor_args=[shared, max(1, int(actor_cpus))],
                          batch_format="pyarrow", batch_size=settings.batch_size,
-                         compute=ray.data.ActorPoolStrategy(
-                             min_size=1, max_size=max(1, settings.classifier_actors)),
-                         num_cpus=settings.classifier_cpus))
+                         compute=ray.data.ActorPoolStrategy(min_size=1, max_size=actors),
+                         num_cpus=actor_cpus))
     if videos:
         parts.append(
             ray.data.from_items(_items(videos), override_num_blocks=len(videos))
@@ -202,8 +212,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--num-cpus", type=int, help="CPUs of the local Ray (default: all)")
     parser.add_argument("--object-store-mb", type=int, default=512,
                         help="object store of the local Ray, in MB")
-    parser.add_argument("--classifier-actors", type=int, default=defaults.classifier_actors,
-                        help="most classifier actors (each loads the model once)")
+    parser.add_argument("--classifier-actors", type=int,
+                        help="most classifier actors, each loading the model once "
+                             "(default: a fifth of the cluster's CPUs, at least 1)")
+    parser.add_argument("--classifier-cpus", type=float,
+                        help="CPUs each classifier actor reserves (default: 1, or 0 on a "
+                             "machine with fewer than 8 CPUs)")
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size,
                         help="images whose faces are classified in one call")
     parser.add_argument("--images-per-task", type=int, default=defaults.images_per_task,
@@ -217,12 +231,14 @@ def build_parser() -> argparse.ArgumentParser:
 def settings_from(args) -> BatchSettings:
     if not 0 < args.fps <= 30:
         raise EmotionAppError("--fps must be between 0 and 30")
-    if min(args.classifier_actors, args.batch_size, args.images_per_task) < 1:
-        raise EmotionAppError("--classifier-actors, --batch-size and --images-per-task "
-                              "must be at least 1")
+    if min(args.classifier_actors or 1, args.batch_size, args.images_per_task) < 1 or \
+            (args.classifier_cpus or 0) < 0:
+        raise EmotionAppError("--classifier-actors, --batch-size and --images-per-task must be "
+                              "at least 1, --classifier-cpus at least 0")
     return BatchSettings(emotion_set=emotion_set_of_size(args.emotions).name, fps=args.fps,
                          images_per_task=args.images_per_task, batch_size=args.batch_size,
-                         classifier_actors=args.classifier_actors, model_dir=args.model_dir)
+                         classifier_actors=args.classifier_actors,
+                         classifier_cpus=args.classifier_cpus, model_dir=args.model_dir)
 
 
 def main(argv=None) -> int:

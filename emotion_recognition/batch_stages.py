@@ -11,6 +11,7 @@ classifier's batches never split an image and each output block holds whole imag
 from __future__ import annotations
 
 import functools
+import os
 
 import numpy as np
 import pyarrow as pa
@@ -134,11 +135,26 @@ def label_faces(table: pa.Table, classifier, bundle: ModelBundle) -> pa.Table:
     return rows.table()
 
 
+def limit_tensorflow_threads(threads: int) -> None:
+    """TensorFlow would use every core of the node; an actor gets the CPUs it reserved
+    (possible only before TensorFlow's first operation in this worker process)."""
+    if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
+        return
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:  # this worker already ran TensorFlow (a video task): keep its pool
+        pass
+
+
 class FaceClassifier:
     """Stage 2 (a Ray actor pool): each actor loads the model once, then labels batches."""
 
-    def __init__(self, bundle: ModelBundle):
+    def __init__(self, bundle: ModelBundle, threads: int = 1):
         self.bundle = bundle = resolve(bundle)
+        limit_tensorflow_threads(threads)
         self.classifier = classifier_for(bundle)
 
     def __call__(self, table: pa.Table) -> pa.Table:

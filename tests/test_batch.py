@@ -169,9 +169,15 @@ def test_resume_skips_inputs_already_in_the_output(ray_local, tmp_path):
 def test_dataset_chains_into_a_ray_pipeline(ray_local, recognizer):
     photos = [EXAMPLES / "three_faces.jpg", EXAMPLES / "coffee_no_face.jpg"]
     labels = [f.label for f in recognizer.analyze(photos[0]).faces]
-    dataset = label_dataset([str(p) for p in photos], SETTINGS)
+    dataset = label_dataset([str(p) for p in photos], SETTINGS).materialize()
     happy = dataset.filter(expr="label == 'happy'")
     assert happy.count() == labels.count("happy") and dataset.count() == len(labels) + 1
+
+
+def test_classifier_pool_is_sized_to_the_cluster():
+    assert BatchSettings().classifier_pool(2) == (1, 0.0)  # shares this machine's 2 cores
+    assert BatchSettings().classifier_pool(160) == (32, 1.0)
+    assert BatchSettings(classifier_actors=3, classifier_cpus=0.5).classifier_pool(160) == (3, 0.5)
 
 
 def test_cli_reads_a_list_file_and_reports(ray_local, tmp_path, capsys):
