@@ -252,6 +252,18 @@ def test_charts_summary_and_suggestions(page, tmp_path):
     ideas = page.locator(".journal-suggestions").last
     assert "not medical" in ideas.inner_text() and "Music:" in ideas.inner_text()
     page.screenshot(path=str(tmp_path / "journal_tab.png"), full_page=True)
+    week = summary.inner_text().split()[1]  # "Mostly happy this week ..."
+    for choice, emotion in (("my mood this week", week), ("sad", "sad")):
+        page.get_by_label("Suggestions for").click()
+        page.get_by_role("option", name=choice, exact=True).click()
+        ideas.get_by_text(f"Ideas for when you feel {emotion}").wait_for()
+    shown = ideas.inner_text()
+    for _ in range(6):  # 81 combinations per emotion: a new pick differs almost surely
+        page.get_by_role("button", name="Other ideas").click()
+        page.wait_for_timeout(1500)
+        if ideas.inner_text() != shown:
+            break
+    assert ideas.inner_text() != shown and "Ideas for when you feel sad" in ideas.inner_text()
 
 
 def test_export_delete_everything_and_import_the_export(page, server, tmp_path):
