@@ -47,6 +47,7 @@ def main(argv=None) -> None:
         folder = Path(folder)
         photo = folder / "largest.jpg"
         width, height = largest_photo(photo)
+        jpeg_mb = round(photo.stat().st_size / 2**20, 1)
         with AppServer(folder / "app.log", {"EMOTION_CACHE_DIR": str(folder / "cache")}) as server:
             client = Client(server.url, verbose=False)
             client.predict(handle_file(str(ROOT / "examples" / "astronaut.jpg")), "emotion7",
@@ -56,7 +57,7 @@ def main(argv=None) -> None:
             after = server.memory_mb()
     figures = {"photo": {"width": width, "height": height,
                          "megapixels": round(width * height / 1e6, 1),
-                         "jpeg_mb": round(photo.stat().st_size / 2**20, 1) if photo.exists() else None,
+                         "jpeg_mb": jpeg_mb,
                          "faces_found": len(faces)},
                "working_pixels": LIMITS.working_pixels,
                "server_memory_mb": {"before": before["rss_mb"], "peak": after["peak_rss_mb"],
