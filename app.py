@@ -18,20 +18,39 @@ from starlette.middleware import Middleware
 import pandas as pd
 
 from emotion_recognition import journal, journal_views, suggestions
-from emotion_recognition.annotate import EMOTION_COLOURS, draw
+from emotion_recognition.annotate import EMOTION_COLOURS, colour_hex, display_size, draw, for_display
 from emotion_recognition.errors import EmotionAppError
 from emotion_recognition.labels import DEFAULT_EMOTION_SET, EMOTION_SETS, EMOTIONS7
 from emotion_recognition.limits import LIMITS
-from emotion_recognition.pipeline import NO_FACE_MESSAGE, EmotionRecognizer
-from emotion_recognition.report import faces_table, shares_table
+from emotion_recognition.explain import overlay
+from emotion_recognition.photo_session import KeptPhoto, analyse_photo, face_at
+from emotion_recognition.pipeline import EmotionRecognizer
+from emotion_recognition.report import boxes_table, face_name, shares_table, styled_faces_table
 from emotion_recognition.serving import (UploadCounter, clean_up_on_exit, lifespan,
                                          log_user_error)
 from emotion_recognition.storage import FileStore
 from emotion_recognition.timeline import Timeline
-from emotion_recognition.video import LiveSession, analyze_video, write_records_csv
+from emotion_recognition.video import (VIDEO_SUFFIXES, LiveSession, analyze_video, poster,
+                                       write_records_csv)
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 EMOTION_SET_CHOICES = [(s.title, s.name) for s in EMOTION_SETS.values()]
+KEPT_PHOTO_TTL_S = 600  # a session's decoded photo is dropped after 10 minutes unused
+# Phones: every tab fits in one row (no "..." menu), the page uses the screen's width.
+# (In <head>: Gradio scopes `css` to its content, and the page padding is outside it.)
+PHONE_STYLE = """<style>
+@media (max-width: 560px) {
+  .gradio-container .main { padding-left: 8px !important; padding-right: 8px !important; }
+  .gradio-container [role=tablist] button { padding: 0 9px !important; }
+  .gradio-container .privacy p { font-size: 12px; line-height: 1.4; }
+}
+</style>"""
+# After an answer, a phone (results below the inputs) scrolls to them; a wide screen stays.
+SCROLL_TO_RESULTS_JS = """() => {
+  const panel = [...document.querySelectorAll('.results')].find(e => e.offsetParent !== null);
+  if (panel && panel.getBoundingClientRect().top > window.innerHeight * 0.5)
+    panel.scrollIntoView({behavior: 'smooth', block: 'start'});
+}"""
 recognizer = EmotionRecognizer()  # loads nothing until the first request (or launch below)
 files = FileStore.open()  # this server's uploads and results (emotion_recognition.storage)
 os.environ["GRADIO_TEMP_DIR"] = str(files.root)  # Gradio saves uploads there from now on
@@ -61,6 +80,11 @@ class _QuietValidation:
         except gr.Error as error:
             raise _user_error(str(self.label or type(self).__name__), error.message) from None
 
+    def get_block_name(self) -> str:  # the frontend of the Gradio class mixed in (not ours)
+        return type(self).__mro__[2].__name__.lower()
+
+    get_block_class = get_block_name
+
 
 class EmotionSetRadio(_QuietValidation, gr.Radio):
     is_template = True  # rendered by the frontend's own Radio component
@@ -83,31 +107,73 @@ class UploadedImage(gr.Image):
             return str(payload.path) if payload is not None and payload.path else None
 
 
-def analyze(image: str | None, emotion_set: str):
-    """API ``/analyze``: an image and "emotion7"/"emotion4" -> (annotated image, faces).
+def analyze_photo(image: str | None, emotion_set: str, explain: bool = False,
+                  kept: KeptPhoto | None = None):
+    """API ``/analyze``: an image, "emotion7"/"emotion4" and explain (default off) ->
+    (annotated image, faces).
 
-    Faces are ``[{"box": [x, y, w, h], "label", "confidence", "scores": {...}}]``.
+    Faces are ``[{"box": [x, y, w, h], "label", "confidence", "scores": {...}}]``; with
+    explain each also has ``"explanation": {"frame": [x, y, w, h], "heatmap": 12x12}``
+    (how much hiding each part of the face frame lowers the label's probability, 0..1).
     """
     if image is None:
         raise _user_error("analyze", "Please upload a photo or take a webcam snapshot first.")
     try:
-        with files.claim(image) as path:
-            result = recognizer.analyze(path, emotion_set or DEFAULT_EMOTION_SET)
+        kept = analyse_photo(recognizer, image, kept, files.claim,
+                             emotion_set or DEFAULT_EMOTION_SET, bool(explain))
     except EmotionAppError as error:
         raise _user_error("analyze", error) from None
+    result = kept.analysis
     with files.result_dir() as out:  # this request's own file: never shared, never rewritten
-        annotated = save_jpeg(draw(result.image, result.faces), out / "annotated.jpg")
-    return str(annotated), result.face_dicts()
+        annotated = save_jpeg(for_display(draw(result.image, result.faces)), out / "annotated.jpg")
+    return str(annotated), result.face_dicts(), kept
 
 
-def describe(faces: list[dict] | None):
-    """The per-face table and a plain sentence for the UI."""
-    faces = faces or []
+def reanalyze_photo(image, emotion_set, explain, kept):
+    """The emotion set or the heat-map toggle changed: analyse again if there is a photo."""
+    if image is None:
+        return gr.skip(), gr.skip(), gr.skip()
+    return analyze_photo(image, emotion_set, explain, kept)
+
+
+def show_photo(kept: KeptPhoto | None, explain: bool):
+    """Everything the results panel shows, from the session's latest analysis."""
+    result = kept.analysis if kept is not None else None
+    faces = result.face_dicts() if result is not None else []
     if not faces:
-        return faces_table([]), f"**{NO_FACE_MESSAGE}**"
-    summary = ", ".join(f"face {i + 1}: **{f['label']}** ({f['confidence']:.0%})"
-                        for i, f in enumerate(faces))
-    return faces_table(faces), f"{len(faces)} face(s) found — {summary}"
+        note = f"**{result.message}**" if result is not None else ""
+        return (note, gr.update(choices=[], value=None, visible=False), gr.update(value=None, visible=False),
+                gr.update(visible=False), gr.update(visible=False), gr.update(value=None, visible=False))
+    names = [face_name(i, f) for i, f in enumerate(faces)]
+    note = f"**{len(faces)} face{'s' if len(faces) > 1 else ''} found.** " + (
+        "Pick one (or click it in the picture) to see its emotions." if len(faces) > 1 else "")
+    heat = [(overlay(result.image, e), names[i]) for i, e in enumerate(result.explanations)]
+    return (note, gr.update(choices=[(n, i) for i, n in enumerate(names)], value=0, visible=len(faces) > 1),
+            _bars(faces, 0), gr.update(value=styled_faces_table(faces), visible=True),
+            gr.update(value=boxes_table(faces), visible=True),
+            gr.update(value=heat or None, visible=bool(explain and heat)))
+
+
+def _bars(faces: list[dict], index) -> dict:
+    """Confidence bars of one face."""
+    if not faces or index is None or not 0 <= int(index) < len(faces):
+        return gr.update(value=None, visible=False)
+    face = faces[int(index)]
+    return gr.update(value=face["scores"], label=face_name(int(index), face), visible=True)
+
+
+def pick_face(kept: KeptPhoto | None, evt: gr.SelectData):
+    """A click on the annotated picture picks the face under it."""
+    shown = display_size(*kept.rgb.shape[:2])[0] if kept is not None else 0
+    index = face_at(kept, evt.index[0], evt.index[1], shown)
+    return gr.skip() if index is None else index
+
+
+def clear_photo():
+    """A new photo (or none): the old results go."""
+    return (None, [], None, "", gr.update(choices=[], value=None, visible=False),
+            gr.update(value=None, visible=False), gr.update(visible=False),
+            gr.update(visible=False), gr.update(value=None, visible=False))
 
 
 def live_frame(frame, session: LiveSession | None, emotion_set: str):
@@ -122,12 +188,11 @@ def live_frame(frame, session: LiveSession | None, emotion_set: str):
     return annotated, session
 
 
-def live_timeline(session: LiveSession | None, window_s: float = 60.0):
-    """The last minute of the session's probabilities, for the live timeline plot."""
-    if session is None or not session.records:
-        return _empty_timeline()
-    recent = [r for r in session.records if r.time >= session.records[-1].time - window_s]
-    return _timeline_frame(recent, session.labels)
+def live_timeline(session: LiveSession | None, choice, window_s: float = 60.0):
+    """The last minute of the session, as the timeline chooser asks; and its choices."""
+    timeline = session.timeline(window_s) if session is not None else None
+    return (*timeline_plots(timeline, choice),
+            gr.update(choices=timeline_choices(session.timeline() if session else None)))
 
 
 def live_csv(session: LiveSession | None):
@@ -137,17 +202,25 @@ def live_csv(session: LiveSession | None):
         return str(write_records_csv(session.records, session.labels, out / "webcam_session.csv"))
 
 
-def _empty_timeline() -> None:
-    """No data yet. (An empty DataFrame would fix the plot's schema and hide later lines.)"""
-    return None
+ALL_FACES = "all"
 
 
-def _timeline_frame(records, labels) -> pd.DataFrame | None:
-    rows = pd.DataFrame(Timeline(records, labels).winners())
-    if rows.empty:
-        return _empty_timeline()
-    rows["series"] = rows["face"] + " " + rows["emotion"]
-    return rows[["time_s", "probability", "series"]]
+def timeline_choices(timeline: Timeline | None) -> list[tuple[str, str]]:
+    ids = timeline.face_ids() if timeline is not None else []
+    return [("Every face: its winning emotion", ALL_FACES),
+            *[(f"Face {i}: every emotion", str(i)) for i in ids]]
+
+
+def timeline_plots(timeline: Timeline | None, choice: str | None):
+    """(every face's winning emotion, one face's probabilities): the chosen one shown."""
+    if timeline is None or not timeline.records:
+        return gr.update(value=None, visible=True), gr.update(value=None, visible=False)
+    if choice in (None, ALL_FACES) or int(choice) not in timeline.face_ids():
+        rows = pd.DataFrame(timeline.winners())
+        rows["face"] = "face " + rows["face"].astype(str)  # one row of dots per face
+        return gr.update(value=rows, visible=True), gr.update(visible=False)
+    rows = pd.DataFrame(timeline.probabilities(int(choice)))
+    return gr.update(visible=False), gr.update(value=rows, visible=True)
 
 
 def analyze_video_file(video: str | None, emotion_set: str, sample_fps: float,
@@ -165,61 +238,106 @@ def analyze_video_file(video: str | None, emotion_set: str, sample_fps: float,
             csv_path = write_records_csv(result.records, result.labels, out / f"{stem}_emotions.csv")
     except EmotionAppError as error:
         raise _user_error("analyze_video", error) from None
-    return str(result.annotated_path), str(csv_path), result.summary()
+    return str(result.annotated_path), str(csv_path), result.summary(), result.timeline
 
 
-def describe_video(csv_path: str | None, summary: dict | None):
-    """Timeline plot, share-of-time table and a sentence, from the CSV and summary."""
-    if not csv_path or not summary:
-        return _empty_timeline(), shares_table({}), ""
-    rows = pd.read_csv(csv_path)
-    labels = [c for c in rows.columns if c not in ("time_s", "frame", "face_id", "x", "y", "w", "h",
-                                                    "label", "confidence")]
-    long = rows.melt(id_vars=["time_s", "face_id"], value_vars=labels, var_name="emotion",
-                     value_name="probability")
-    several = long["face_id"].nunique() > 1
-    long["series"] = (("face " + long["face_id"].astype(str) + " " + long["emotion"]) if several
-                      else long["emotion"])
+def show_video(summary: dict | None, timeline: Timeline | None):
+    """The sentence, the timeline (every face at first) and the share-of-time table."""
+    if not summary:
+        return "", gr.update(choices=timeline_choices(None), value=ALL_FACES), *timeline_plots(None, None), shares_table({})
     message = (f"{summary['frames_analysed']} frames analysed over {summary['duration_s']} s; "
                f"{summary['faces']} face(s) followed." if summary["faces"]
                else f"**No face found** in the {summary['frames_analysed']} frames analysed.")
     if summary.get("stopped_at_s") is not None:
         message += (f" **Stopped at {summary['stopped_at_s']} s**: a video job may take "
                     f"{LIMITS.video_job_seconds // 60} minutes at most.")
-    return long[["time_s", "probability", "series"]], shares_table(summary["share_of_time"]), message
+    return (message, gr.update(choices=timeline_choices(timeline), value=ALL_FACES),
+            *timeline_plots(timeline, ALL_FACES), shares_table(summary["share_of_time"]))
+
+
+def preview_video(video: str | None):
+    """On upload, before any analysis: the first frame and the video's facts (a browser
+    cannot play every upload, e.g. OpenCV's MP4s, AVI, MOV); old results go."""
+    if not video:
+        return gr.update(value=None, visible=False), "", *clear_video()
+    try:
+        info, frame = poster(video)
+    except EmotionAppError as error:
+        return gr.update(value=None, visible=False), f"**{error}**", *clear_video()
+    facts = (f"**{Path(video).name}**: {info.duration:.1f} s, {info.width}x{info.height}, "
+             f"{info.fps:g} frames per second. Ready to analyse.")
+    return gr.update(value=for_display(frame, 640), visible=True), facts, *clear_video()
+
+
+def clear_video():
+    return (None, None, None, None, "", gr.update(choices=timeline_choices(None), value=ALL_FACES),
+            *timeline_plots(None, None), shares_table({}))
 
 
 def _analysis_tab(sources: list[str], with_examples: bool, api_name: str | None,
                   journal_store: gr.BrowserState | None = None):
-    with gr.Row():
+    with gr.Row(equal_height=False):
         with gr.Column():
             image = UploadedImage(sources=sources, type="filepath", image_mode=None,
                                   label="Photo" if "upload" in sources else "Webcam snapshot")
+            if with_examples:
+                examples = gr.Examples([[str(p)] for p in sorted(EXAMPLES_DIR.glob("*.jpg"))],
+                                       inputs=[image], label="Examples (public domain): click one")
             emotion_set = EmotionSetRadio(EMOTION_SET_CHOICES, value=DEFAULT_EMOTION_SET, label="Emotions")
+            explain = gr.Checkbox(False, label="Why this emotion? Show heat maps of what the "
+                                  "model looked at (slower)", elem_classes=["explain-toggle"])
             button = gr.Button("Analyse", variant="primary")
-        with gr.Column():
-            annotated = gr.Image(label="Faces and emotions", type="numpy", interactive=False,
-                                 format="jpeg", elem_classes=["annotated-image"])
-            message = gr.Markdown()
-    table = gr.Dataframe(faces_table([]), label="Probabilities per face (%)", interactive=False,
+        with gr.Column(elem_classes=["results"]):
+            annotated = gr.Image(label="Faces and emotions", show_label=False, type="filepath",
+                                 interactive=False, buttons=["download", "fullscreen"],
+                                 elem_classes=["annotated-image"])
+            message = gr.Markdown(elem_classes=["photo-message"])
+            selector = gr.Radio([], label="Face", visible=False, elem_classes=["face-selector"])
+            bars = gr.Label(num_top_classes=7, visible=False, elem_classes=["face-bars"])
+            heat = gr.Gallery(label="Why this emotion: red regions drove the prediction", visible=False,
+                              columns=3, height=260, object_fit="contain", elem_classes=["heat-maps"])
+    table = gr.Dataframe(label="Probabilities per face (%)", interactive=False, visible=False,
                          elem_classes=["faces-table"])
+    with gr.Accordion("Details: where each face is (pixels)", open=False):
+        boxes = gr.Dataframe(interactive=False, visible=False, elem_classes=["boxes-table"])
     faces = gr.JSON(label="Faces (JSON)", visible=False)
+    kept = gr.State(None, time_to_live=KEPT_PHOTO_TTL_S)
     if journal_store is not None:
         _journal_adder(faces, "photo" if "upload" in sources else "snapshot", journal_store)
+    results = [message, selector, bars, table, boxes, heat]
+    run = dict(concurrency_id="analyze", concurrency_limit=2)
+    event = button.click(analyze_photo, [image, emotion_set, explain, kept], [annotated, faces, kept],
+                         api_name=api_name, api_visibility="public" if api_name else "private", **run)
+    event.success(show_photo, [kept, explain], results, api_visibility="private").then(
+        None, js=SCROLL_TO_RESULTS_JS)
+    rerun = gr.on([emotion_set.input, explain.input], reanalyze_photo, [image, emotion_set, explain, kept],
+                  [annotated, faces, kept], api_visibility="private", **run)
+    rerun.success(show_photo, [kept, explain], results, api_visibility="private")
+    gr.on([image.input, image.clear], clear_photo, None, [annotated, faces, kept, *results],
+          api_visibility="private", show_progress="hidden")
     if with_examples:
-        gr.Examples([[str(p)] for p in sorted(EXAMPLES_DIR.glob("*.jpg"))], inputs=[image],
-                    label="Example photos (public domain)")
-    event = button.click(analyze, [image, emotion_set], [annotated, faces], api_name=api_name,
-                         api_visibility="public" if api_name else "private",
-                         concurrency_id="analyze", concurrency_limit=2)
-    event.then(describe, [faces], [table, message], api_visibility="private")
+        example = examples.load_input_event.then(clear_photo, None, [annotated, faces, kept, *results],
+                                                 api_visibility="private", show_progress="hidden")
+        example = example.then(analyze_photo, [image, emotion_set, explain, kept], [annotated, faces, kept],
+                               api_visibility="private", **run)
+        example.success(show_photo, [kept, explain], results, api_visibility="private").then(
+            None, js=SCROLL_TO_RESULTS_JS)
+    selector.change(lambda f, i: _bars(f, i), [faces, selector], [bars], api_visibility="private",
+                    show_progress="hidden")
+    annotated.select(pick_face, [kept], [selector], api_visibility="private")
     return image
 
 
-def _timeline_plot(label: str) -> gr.LinePlot:
-    return gr.LinePlot(None, x="time_s", y="probability", color="series",
-                       label=label, x_title="time (s)", y_title="probability", y_lim=[0, 1],
-                       height=320, elem_classes=["timeline"])
+def _timeline(label: str):
+    """A chooser (every face, or one face) and its two plots, in the emotions' colours."""
+    choice = gr.Radio(timeline_choices(None), value=ALL_FACES, label=label, elem_classes=["timeline-choice"])
+    common = dict(x="time_s", color="emotion", color_map={n: colour_hex(n) for n in EMOTION_COLOURS},
+                  x_title="time (s)", height=300, show_label=False, elem_classes=["timeline"])
+    winners = gr.ScatterPlot(None, y="face", y_title="face", tooltip=["face", "emotion", "probability"],
+                             **common)
+    one_face = gr.LinePlot(None, y="probability", y_title="probability", y_lim=[0, 1],
+                           visible=False, **common)
+    return choice, winners, one_face
 
 
 def _live_tab(journal_store: gr.BrowserState | None = None) -> None:
@@ -227,11 +345,11 @@ def _live_tab(journal_store: gr.BrowserState | None = None) -> None:
                 "labels are smoothed over recent frames. Nothing is kept after you leave.")
     with gr.Row():
         webcam = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Webcam")
-        live_view = gr.Image(label="Live emotions", type="numpy", interactive=False, format="jpeg",
-                             elem_classes=["live-view"])
+        live_view = gr.Image(label="Live emotions", show_label=False, type="numpy", interactive=False,
+                             format="jpeg", buttons=["fullscreen"], elem_classes=["live-view"])
     emotion_set = EmotionSetRadio(EMOTION_SET_CHOICES, value=DEFAULT_EMOTION_SET, label="Emotions")
     session = gr.State(None)
-    timeline = _timeline_plot("Emotions over the last minute")
+    choice, winners, one_face = _timeline("Timeline of the last minute")
     with gr.Row():
         export = gr.Button("Export this session as CSV")
         session_csv = gr.File(label="Session CSV (time, face id, box, probabilities)",
@@ -239,37 +357,46 @@ def _live_tab(journal_store: gr.BrowserState | None = None) -> None:
     webcam.stream(live_frame, [webcam, session, emotion_set], [live_view, session],
                   stream_every=0.1, time_limit=600, concurrency_id="live", concurrency_limit=4,
                   api_visibility="private")
-    gr.Timer(1.0).tick(live_timeline, [session], [timeline], api_visibility="private",
-                       show_progress="hidden")
+    gr.Timer(1.0).tick(live_timeline, [session, choice], [winners, one_face, choice],
+                       api_visibility="private", show_progress="hidden")
     export.click(live_csv, [session], [session_csv], api_visibility="private")
     if journal_store is not None:
         _journal_live_adder(session, journal_store)
 
 
 def _video_tab() -> None:
-    with gr.Row():
+    with gr.Row(equal_height=False):
         with gr.Column():
-            video = gr.Video(sources=["upload"], label=f"Video (MP4, WebM, AVI, MOV; up to "
-                             f"{LIMITS.video_seconds // 60} min)")
+            video = gr.File(label=f"Video (MP4, WebM, AVI, MOV; up to {LIMITS.video_seconds // 60} min)",
+                            file_types=sorted(VIDEO_SUFFIXES), elem_classes=["video-input"])
+            first_frame = gr.Image(label="First frame", interactive=False, visible=False, buttons=[],
+                                   elem_classes=["video-poster"])
+            facts = gr.Markdown(elem_classes=["video-facts"])
             emotion_set = EmotionSetRadio(EMOTION_SET_CHOICES, value=DEFAULT_EMOTION_SET, label="Emotions")
             sample_fps = FramesSlider(LIMITS.video_fps_min, LIMITS.video_fps_max, value=5, step=1,
-                                   label="Frames analysed per second")
+                                      label="Frames analysed per second")
             gr.Markdown(LIMITS.video_text(), elem_classes=["limits"])
             button = gr.Button("Analyse video", variant="primary")
-        with gr.Column():
+        with gr.Column(elem_classes=["results"]):
             annotated = gr.Video(label="Annotated video (analysed frames)", interactive=False)
-            message = gr.Markdown()
-    timeline = _timeline_plot("Emotions over time")
+            message = gr.Markdown(elem_classes=["video-message"])
+    choice, winners, one_face = _timeline("Timeline")
     with gr.Row():
         shares = gr.Dataframe(shares_table({}), label="Share of time in each emotion (%)",
                               interactive=False)
         csv_file = gr.File(label="Per-frame CSV", interactive=False)
-    summary = gr.JSON(visible=False)
+    summary, timeline = gr.JSON(visible=False), gr.State(None)
+    results = [annotated, csv_file, summary, timeline, message, choice, winners, one_face, shares]
+    gr.on([video.upload, video.clear], preview_video, [video], [first_frame, facts, *results],
+          api_visibility="private")
     event = button.click(analyze_video_file, [video, emotion_set, sample_fps],
-                         [annotated, csv_file, summary], api_name="analyze_video",
+                         [annotated, csv_file, summary, timeline], api_name="analyze_video",
                          concurrency_id="video", concurrency_limit=1)
-    event.then(describe_video, [csv_file, summary], [timeline, shares, message],
-               api_visibility="private")
+    event.success(None, js=SCROLL_TO_RESULTS_JS)
+    event.success(show_video, [summary, timeline], [message, choice, winners, one_face, shares],
+                  api_visibility="private")
+    choice.change(timeline_plots, [timeline, choice], [winners, one_face], api_visibility="private",
+                  show_progress="hidden")
 
 
 # --- Mood journal: kept in the person's browser (gr.BrowserState), never on our disk. ---
@@ -502,9 +629,9 @@ def build_demo() -> gr.Blocks:
         with gr.Tab("Photo"):
             _analysis_tab(["upload", "clipboard"], with_examples=True, api_name="analyze",
                           journal_store=journal_store)
-        with gr.Tab("Webcam snapshot"):
+        with gr.Tab("Snapshot"):
             _analysis_tab(["webcam"], with_examples=False, api_name=None, journal_store=journal_store)
-        with gr.Tab("Live webcam"):
+        with gr.Tab("Live"):
             _live_tab(journal_store)
         with gr.Tab("Video"):
             _video_tab()
@@ -521,7 +648,7 @@ if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     recognizer.classifier(DEFAULT_EMOTION_SET)  # load before serving: a quick first answer
     clean_up_on_exit(files)  # SIGTERM, Ctrl+C or a normal exit: nothing of ours is left
-    demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+    demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), head=PHONE_STYLE,
                 max_file_size=LIMITS.upload_bytes, footer_links=["api"],
                 app_kwargs={"middleware": [Middleware(UploadCounter, store=files)],
                             "lifespan": lifespan(files)},

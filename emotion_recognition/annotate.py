@@ -1,9 +1,16 @@
-"""Draw a box and an "happy 92%" label on every face, readable at any image size."""
+"""Draw a box and an "happy 92%" label on every face, readable at any image size.
+
+Sizes follow the image's longer side, because that is what a screen shrinks to fit: a
+label is about 3 % of it, so it stays legible when a 12 MP photo fills a phone. Labels keep
+out of the top band of the picture, where viewers lay their own buttons and captions.
+"""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
+
+from emotion_recognition.preprocessing import Box
 
 # One fixed colour (RGB) per emotion, so a colour means the same thing in every picture.
 EMOTION_COLOURS = {
@@ -16,6 +23,13 @@ EMOTION_COLOURS = {
     "neutral": (173, 181, 189),
 }
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
+TOP_BAND = 0.12  # share of the height kept free of labels (a viewer's overlay sits there)
+MAX_DISPLAY_SIDE = 8192  # what a browser is sent at most (JPEG's own limit is 65,535)
+
+
+def colour_hex(label: str) -> str:
+    """The emotion's colour as #rrggbb, for plots and tables."""
+    return "#{:02x}{:02x}{:02x}".format(*EMOTION_COLOURS.get(label, (128, 128, 128)))
 
 
 def label_text(label: str, confidence: float, face_id: int | None = None) -> str:
@@ -28,32 +42,54 @@ def _text_colour(background: tuple[int, int, int]) -> tuple[int, int, int]:
     return (0, 0, 0) if 0.299 * r + 0.587 * g + 0.114 * b > 140 else (255, 255, 255)
 
 
+def _unit(height: int, width: int) -> float:
+    return max(1.0, max(height, width) / 640)
+
+
+def label_box(shape: tuple[int, ...], box: Box, text: str) -> tuple[Box, float, int]:
+    """Where a face's label goes (above its box; below it when the box is near the top;
+    inside it when there is no room below either), with the font scale and weight."""
+    height, width = shape[:2]
+    scale = max(0.5, 0.9 * _unit(height, width))
+    weight = max(1, int(round(scale * 1.8)))
+    (text_w, text_h), baseline = cv2.getTextSize(text, _FONT, scale, weight)
+    pad = max(2, int(round(3 * scale)))
+    tag_w, tag_h = text_w + 2 * pad, text_h + baseline + 2 * pad
+    x = min(max(box.x, 0), max(width - tag_w, 0))
+    top = box.y - tag_h
+    if top < TOP_BAND * height:
+        top = box.y + box.h if box.y + box.h + tag_h <= height else max(box.y, 0)
+    return Box(x, max(top, 0), tag_w, min(tag_h, height)), scale, weight
+
+
 def draw(rgb: np.ndarray, faces) -> np.ndarray:
     """A copy of the RGB image with each face's box and label drawn on it."""
     canvas = np.ascontiguousarray(rgb.copy())
-    height, width = canvas.shape[:2]
-    unit = max(1.0, min(height, width) / 400)  # line width and text grow with the image
-    thickness = max(1, int(round(2 * unit)))
+    thickness = max(1, int(round(2 * _unit(*canvas.shape[:2]))))
     for face in faces:
         colour = EMOTION_COLOURS.get(face.label, (255, 255, 255))
         box = face.box
         cv2.rectangle(canvas, (box.x, box.y), (box.x + box.w, box.y + box.h), colour, thickness)
-        text = label_text(face.label, face.confidence, getattr(face, "face_id", None))
-        _draw_label(canvas, text, box, colour, unit)
+        text = label_text(face.label, face.confidence, face.face_id)
+        tag, scale, weight = label_box(canvas.shape, box, text)
+        cv2.rectangle(canvas, (tag.x, tag.y), (tag.x + tag.w, tag.y + tag.h), colour, cv2.FILLED)
+        pad = max(2, int(round(3 * scale)))
+        baseline = cv2.getTextSize(text, _FONT, scale, weight)[1]
+        cv2.putText(canvas, text, (tag.x + pad, tag.y + tag.h - baseline - pad), _FONT, scale,
+                    _text_colour(colour), weight, cv2.LINE_AA)
     return canvas
 
 
-def _draw_label(canvas: np.ndarray, text: str, box, colour, unit: float) -> None:
-    height, width = canvas.shape[:2]
-    scale = max(0.5, 0.6 * unit, box.w / 220)
-    weight = max(1, int(round(scale * 1.6)))
-    (text_w, text_h), baseline = cv2.getTextSize(text, _FONT, scale, weight)
-    pad = max(2, int(round(3 * unit)))
-    x = min(max(box.x, 0), max(width - text_w - 2 * pad, 0))
-    top = box.y - text_h - baseline - 2 * pad
-    if top < 0:  # no room above the box: put the label just inside its top edge
-        top = max(box.y, 0)
-    bottom = min(top + text_h + baseline + 2 * pad, height)
-    cv2.rectangle(canvas, (x, top), (x + text_w + 2 * pad, bottom), colour, cv2.FILLED)
-    cv2.putText(canvas, text, (x + pad, bottom - baseline - pad), _FONT, scale,
-                _text_colour(colour), weight, cv2.LINE_AA)
+def display_size(height: int, width: int, max_side: int = MAX_DISPLAY_SIDE) -> tuple[int, int]:
+    """(width, height) of an image as sent to a browser: at most ``max_side`` a side
+    (a 1x100000 strip cannot be a JPEG, and no screen shows more), never below 1 pixel."""
+    factor = min(1.0, max_side / max(height, width, 1))
+    return max(1, round(width * factor)), max(1, round(height * factor))
+
+
+def for_display(rgb: np.ndarray, max_side: int = MAX_DISPLAY_SIDE) -> np.ndarray:
+    """The image at its display_size."""
+    size = display_size(*rgb.shape[:2], max_side)
+    if size == (rgb.shape[1], rgb.shape[0]):
+        return rgb
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)

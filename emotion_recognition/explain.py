@@ -80,7 +80,7 @@ def overlay(rgb: np.ndarray, explanation: Explanation, side: int = 192) -> np.nd
     over it (red: the regions that drove the prediction; transparent: unused)."""
     crop = cv2.resize(crop_padded(rgb, explanation.frame), (side, side), interpolation=cv2.INTER_AREA)
     heat = cv2.resize(explanation.heat, (side, side), interpolation=cv2.INTER_CUBIC)
-    heat = np.clip(heat, 0, 1)
+    heat = np.clip(cv2.GaussianBlur(heat, (0, 0), side * STRIDE / FACE_SIZE / 2), 0, 1)  # no steps
     colours = cv2.applyColorMap((heat * 255).astype(np.uint8), cv2.COLORMAP_JET)[..., ::-1]
     alpha = (0.65 * heat)[..., None]
     return (crop * (1 - alpha) + colours * alpha).astype(np.uint8)

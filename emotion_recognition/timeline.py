@@ -22,8 +22,9 @@ def probability_rows(records: Iterable, labels: tuple[str, ...], face_id: int) -
 
 
 def winner_rows(records: Iterable) -> list[dict]:
-    """Every face's winning emotion over time: rows (time_s, face, emotion, probability)."""
-    return [{"time_s": round(r.time, 3), "face": f"face {r.face.face_id}", "emotion": r.face.label,
+    """Every face's winning emotion over time: rows (time_s, face, emotion, probability),
+    the face as its id."""
+    return [{"time_s": round(r.time, 3), "face": r.face.face_id, "emotion": r.face.label,
              "probability": r.face.confidence} for r in records]
 
 

@@ -107,6 +107,20 @@ def probe_video(path: str | Path, max_bytes: int = MAX_VIDEO_BYTES,
     return info
 
 
+def poster(path: str | Path) -> tuple[VideoInfo, np.ndarray]:
+    """A checked video's facts and its first frame (RGB): a preview any browser can show,
+    whatever the container and codec (browsers play few of those people upload)."""
+    info = probe_video(path)
+    capture = cv2.VideoCapture(str(path))
+    try:
+        ok, frame = capture.read()
+    finally:
+        capture.release()
+    if not ok:
+        raise VideoError("This file has no readable video frames (is it audio only, or damaged?).")
+    return info, cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+
+
 @dataclass
 class VideoAnalysis:
     info: VideoInfo

@@ -61,4 +61,4 @@ def test_overlay_leaves_cold_regions_untouched():
     heat = np.zeros((48, 48), np.float32)
     heat[:24] = 1.0
     picture = overlay(rgb, Explanation("happy", Box(0, 0, 100, 100), heat), side=96)
-    assert (picture[70:] == 128).all() and (picture[:20] != 128).any()
+    assert (picture[80:] == 128).all() and (picture[:20] != 128).any()
