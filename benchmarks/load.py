@@ -1,6 +1,6 @@
 """Load: N clients x M requests with gradio_client against `python app.py` on localhost.
 
-    python -m benchmarks.load                       # 16 clients x 50 requests, both scenarios
+    python -m benchmarks.load      # 16 clients x 50 requests (shared), then 16 x 10 (distinct)
     python -m benchmarks.load --clients 4 --requests 5 --scenarios shared
 
 Scenarios: "shared" (every client sends the same photo, as users of one example do) and
@@ -123,7 +123,9 @@ def files_left(base: Path) -> int:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--requests", type=int, default=50, help="per client")
+    parser.add_argument("--requests", type=int, default=50, help="per client (shared photo)")
+    parser.add_argument("--distinct-requests", type=int, default=10,
+                        help="per client in the distinct-photos scenario")
     parser.add_argument("--scenarios", default="shared,distinct")
     parser.add_argument("--time-limit", type=float, default=900, help="seconds per scenario")
     parser.add_argument("--json", type=Path, default=FIGURES / "load.json")
@@ -132,20 +134,26 @@ def main(argv=None) -> None:
         folder = Path(folder)
         base = folder / "server_cache"
         with AppServer(folder / "app.log", {"EMOTION_CACHE_DIR": str(base)}) as server:
-            results = [run_scenario(server, name, args.clients, args.requests, args.time_limit,
-                                    folder) for name in args.scenarios.split(",")]
-            for result in results:
-                print(json.dumps(result))
-            log = server.log()
-            summary = {"machine": {"cpu_cores": os.cpu_count(),
-                                   "load_average_1min_at_end": round(os.getloadavg()[0], 1)},
-                       "scenarios": results,
-                       "uploads_left_in_server_folder": files_left(base),
-                       "server_log": {"tracebacks": log.count("Traceback"),
-                                      "user_error_lines": log.count("user error in")}}
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(summary, indent=2) + "\n")
+            results = []
+            for name in args.scenarios.split(","):
+                requests = args.distinct_requests if name == "distinct" else args.requests
+                results.append(run_scenario(server, name, args.clients, requests,
+                                            args.time_limit, folder))
+                print(json.dumps(results[-1]), flush=True)
+                write_summary(args.json, results, server, base)  # kept if a later one is cut
     print(f"wrote {args.json}")
+
+
+def write_summary(path: Path, results: list[dict], server: AppServer, base: Path) -> None:
+    log = server.log()
+    summary = {"machine": {"cpu_cores": os.cpu_count(),
+                           "load_average_1min_at_end": round(os.getloadavg()[0], 1)},
+               "scenarios": results,
+               "uploads_left_in_server_folder": files_left(base),
+               "server_log": {"tracebacks": log.count("Traceback"),
+                              "user_error_lines": log.count("user error in")}}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(summary, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -72,8 +72,8 @@ def lifespan(store: FileStore):
 
 
 def clean_up_on_exit(store: FileStore) -> None:
-    """Delete the store's folder at interpreter exit, and turn SIGTERM (how containers and
-    Spaces stop a server) into the same clean stop as Ctrl+C."""
+    """Turn SIGTERM (how containers and Spaces stop a server) into the same clean stop as
+    Ctrl+C: the server closes, then the store's folder is deleted (also at any exit)."""
     atexit.register(store.close)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupt)

@@ -13,6 +13,7 @@ a stopped server's folder is deleted at exit, or by the next start if it crashed
 
 from __future__ import annotations
 
+import atexit
 import fcntl
 import logging
 import os
@@ -80,7 +81,9 @@ class FileStore:
         name = f"{INSTANCE_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
         handle = _hold_lock(base, name)
         (base / name).mkdir()
-        return cls(base / name, retention, handle)
+        store = cls(base / name, retention, handle)
+        atexit.register(store.close)  # the folder never outlives its process
+        return store
 
     # --- what enters: uploads (counted by the server) and public files ---------------------
 
