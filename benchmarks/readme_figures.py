@@ -95,8 +95,37 @@ def experiments() -> str:
                   "|---|---|---:|---:|---:|---:|---:|---:|---:|")
 
 
+def batch() -> str:
+    f = load("batch")
+    cli, ray, plan, split = f["cli"], f["batch"], f["plan_1m_photos_per_hour"], f["work_split_one_thread"]
+    rows = [("wall time, start-up included", f"{cli['wall_s']:.0f} s", f"{ray['wall_s']:.0f} s"),
+            ("photos per second, end to end", f"{cli['images_per_s_end_to_end']:.1f}",
+             f"{ray['images_per_s_end_to_end']:.1f}"),
+            ("photos per second after start-up", f"{cli['images_per_s_steady']:.1f}",
+             f"{ray['images_per_s_steady']:.1f}"),
+            ("start-up (the same command on one photo)", f"{cli['wall_s_one_image']:.0f} s",
+             f"{ray['wall_s_one_image']:.0f} s")]
+    table = _table([f"{cli['images']:,} photos, {f['machine']['cpus']} CPU cores", "plain CLI",
+                    "batch (local Ray)"], rows, "|---|---:|---:|")
+    machine = f["machine"]
+    busy = max(machine["load_average_before"], machine["load_average_after"]) > machine["cpus"]
+    return (table + f"\nSame labels for {100 * f['labels_identical_share']:.1f} % of the faces; "
+            f"load average {machine['load_average_before']:.1f} before and "
+            f"{machine['load_average_after']:.1f} after"
+            f"{' (other work was running: noisy figures)' if busy else ''}.\n\n"
+            f"**1 million photos in an hour** is {plan['target_images_per_s']:.0f} photos/s. The "
+            f"whole pipeline ran at {plan['measured_images_per_s_per_cpu']:.1f} photos/s per CPU "
+            f"here; with {100 * (plan['headroom'] - 1):.0f} % headroom that is "
+            f"**{plan['cpus_needed']} CPUs: {plan['nodes_needed']} nodes of {plan['node_cpus']} "
+            f"CPUs** ({plan['per_node_images_per_s']:.0f} photos/s per node). Classifying is "
+            f"{100 * plan['classification_share_of_cpu']:.0f} % of the work "
+            f"({split['classify_ms_per_face']:.1f} ms per face against "
+            f"{split['detect_ms_per_photo']:.1f} ms to read and detect a photo, one thread each), "
+            f"so about {plan['classifier_actors_needed']} of those CPUs run classifier actors.\n")
+
+
 RENDERERS = {"speed": speed, "video-stages": video_stages, "load": load_test, "memory": memory,
-             "experiments": experiments}
+             "experiments": experiments, "batch": batch}
 
 
 def _table(header: list[str], rows: list[tuple], rule: str) -> str:
