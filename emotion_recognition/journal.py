@@ -137,7 +137,8 @@ def live_scores(records, face_id: int | None) -> list[dict[str, float]]:
         raise JournalError("Nothing recorded yet: start the webcam stream first.")
     if len(ids) > 1 and face_id not in ids:
         raise PickAFace("Several faces were followed: pick which is yours, then add.")
-    mine = [r.face.scores for r in records if r.face.face_id == (ids[0] if len(ids) == 1 else face_id)]
+    face_id = ids[0] if len(ids) == 1 else face_id
+    mine = [r.face.scores for r in records if r.face.face_id == face_id]
     return [s for s in mine if s.keys() == mine[-1].keys()]  # the session's latest emotion set
 
 
@@ -231,9 +232,10 @@ def from_csv(text: str | bytes) -> list[Entry]:
         except JournalError as error:
             errors.append(f"line {line}: {error}")
     if errors:
-        shown = "; ".join(errors[:_ROW_ERRORS_SHOWN])
-        more = f" (and {len(errors) - _ROW_ERRORS_SHOWN} more)" if len(errors) > _ROW_ERRORS_SHOWN else ""
-        raise JournalError(f"Nothing was imported: {len(errors)} row(s) are not valid — {shown}{more}.")
+        shown, hidden = "; ".join(errors[:_ROW_ERRORS_SHOWN]), len(errors) - _ROW_ERRORS_SHOWN
+        more = f" (and {hidden} more)" if hidden > 0 else ""
+        raise JournalError(f"Nothing was imported: {len(errors)} row(s) are not valid — "
+                           f"{shown}{more}.")
     return entries
 
 
@@ -242,15 +244,16 @@ def _check_columns(columns: list[str]) -> None:
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     unknown = [c for c in columns if c not in CSV_COLUMNS]
     if missing or unknown:
-        problem = "; ".join(part for part in (
-            f"missing columns: {', '.join(missing)}" if missing else "",
-            f"unexpected columns: {', '.join(c[:30] for c in unknown[:5])}" if unknown else "") if part)
+        parts = ([f"missing columns: {', '.join(missing)}"] if missing else []) + (
+            [f"unexpected columns: {', '.join(c[:30] for c in unknown[:5])}"] if unknown else [])
+        problem = "; ".join(parts)
         raise JournalError(f"This is not a journal export ({problem}). A journal CSV has the "
                            f"columns {', '.join(CSV_COLUMNS)}.")
 
 
 def _entry_from_row(row: dict) -> Entry:
-    row = {(k or "").strip(): (v or "").strip() if isinstance(v, str) else "" for k, v in row.items()}
+    row = {(key or "").strip(): value.strip() if isinstance(value, str) else ""
+           for key, value in row.items()}
     set_name = row.get("emotion_set", "")
     labels = EMOTION_SETS[set_name].labels if set_name in EMOTION_SETS else ()
     extra = [name for name in EMOTIONS7 if name not in labels and row.get(name)]

@@ -56,7 +56,8 @@ def suggest(emotion: str, seed: int | None = None, kinds: tuple[str, ...] = KIND
     """One idea of each kind for ``emotion``; ``seed`` makes the pick repeatable."""
     table = load_table(path)
     if emotion not in table:
-        raise EmotionAppError(f"No suggestions for '{emotion}': choose one of {', '.join(EMOTIONS7)}.")
+        raise EmotionAppError(f"No suggestions for '{emotion}': choose one of "
+                              f"{', '.join(EMOTIONS7)}.")
     pick = random.Random(seed)
     return [Suggestion(kind, pick.choice(table[emotion][kind])) for kind in kinds]
 

@@ -23,7 +23,7 @@ def scores(top: str, labels=EMOTIONS7, p: float = 0.7) -> dict[str, float]:
     return {name: (p if name == top else rest) for name in labels}
 
 
-def entry(top: str, when: datetime | str, labels=EMOTIONS7, source="photo", note="") -> journal.Entry:
+def entry(top: str, when, labels=EMOTIONS7, source="photo", note="") -> journal.Entry:
     return journal.new_entry([scores(top, labels)], source, note, when)
 
 
@@ -37,13 +37,14 @@ def test_an_entry_from_a_face_keeps_time_source_set_probabilities_and_note_but_n
     face = {"box": [1, 2, 3, 4], "label": "happy", "confidence": 0.7, "scores": scores("happy")}
     item = journal.new_entry([face["scores"]], "photo", "  after   lunch ", NOW).to_dict()
     assert item == {"time": "2025-03-14T18:30:00+01:00", "source": "photo",
-                    "emotion_set": "emotion7", "probabilities": pytest.approx(face["scores"], abs=1e-4),
+                    "emotion_set": "emotion7",
+                    "probabilities": pytest.approx(face["scores"], abs=1e-4),
                     "note": "after lunch"}
 
 
 def test_the_emotion_set_follows_the_labels_and_a_live_session_is_averaged():
-    four = journal.new_entry([scores("sad", EMOTIONS4, 0.9), scores("angry", EMOTIONS4, 0.5)], "live",
-                             time=NOW)
+    frames = [scores("sad", EMOTIONS4, 0.9), scores("angry", EMOTIONS4, 0.5)]
+    four = journal.new_entry(frames, "live", time=NOW)
     assert four.emotion_set == "emotion4" and set(four.probabilities) == set(EMOTIONS4)
     assert four.probabilities["sad"] == pytest.approx((0.9 + 0.5 / 3) / 2, abs=1e-4)
     assert four.emotion == "sad"
@@ -74,7 +75,7 @@ def test_load_skips_unreadable_items_and_sorts_by_the_persons_clock():
 def test_load_reads_at_most_the_newest_max_entries(monkeypatch):
     monkeypatch.setattr(journal, "MAX_ENTRIES", 2)
     items = stored(*[entry("sad", NOW - timedelta(hours=h)) for h in (3, 2, 1)])
-    assert [e.time for e in journal.load(items)] == [NOW - timedelta(hours=2), NOW - timedelta(hours=1)]
+    assert [e.time for e in journal.load(items)] == [NOW - timedelta(hours=h) for h in (2, 1)]
 
 
 def test_add_keeps_order_and_refuses_past_the_limit(monkeypatch):
@@ -101,7 +102,8 @@ def record(face_id: int, top: str, labels=EMOTIONS7):
 
 
 def test_a_live_session_counts_the_persons_face_in_its_latest_emotion_set():
-    two = [record(1, "happy"), record(2, "sad"), record(1, "happy", EMOTIONS4), record(1, "sad", EMOTIONS4)]
+    two = [record(1, "happy"), record(2, "sad"), record(1, "happy", EMOTIONS4),
+           record(1, "sad", EMOTIONS4)]
     with pytest.raises(journal.PickAFace, match="pick which is yours"):
         journal.live_scores(two, None)
     assert journal.live_scores(two, 1) == [scores("happy", EMOTIONS4), scores("sad", EMOTIONS4)]
@@ -231,7 +233,8 @@ def test_summary_says_mostly_neutral_and_happier_in_the_mornings():
 def test_summary_without_a_clear_part_of_day_or_recent_entries():
     same = [entry("sad", NOW.replace(hour=h)) for h in (8, 14, 20)]
     assert "happier" not in journal_views.summary(same, NOW)
-    assert journal_views.summary(same, NOW + timedelta(days=10)).startswith("No entries in the last 7 days")
+    later = journal_views.summary(same, NOW + timedelta(days=10))
+    assert later.startswith("No entries in the last 7 days")
     assert "empty" in journal_views.summary([], NOW)
 
 

@@ -55,8 +55,9 @@ class Server:
         self.url, self.process, self.log_start = f"http://127.0.0.1:{self.port}/", None, 0
 
     def start(self) -> None:
-        env = {**os.environ, "GRADIO_SERVER_PORT": str(self.port), "GRADIO_SERVER_NAME": "127.0.0.1",
-               "GRADIO_ANALYTICS_ENABLED": "False", "EMOTION_MODEL_REPO": "",
+        env = {**os.environ, "GRADIO_SERVER_PORT": str(self.port),
+               "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_ANALYTICS_ENABLED": "False",
+               "EMOTION_MODEL_REPO": "",
                "GRADIO_TEMP_DIR": str(self.dirs["gradio"]), "TMPDIR": str(self.dirs["tmp"]),
                "HOME": str(self.dirs["home"]), "MPLCONFIGDIR": str(self.dirs["home"] / "mpl"),
                "WRITE_LOG": str(self.write_log)}
@@ -145,7 +146,8 @@ def page(server, tmp_path_factory):
                             f"--use-file-for-fake-video-capture={camera}"]
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
-        context = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
+        context = browser.new_context(viewport={"width": 1280, "height": 1000},
+                                      accept_downloads=True)
         context.grant_permissions(["camera"], origin=server.url.rstrip("/"))
         page = context.new_page()
         page.set_default_timeout(60_000)
@@ -282,7 +284,8 @@ def test_export_delete_everything_and_import_the_export(page, server, tmp_path):
     page.get_by_text("Your journal is empty now").wait_for()
     page.reload()
     assert _wait_for_rows(page, 0) == []
-    stored = page.evaluate("Object.values(localStorage).join(' ') + Object.values(sessionStorage).join(' ')")
+    stored = page.evaluate("[localStorage, sessionStorage].map(s => Object.values(s).join(' '))"
+                           ".join(' ')")
     assert CANARY not in stored  # no plain copy left in the browser either (run history is off)
 
     page.locator(".journal-import input[type=file]").set_input_files(str(exported))
@@ -298,6 +301,7 @@ def test_a_bad_csv_gets_a_clear_message_and_changes_nothing(page, server, tmp_pa
     page.locator(".journal-import input[type=file]").set_input_files(str(bad))
     message = page.locator(".journal-message").last
     message.get_by_text("Import failed").wait_for()
-    assert "not a journal export" in message.inner_text() and "missing columns" in message.inner_text()
+    text = message.inner_text()
+    assert "not a journal export" in text and "missing columns" in text
     assert len(_journal_rows(page)) == 3
     assert server.written_since(mark) == []
