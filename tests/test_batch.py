@@ -170,7 +170,9 @@ def test_dataset_chains_into_a_ray_pipeline(ray_local, recognizer):
     photos = [EXAMPLES / "three_faces.jpg", EXAMPLES / "coffee_no_face.jpg"]
     labels = [f.label for f in recognizer.analyze(photos[0]).faces]
     dataset = label_dataset([str(p) for p in photos], SETTINGS).materialize()
-    happy = dataset.filter(expr="label == 'happy'")
+    from ray.data.expressions import col
+
+    happy = dataset.filter(expr=col("label") == "happy")
     assert happy.count() == labels.count("happy") and dataset.count() == len(labels) + 1
 
 
