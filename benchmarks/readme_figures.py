@@ -124,8 +124,78 @@ def batch() -> str:
             f"so about {plan['classifier_actors_needed']} of those CPUs run classifier actors.\n")
 
 
+MODEL = ROOT / "model"
+
+
+def _model_json(name: str) -> dict | list:
+    """A figure file the model's own commands write into model/ (evaluate, calibrate,
+    selection), beside the models they describe."""
+    return json.loads((MODEL / f"{name}.json").read_text())
+
+
+def _percent(value) -> str:
+    return "–" if value is None else f"{100 * value:.2f} %"
+
+
+def accuracy() -> str:
+    """Ours against the peer on FER2013 (evaluate --json model/evaluation.json)."""
+    f = _model_json("evaluation")
+    private, public = f["PrivateTest"], f["PublicTest"]
+    names = [n for n in ("ours-7", "peer-7", "ours-4", "peer-4") if n in private]
+    bold = lambda n, text: f"**{text}**" if n.startswith("ours") else text  # noqa: E731
+    rows = [("PrivateTest accuracy", *[bold(n, _percent(private[n]["accuracy"])) for n in names]),
+            ("PrivateTest macro-F1", *[bold(n, f"{private[n]['macro_f1']:.3f}") for n in names]),
+            ("PrivateTest calibration error (ECE, 15 bins)",
+             *[bold(n, _percent(private[n]["ece"])) for n in names]),
+            ("same, peer after a temperature fitted on PublicTest",
+             *["(ours is)" if n.startswith("ours") else
+               _percent(private[n].get("ece_after_temperature")) for n in names]),
+            ("PrivateTest accuracy against the FER+ majority vote",
+             *[bold(n, _percent(private[n].get("ferplus_accuracy"))) for n in names]),
+            ("images with a FER+ majority in the set",
+             *[str(private[n].get("ferplus_images", "–")) for n in names]),
+            ("PublicTest accuracy (the selection split)",
+             *[_percent(public[n]["accuracy"]) for n in names])]
+    header = ["FER2013", *[n.replace("-", " ") for n in names]]
+    return _table(header, rows, "|---|" + "---:|" * len(names))
+
+
+def calibration() -> str:
+    """The temperatures folded into the served models (calibrate -> model/calibration.json)."""
+    f = _model_json("calibration")
+    rows = [(name, f"{r['temperature']:.3f}", _percent(r["public_test_ece_before"]),
+             _percent(r["public_test_ece_after"])) for name, r in f.items()]
+    return _table(["served model", "temperature", "PublicTest ECE before", "after"], rows,
+                  "|---|---:|---:|---:|")
+
+
+def selection() -> str:
+    """Every candidate scored on PublicTest as served (selection -> model/selection_publictest.json)."""
+    rows = [(r["candidate"], r["tta"], _percent(r["accuracy7"]), _percent(r["accuracy4"]))
+            for r in _model_json("selection_publictest")]
+    return _table(["candidate", "test-time views", "PublicTest acc, 7", "PublicTest acc, 4"],
+                  rows, "|---|---|---:|---:|")
+
+
+def rotation() -> str:
+    """Faces turned by -30..30 degrees in photo-like canvases (benchmarks.rotation)."""
+    f = load("rotation")
+    angles = list(next(iter(f["strategies"].values())))
+    rows = []
+    for name, by_angle in f["strategies"].items():
+        rows.append((name, *[f"{100 * by_angle[a]['found']:.0f} / {100 * by_angle[a]['accuracy']:.0f}"
+                             for a in angles],
+                     f"{sum(by_angle[a]['ms_per_photo'] for a in angles) / len(angles):.0f}"))
+    return (_table(["strategy", *[f"{a}°" for a in angles], "ms/photo"], rows,
+                   "|---|" + "---:|" * (len(angles) + 1))
+            + f"\nEach cell: % of faces found / % of all faces labelled right (a missed face "
+              f"is wrong); {f['images_per_angle']} PublicTest faces per angle, "
+              f"{f['face_side']} px in a {f['canvas'][0]}x{f['canvas'][1]} canvas.\n")
+
+
 RENDERERS = {"speed": speed, "video-stages": video_stages, "load": load_test, "memory": memory,
-             "experiments": experiments, "batch": batch}
+             "experiments": experiments, "batch": batch, "accuracy": accuracy,
+             "calibration": calibration, "selection": selection, "rotation": rotation}
 
 
 def _table(header: list[str], rows: list[tuple], rule: str) -> str:
