@@ -400,19 +400,20 @@ def _video_tab() -> None:
 
 
 # --- Mood journal: kept in the person's browser (gr.BrowserState), never on our disk. ---
-# The server only sees the entries an action sends, in memory; CSV files are made and read
-# in the browser (never uploaded nor cached here).
+# The server only sees the entries an action sends, in memory; an export is saved by the
+# browser and an import read by it, so no journal file is ever uploaded nor cached here.
 
 JOURNAL_STORAGE_KEY = "emotion-journal"
 # BrowserState encrypts with a secret the page itself carries (so it obfuscates, no more);
 # a fixed one keeps the journal readable after a server restart, which a random one would not.
 JOURNAL_SECRET = "emotion-journal-v1"
-_EMOTION_HEX = {name: "#%02x%02x%02x" % rgb for name, rgb in EMOTION_COLOURS.items()}
+_EMOTION_HEX = {name: colour_hex(name) for name in EMOTIONS7}
 _LOCAL_TIME_JS = """(...args) => {
   const d = new Date(), z = -d.getTimezoneOffset();
   const p = n => String(Math.trunc(Math.abs(n))).padStart(2, '0');
-  args[COUNT - 1] = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:` +
-    `${p(d.getMinutes())}:${p(d.getSeconds())}${z < 0 ? '-' : '+'}${p(z / 60)}:${p(z % 60)}`;
+  args[COUNT - 1] = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}` +
+    `T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}` +
+    `${z < 0 ? '-' : '+'}${p(z / 60)}:${p(z % 60)}`;
   return args.slice(0, COUNT);
 }"""
 _DOWNLOAD_CSV_JS = """(text) => {
@@ -424,6 +425,8 @@ _DOWNLOAD_CSV_JS = """(text) => {
   setTimeout(() => URL.revokeObjectURL(link.href), 10000);
   return [];
 }"""
+_IMPORT_CSV_HTML = ("<label class='journal-import'>Import a journal CSV "
+                    "<input type='file' accept='.csv,text/csv'></label>")
 _IMPORT_CSV_JS = """
 const input = element.querySelector('input[type=file]');
 input.addEventListener('change', async () => {
@@ -443,6 +446,7 @@ def _with_local_time(inputs: list) -> str:
 
 
 def _journal_now(clock: str | None) -> datetime:
+    """The browser's local time (what "today" and "mornings" mean), else the server's."""
     try:
         return journal.parse_time(clock)
     except journal.JournalError:
@@ -452,7 +456,7 @@ def _journal_now(clock: str | None) -> datetime:
 def journal_face_choices(faces: list[dict] | None):
     """After an analysis: with several faces, the person must pick theirs."""
     faces = faces or []
-    choices = [(f"face {i + 1}: {f['label']} {f['confidence']:.0%}", i) for i, f in enumerate(faces)]
+    choices = [(face_name(i, f), i) for i, f in enumerate(faces)]
     return gr.update(choices=choices, value=0 if len(faces) == 1 else None, visible=len(faces) > 1)
 
 
@@ -493,16 +497,18 @@ def journal_refresh(entries, suggestion_for, seed, clock):
     """Summary, charts, entries table and suggestions for the Journal tab."""
     items, now = journal.load(entries), _journal_now(clock)
     today = now.replace(tzinfo=None).date()
-    table = pd.DataFrame([{"time": e.local_time.strftime("%Y-%m-%d %H:%M"), "source": e.source,
-                           "emotion": e.emotion, "confidence %": round(100 * e.probabilities[e.emotion], 1),
-                           "note": e.note} for e in reversed(items)],
-                         columns=["time", "source", "emotion", "confidence %", "note"])
+    table = pd.DataFrame(
+        [{"time": f"{e.local_time:%Y-%m-%d %H:%M}", "source": e.source, "emotion": e.emotion,
+          "confidence %": round(100 * e.probabilities[e.emotion], 1), "note": e.note}
+         for e in reversed(items)], columns=["time", "source", "emotion", "confidence %", "note"])
     return (journal_views.summary(items, now), journal_views.hourly(items, today),
             journal_views.daily(items, today, 7), journal_views.daily(items, today, 30), table,
             journal_suggestions(items, suggestion_for, seed, today))
 
 
 def journal_suggestions(items, suggestion_for: str, seed, today) -> str:
+    """Ideas for the latest entry's emotion, the week's main one or a chosen one; the same
+    all day unless the person asks for other ideas (``seed``)."""
     if suggestion_for == "week":
         emotion = journal_views.dominant(journal_views.within_days(items, today, 7))
     elif suggestion_for in EMOTIONS7:
@@ -511,13 +517,15 @@ def journal_suggestions(items, suggestion_for: str, seed, today) -> str:
         emotion = items[-1].emotion if items else None
     if emotion is None:
         return "*No entries to go by yet: pick an emotion above, or add an entry first.*"
-    return suggestions.as_markdown(emotion, suggestions.suggest(emotion, seed=int(seed or 0) + today.toordinal()))
+    ideas = suggestions.suggest(emotion, seed=int(seed or 0) + today.toordinal())
+    return suggestions.as_markdown(emotion, ideas)
 
 
 def journal_export(entries):
+    """The journal as CSV text, which the browser saves as a download (never a file here)."""
     if not journal.load(entries):
         return "", "Your journal is empty: there is nothing to export."
-    return journal.to_csv(entries), "Exported: the CSV was made in your browser and saved as a download."
+    return journal.to_csv(entries), "Exported: your browser saved the CSV as a download."
 
 
 def journal_import(text, entries):
@@ -537,8 +545,9 @@ def _journal_adder(faces: gr.JSON, source: str, journal_store: gr.BrowserState) 
     """Under a photo/snapshot result: pick your face, add a note, add it to the journal."""
     with gr.Row(elem_classes=["journal-adder"]):
         face = gr.Dropdown([], label="Which face is yours?", visible=False, scale=1)
-        note = gr.Textbox(label="Note for your journal (optional)", max_length=journal.MAX_NOTE_CHARS,
-                          placeholder="e.g. after the morning run", scale=2)
+        note = gr.Textbox(label="Note for your journal (optional)", scale=2,
+                          max_length=journal.MAX_NOTE_CHARS,
+                          placeholder="e.g. after the morning run")
         add = gr.Button("Add to my journal", scale=1)
     message = gr.Markdown()
     clock = gr.Textbox(visible=False)
@@ -549,30 +558,33 @@ def _journal_adder(faces: gr.JSON, source: str, journal_store: gr.BrowserState) 
 
 
 def _journal_live_adder(session: gr.State, journal_store: gr.BrowserState) -> None:
+    """Under a live session: its average for your face (asked for when several were seen)."""
     with gr.Row(elem_classes=["journal-adder"]):
         face = gr.Dropdown([], label="Which face is yours?", visible=False, scale=1)
-        note = gr.Textbox(label="Note for your journal (optional)", max_length=journal.MAX_NOTE_CHARS, scale=2)
+        note = gr.Textbox(label="Note for your journal (optional)", scale=2,
+                          max_length=journal.MAX_NOTE_CHARS)
         add = gr.Button("Add this session to my journal", scale=1)
     message = gr.Markdown()
     clock = gr.Textbox(visible=False)
     inputs = [session, face, note, journal_store, clock]
-    add.click(journal_add_live, inputs, [journal_store, message, note, face], js=_with_local_time(inputs),
-              api_visibility="private")
+    add.click(journal_add_live, inputs, [journal_store, message, note, face],
+              js=_with_local_time(inputs), api_visibility="private")
 
 
 def _journal_tab(journal_store: gr.BrowserState) -> None:
     with gr.Tab("Journal") as tab:
         gr.Markdown("Your mood journal lives **only in this browser** (its local storage). Our "
-                    "server keeps nothing: it reads the entries an action sends, in memory, and "
-                    "CSV files are made and read right here. Add a photo, a webcam snapshot or a "
-                    "live session with the button under its result; export a CSV to keep a copy.")
+                    "server keeps nothing: it works on the entries an action sends, in memory; "
+                    "your browser saves an export and reads an import. Add a photo, a webcam "
+                    "snapshot or a live session with the button under its result.")
         summary = gr.Markdown(elem_classes=["journal-summary"])
-        with gr.Row():
+        with gr.Row():  # side by side on a wide screen, one above the other on a phone
             today = _journal_plot("Today, hour by hour", "hour", "journal-today")
             week = _journal_plot("The last 7 days", "day", "journal-week")
-        month = _journal_plot("The last 30 days", "day", "journal-month", angle=-45)
+        month = _journal_plot("The last 30 days", "day", "journal-month")
         with gr.Accordion("Suggestions (just for fun)", open=True):
-            suggestion_for = gr.Dropdown(_SUGGESTION_CHOICES, value="latest", label="Suggestions for")
+            suggestion_for = gr.Dropdown(_SUGGESTION_CHOICES, value="latest",
+                                         label="Suggestions for")
             ideas = gr.Markdown(elem_classes=["journal-suggestions"])
             more = gr.Button("Other ideas", size="sm")
         table = gr.Dataframe(label="Your entries (newest first)", interactive=False,
@@ -580,27 +592,28 @@ def _journal_tab(journal_store: gr.BrowserState) -> None:
         _journal_transfer(journal_store)
     seed, clock = gr.State(0), gr.Textbox(visible=False)
     inputs = [journal_store, suggestion_for, seed, clock]
-    gr.on([journal_store.change, tab.select, suggestion_for.change, seed.change], journal_refresh, inputs,
-          [summary, today, week, month, table, ideas], js=_with_local_time(inputs),
+    gr.on([journal_store.change, tab.select, suggestion_for.change, seed.change], journal_refresh,
+          inputs, [summary, today, week, month, table, ideas], js=_with_local_time(inputs),
           api_visibility="private", show_progress="hidden")
     more.click(lambda n: int(n or 0) + 1, [seed], [seed], api_visibility="private")
 
 
-def _journal_plot(label: str, x: str, css_class: str, angle: float = 0) -> gr.BarPlot:
+def _journal_plot(label: str, x: str, css_class: str) -> gr.BarPlot:
+    """Stacked shares per hour or day, in the colours of the boxes."""
     return gr.BarPlot(None, x=x, y="share %", color="emotion", color_map=_EMOTION_HEX,
-                      y_aggregate="sum", sort="x", y_lim=[0, 100], x_label_angle=angle,
-                      tooltip=["entries"], label=label, elem_classes=[css_class])
+                      y_aggregate="sum", sort="x", y_lim=[0, 100], min_width=340,
+                      x_label_angle=-45 if x == "day" else 0, tooltip=["entries"], label=label,
+                      elem_classes=[css_class])
 
 
 def _journal_transfer(journal_store: gr.BrowserState) -> None:
     """Export, import and delete everything (with a confirmation)."""
     with gr.Row():
-        export = gr.Button("Export as CSV")
-        importer = gr.HTML("", html_template="<label class='journal-import'>Import a journal CSV "
-                           "<input type='file' accept='.csv,text/csv'></label>",
-                           js_on_load=_IMPORT_CSV_JS.replace("LIMIT", str(journal.MAX_IMPORT_BYTES)),
-                           elem_classes=["journal-import"])
-        delete = gr.Button("Delete everything…", variant="stop")
+        export = gr.Button("Export as CSV", min_width=200)
+        importer = gr.HTML("", html_template=_IMPORT_CSV_HTML, min_width=200,
+                           elem_classes=["journal-import"], js_on_load=_IMPORT_CSV_JS.replace(
+                               "LIMIT", str(journal.MAX_IMPORT_BYTES)))
+        delete = gr.Button("Delete everything…", variant="stop", min_width=200)
     with gr.Row(visible=False) as confirm:
         gr.Markdown("**Delete every entry from this browser?** This cannot be undone; export "
                     "first if you want a copy.")
@@ -608,10 +621,11 @@ def _journal_transfer(journal_store: gr.BrowserState) -> None:
         cancel = gr.Button("Cancel")
     message = gr.Markdown(elem_classes=["journal-message"])
     csv_text = gr.Textbox(visible=False)
-    export.click(journal_export, [journal_store], [csv_text, message], api_visibility="private").then(
-        None, [csv_text], None, js=_DOWNLOAD_CSV_JS)
+    exported = export.click(journal_export, [journal_store], [csv_text, message],
+                            api_visibility="private")
+    exported.then(None, [csv_text], None, js=_DOWNLOAD_CSV_JS)
     importer.input(journal_import, [importer, journal_store], [journal_store, message],
-                    api_visibility="private")
+                   api_visibility="private")
     delete.click(lambda: (gr.update(visible=True), ""), None, [confirm, message],
                  api_visibility="private")
     cancel.click(lambda: gr.update(visible=False), None, [confirm], api_visibility="private")
