@@ -41,7 +41,16 @@ def speed() -> str:
     if "cold_start_s" in f:
         rows.append(("cold start of `python app.py` to its first answer",
                      f"**{f['cold_start_s']:.1f} s**", "–", "<= 15 s"))
-    return _table(["", "ours", "peer", "target"], rows, "|---|---:|---:|---:|")
+    return _table(["", "ours", "peer", "target"], rows, "|---|---:|---:|---:|") + _machine(f)
+
+
+def _machine(figures: dict) -> str:
+    machine = figures.get("machine")
+    if not machine:
+        return ""
+    return (f"\n(Measured on {machine['cpu_cores']} CPU cores with a 1-minute load average of "
+            f"{machine['load_average_1min_at_end']} at the end of the run: other jobs shared the "
+            "machine.)\n")
 
 
 def video_stages() -> str:
@@ -56,12 +65,16 @@ def video_stages() -> str:
                    "per analysed frame"], rows, "|---|---:|---:|")
 
 
+SCENARIOS = {"shared": "one shared photo", "distinct": "a different photo per client"}
+
+
 def load_test() -> str:
     f = load("load")
     rows = []
     for s in f["scenarios"]:
         memory = s["server_memory_mb"]
-        rows.append((f"{s['scenario']} photo", f"{s['clients']} x {s['requests_per_client']}",
+        rows.append((SCENARIOS.get(s["scenario"], s["scenario"]),
+                     f"{s['clients']} x {s['requests_per_client']}",
                      str(s["requests"]), str(s["errors"]), str(s["wrong_answers"]),
                      f"{s['throughput_rps']:.1f}/s",
                      f"{s['latency_ms']['p50']:.0f} / {s['latency_ms']['p95']:.0f} ms",
@@ -70,7 +83,7 @@ def load_test() -> str:
                     "throughput", "latency p50 / p95", "server memory"], rows,
                    "|---|---:|---:|---:|---:|---:|---:|---:|")
     log = f["server_log"]
-    return (table + f"\nUploads left in the server's folder afterwards: "
+    return (table + _machine(f) + f"\nUploads left in the server's folder afterwards: "
             f"{f['uploads_left_in_server_folder']}; server log: {log['tracebacks']} tracebacks, "
             f"{log['user_error_lines']} one-line user errors.\n")
 

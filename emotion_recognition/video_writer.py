@@ -1,8 +1,8 @@
 """Annotated videos that every browser plays, written fast enough for 2 CPU cores.
 
 OpenCV's pip wheels can only write browser-playable video as VP8 with fixed, slow encoder
-settings (about 4x the cost of analysing a frame); PyAV, FFmpeg's Python binding, writes
-H.264 (.mp4) or real-time VP8 (.webm) with the settings we choose.
+settings (slower than analysing the frame); PyAV, FFmpeg's Python binding, writes H.264
+(.mp4) or real-time VP8 (.webm) with the settings we choose.
 """
 
 from __future__ import annotations

@@ -1,0 +1,52 @@
+"""Every figure the README and the model card quote comes from a committed benchmark JSON."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from benchmarks import readme_figures
+from emotion_recognition.limits import LIMITS, Retention
+
+README = readme_figures.ROOT / "README.md"
+MODEL_CARD = readme_figures.ROOT / "model" / "README.md"
+EXPECTED = {README: {"speed", "video-stages", "load", "memory"}, MODEL_CARD: {"experiments"}}
+
+
+@pytest.mark.parametrize("document", [README, MODEL_CARD], ids=["README", "model card"])
+def test_quoted_figures_match_the_benchmark_json(document):
+    blocks = readme_figures.blocks(document.read_text())
+    missing = EXPECTED[document] - set(blocks)
+    assert not missing, f"{document.name} lacks the figures blocks {missing}"
+    for name, body in blocks.items():
+        assert body == readme_figures.RENDERERS[name](), (
+            f"{document.name}'s '{name}' figures differ from benchmarks/figures/*.json: "
+            "run python -m benchmarks.readme_figures")
+
+
+def test_a_changed_figure_is_caught(tmp_path, monkeypatch):
+    text = README.read_text()
+    speed = readme_figures.blocks(text)["speed"]
+    tampered = text.replace(speed, re.sub(r"\*\*(\d+)", lambda m: f"**{int(m[1]) + 1}", speed, 1))
+    assert readme_figures.blocks(tampered)["speed"] != readme_figures.speed()
+    assert readme_figures.rewrite(tampered) == text
+
+
+def test_load_and_video_targets_are_met_in_the_committed_figures():
+    load = readme_figures.load("load")
+    shared = next(s for s in load["scenarios"] if s["scenario"] == "shared")
+    assert (shared["clients"], shared["requests_per_client"]) == (16, 50)
+    assert shared["requests"] == 800 and shared["errors"] == 0 and shared["wrong_answers"] == 0
+    assert readme_figures.load("speed")["video_realtime_factor"] >= 3
+
+
+def test_readme_states_the_limits_and_the_privacy_promise_the_app_enforces():
+    text = " ".join(README.read_text().split())
+    assert Retention().privacy_text() in text
+    assert LIMITS.photo_text() in text and LIMITS.video_text() in text
+
+
+def test_no_speed_claim_typed_by_hand_in_the_classifier():
+    source = (readme_figures.ROOT / "emotion_recognition" / "classifier.py").read_text()
+    assert not re.search(r"~\s*\d+\s*ms", source)
