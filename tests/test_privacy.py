@@ -141,8 +141,8 @@ def test_a_client_cannot_name_a_result_to_read_or_delete_it(server):
     client = _client(server, download_files=False)
     result, _ = client.predict(handle_file(str(EXAMPLES / "grace_hopper.jpg")), "emotion7",
                                api_name="/analyze")
-    kind, payload = _call(server, "analyze", [{"path": result["path"],
-                                               "meta": {"_type": "gradio.FileData"}}, "emotion7"])
+    named = {"path": result["path"], "meta": {"_type": "gradio.FileData"}}
+    kind, payload = _call(server, "analyze", [named, "emotion7", False])  # image, set, explain
     assert kind == "error" and "not an upload" in json.dumps(payload)
     assert Path(result["path"]).is_file()
     assert httpx.get(f"{server.url}gradio_api/file={result['path']}").status_code == 200
@@ -153,7 +153,7 @@ def test_nothing_outlives_its_promise(server, base, photo, tmp_path):
     refused_photo = _upload(server, photo)
     refused_video = _upload(server, write_video(tmp_path / "refused.mp4", frames=10, fps=10))
     for name, data in (("analyze", [{"path": refused_photo, "meta": {"_type": "gradio.FileData"}},
-                                    "emotion9"]),
+                                    "emotion9", False]),
                        ("analyze_video", [{"path": refused_video,
                                            "meta": {"_type": "gradio.FileData"}}, "emotion7", 99])):
         kind, _ = _call(server, name, data)
