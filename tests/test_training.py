@@ -268,6 +268,8 @@ def test_time_budget_stops_cleanly_and_the_run_resumes(fer_zip, tmp_path):
     assert not state.finished and (run / "emotion7.keras").is_file()  # usable meanwhile
     config = train.parse_args(["--resume", str(run), "--time-budget", "600"])
     assert config.epochs == 50 and config.time_budget == 600 and config.out == str(run)
+    with pytest.raises(SystemExit):  # a fresh run never silently continues an old one
+        train.parse_args(["--data", str(fer_zip), "--epochs", "3", "--out", str(run)])
 
 
 def test_resume_refuses_to_change_the_recipe(fer_zip, tmp_path):

@@ -88,7 +88,11 @@ def parse_args(argv=None) -> TrainConfig:
         return resumed_config(resume, **given)
     if "data" not in given:
         parser.error("--data is required (or --resume RUN)")
-    return TrainConfig(**given)
+    config = TrainConfig(**given)
+    if (Path(config.out) / "checkpoint").is_dir():
+        parser.error(f"{config.out} already holds a run: continue it with --resume {config.out}, "
+                     f"or start a new one with another --out")
+    return config
 
 
 def resumed_config(run_dir: str | Path, **overrides) -> TrainConfig:
