@@ -6,6 +6,7 @@ Run ``python app.py`` and open http://127.0.0.1:7860.
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 from datetime import datetime
@@ -13,12 +14,14 @@ from functools import partial
 from pathlib import Path
 
 import gradio as gr
+from gradio.data_classes import ImageData
 from starlette.middleware import Middleware
 
 import pandas as pd
 
 from emotion_recognition import journal, journal_views, suggestions
-from emotion_recognition.annotate import EMOTION_COLOURS, colour_hex, display_size, draw, for_display
+from emotion_recognition.annotate import (EMOTION_COLOURS, colour_hex, display_size, draw, for_display,
+                                          jpeg_bytes)
 from emotion_recognition.errors import EmotionAppError
 from emotion_recognition.labels import DEFAULT_EMOTION_SET, EMOTION_SETS, EMOTIONS7
 from emotion_recognition.limits import LIMITS
@@ -36,6 +39,7 @@ from emotion_recognition.video import (VIDEO_SUFFIXES, LiveSession, analyze_vide
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 EMOTION_SET_CHOICES = [(s.title, s.name) for s in EMOTION_SETS.values()]
 KEPT_PHOTO_TTL_S = 600  # a session's decoded photo is dropped after 10 minutes unused
+LIVE_FRAME_EVERY_S = 0.05  # the browser captures and sends a webcam frame this often (20 a second)
 # Phones: every tab fits in one row (no "..." menu), the page uses the screen's width.
 # (In <head>: Gradio scopes `css` to its content, and the page padding is outside it.)
 PHONE_STYLE = """<style>
@@ -43,12 +47,17 @@ PHONE_STYLE = """<style>
   .gradio-container .main { padding-left: 8px !important; padding-right: 8px !important; }
   .gradio-container [role=tablist] button { padding: 0 9px !important; }
   .gradio-container .privacy p { font-size: 12px; line-height: 1.4; }
+  .gradio-container :is(.faces-table, .video-shares) .cell-wrap {
+    padding: 4px 2px !important; font-size: 11px; font-family: var(--font); }
+  .gradio-container :is(.faces-table, .video-shares) [role=columnheader] * {
+    white-space: normal !important; overflow-wrap: anywhere; text-overflow: clip !important; }
 }
 </style>"""
-# After an answer, a phone (results below the inputs) scrolls to them; a wide screen stays.
+# After an answer, the results come into view (on a phone they are below the inputs).
 SCROLL_TO_RESULTS_JS = """() => {
   const panel = [...document.querySelectorAll('.results')].find(e => e.offsetParent !== null);
-  if (panel && panel.getBoundingClientRect().top > window.innerHeight * 0.5)
+  const top = panel ? panel.getBoundingClientRect().top : 0;
+  if (panel && (top < 0 || top > window.innerHeight * 0.5))
     panel.scrollIntoView({behavior: 'smooth', block: 'start'});
 }"""
 recognizer = EmotionRecognizer()  # loads nothing until the first request (or launch below)
@@ -107,6 +116,19 @@ class UploadedImage(gr.Image):
             return str(payload.path) if payload is not None and payload.path else None
 
 
+class LiveFrame(gr.Image):
+    """The live view: each annotated frame reaches the browser inline, as a JPEG data URL,
+    instead of as a file in the cache that the browser must then fetch (a round trip less
+    per frame, and no file per frame on disk)."""
+
+    is_template = True  # rendered by the frontend's own Image component
+
+    def postprocess(self, value):
+        if value is None:
+            return None
+        return ImageData(url="data:image/jpeg;base64," + base64.b64encode(jpeg_bytes(value)).decode())
+
+
 def analyze_photo(image: str | None, emotion_set: str, explain: bool = False,
                   kept: KeptPhoto | None = None):
     """API ``/analyze``: an image, "emotion7"/"emotion4" and explain (default off) ->
@@ -146,12 +168,23 @@ def show_photo(kept: KeptPhoto | None, explain: bool):
                 gr.update(visible=False), gr.update(visible=False), gr.update(value=None, visible=False))
     names = [face_name(i, f) for i, f in enumerate(faces)]
     note = f"**{len(faces)} face{'s' if len(faces) > 1 else ''} found.** " + (
-        "Pick one (or click it in the picture) to see its emotions." if len(faces) > 1 else "")
+        "Pick yours below (or click it in the picture): the bars show its emotions, and it is "
+        "the face *Add to my journal* adds." if len(faces) > 1 else "")
     heat = [(overlay(result.image, e), names[i]) for i, e in enumerate(result.explanations)]
-    return (note, gr.update(choices=[(n, i) for i, n in enumerate(names)], value=0, visible=len(faces) > 1),
-            _bars(faces, 0), gr.update(value=styled_faces_table(faces), visible=True),
+    # Several faces: none is picked yet (the bars show the first) until the person picks one.
+    return (note, gr.update(choices=[(n, i) for i, n in enumerate(names)], value=None,
+                            visible=len(faces) > 1),
+            _bars(faces, 0), gr.update(value=styled_faces_table(faces), visible=True,
+                                       column_widths=_faces_table_widths(len(faces[0]["scores"]))),
             gr.update(value=boxes_table(faces), visible=True),
             gr.update(value=heat or None, visible=bool(explain and heat)))
+
+
+def _faces_table_widths(emotions: int) -> list[str]:
+    """Columns that share the table's width (face, emotion, then one per emotion), so that
+    a phone shows every probability without scrolling sideways."""
+    each = (100 - 8 - 16) / emotions
+    return ["8%", "16%", *[f"{each:.2f}%"] * emotions]
 
 
 def _bars(faces: list[dict], index) -> dict:
@@ -169,8 +202,11 @@ def pick_face(kept: KeptPhoto | None, evt: gr.SelectData):
     return gr.skip() if index is None else index
 
 
-def clear_photo():
-    """A new photo (or none): the old results go."""
+def clear_photo(image: str | None = None, kept: KeptPhoto | None = None):
+    """A new photo (or none): the old results go (unless they are already this photo's:
+    an analysis started at once may finish before this event)."""
+    if image is not None and kept is not None and kept.source == image:
+        return (gr.skip(),) * 9
     return (None, [], None, "", gr.update(choices=[], value=None, visible=False),
             gr.update(value=None, visible=False), gr.update(visible=False),
             gr.update(visible=False), gr.update(value=None, visible=False))
@@ -189,8 +225,10 @@ def live_frame(frame, session: LiveSession | None, emotion_set: str):
 
 
 def live_timeline(session: LiveSession | None, choice, window_s: float = 60.0):
-    """The last minute of the session, as the timeline chooser asks; and its choices."""
-    timeline = session.timeline(window_s) if session is not None else None
+    """The last minute of the session, as the timeline chooser asks; and its choices.
+    (Four points per face per second: the browser redraws the plot every second, and every
+    frame's point would slow the live view down.)"""
+    timeline = session.timeline(window_s, per_second=4) if session is not None else None
     return (*timeline_plots(timeline, choice),
             gr.update(choices=timeline_choices(session.timeline() if session else None)))
 
@@ -252,7 +290,14 @@ def show_video(summary: dict | None, timeline: Timeline | None):
         message += (f" **Stopped at {summary['stopped_at_s']} s**: a video job may take "
                     f"{LIMITS.video_job_seconds // 60} minutes at most.")
     return (message, gr.update(choices=timeline_choices(timeline), value=ALL_FACES),
-            *timeline_plots(timeline, ALL_FACES), shares_table(summary["share_of_time"]))
+            *timeline_plots(timeline, ALL_FACES), _shares(summary["share_of_time"]))
+
+
+def _shares(shares: dict) -> dict:
+    """The share-of-time table, its columns sharing the width (a phone shows them all)."""
+    table = shares_table(shares)
+    each = (100 - 16) / max(1, len(table.columns) - 1)
+    return gr.update(value=table, column_widths=["16%", *[f"{each:.2f}%"] * (len(table.columns) - 1)])
 
 
 def preview_video(video: str | None):
@@ -292,7 +337,8 @@ def _analysis_tab(sources: list[str], with_examples: bool, api_name: str | None,
                                  interactive=False, buttons=["download", "fullscreen"],
                                  elem_classes=["annotated-image"])
             message = gr.Markdown(elem_classes=["photo-message"])
-            selector = gr.Radio([], label="Face", visible=False, elem_classes=["face-selector"])
+            selector = gr.Radio([], label="Face", visible=False, elem_classes=["face-selector"],
+                                info="Which one is you? Its emotions show below; the journal adds it.")
             bars = gr.Label(num_top_classes=7, visible=False, elem_classes=["face-bars"])
             heat = gr.Gallery(label="Why this emotion: red regions drove the prediction", visible=False,
                               columns=3, height=260, object_fit="contain", elem_classes=["heat-maps"])
@@ -303,7 +349,7 @@ def _analysis_tab(sources: list[str], with_examples: bool, api_name: str | None,
     faces = gr.JSON(label="Faces (JSON)", visible=False)
     kept = gr.State(None, time_to_live=KEPT_PHOTO_TTL_S)
     if journal_store is not None:
-        _journal_adder(faces, "photo" if "upload" in sources else "snapshot", journal_store)
+        _journal_adder(faces, selector, "photo" if "upload" in sources else "snapshot", journal_store)
     results = [message, selector, bars, table, boxes, heat]
     run = dict(concurrency_id="analyze", concurrency_limit=2)
     event = button.click(analyze_photo, [image, emotion_set, explain, kept], [annotated, faces, kept],
@@ -313,7 +359,7 @@ def _analysis_tab(sources: list[str], with_examples: bool, api_name: str | None,
     rerun = gr.on([emotion_set.input, explain.input], reanalyze_photo, [image, emotion_set, explain, kept],
                   [annotated, faces, kept], api_visibility="private", **run)
     rerun.success(show_photo, [kept, explain], results, api_visibility="private")
-    gr.on([image.input, image.clear], clear_photo, None, [annotated, faces, kept, *results],
+    gr.on([image.input, image.clear], clear_photo, [image, kept], [annotated, faces, kept, *results],
           api_visibility="private", show_progress="hidden")
     if with_examples:
         example = examples.load_input_event.then(clear_photo, None, [annotated, faces, kept, *results],
@@ -322,21 +368,33 @@ def _analysis_tab(sources: list[str], with_examples: bool, api_name: str | None,
                                api_visibility="private", **run)
         example.success(show_photo, [kept, explain], results, api_visibility="private").then(
             None, js=SCROLL_TO_RESULTS_JS)
-    selector.change(lambda f, i: _bars(f, i), [faces, selector], [bars], api_visibility="private",
-                    show_progress="hidden")
+    selector.change(lambda f, i: gr.skip() if i is None else _bars(f, i), [faces, selector], [bars],
+                    api_visibility="private", show_progress="hidden")  # None: a new result's
     annotated.select(pick_face, [kept], [selector], api_visibility="private")
     return image
+
+
+def emotion_legend(title: str = "Colours") -> str:
+    """Each emotion's colour, as HTML that wraps on a narrow screen (the plots' own legend is
+    one row: on a phone it cuts the last emotions off)."""
+    chips = "".join(f"<span style='white-space:nowrap'><i style='display:inline-block;width:11px;"
+                    f"height:11px;border-radius:2px;margin-right:4px;vertical-align:-1px;"
+                    f"background:{colour_hex(name)}'></i>{name}</span>" for name in EMOTION_COLOURS)
+    return (f"<div style='display:flex;flex-wrap:wrap;gap:4px 14px;font-size:13px'>"
+            f"<span>{title}:</span>{chips}</div>")
 
 
 def _timeline(label: str):
     """A chooser (every face, or one face) and its two plots, in the emotions' colours."""
     choice = gr.Radio(timeline_choices(None), value=ALL_FACES, label=label, elem_classes=["timeline-choice"])
     common = dict(x="time_s", color="emotion", color_map={n: colour_hex(n) for n in EMOTION_COLOURS},
-                  x_title="time (s)", height=300, show_label=False, elem_classes=["timeline"])
+                  colors_in_legend=[], x_title="time (s)", height=300, show_label=False,
+                  elem_classes=["timeline"])
     winners = gr.ScatterPlot(None, y="face", y_title="face", tooltip=["face", "emotion", "probability"],
                              **common)
     one_face = gr.LinePlot(None, y="probability", y_title="probability", y_lim=[0, 1],
                            visible=False, **common)
+    gr.HTML(emotion_legend(), elem_classes=["emotion-legend"])
     return choice, winners, one_face
 
 
@@ -345,8 +403,8 @@ def _live_tab(journal_store: gr.BrowserState | None = None) -> None:
                 "labels are smoothed over recent frames. Nothing is kept after you leave.")
     with gr.Row():
         webcam = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Webcam")
-        live_view = gr.Image(label="Live emotions", show_label=False, type="numpy", interactive=False,
-                             format="jpeg", buttons=["fullscreen"], elem_classes=["live-view"])
+        live_view = LiveFrame(label="Live emotions", show_label=False, interactive=False,
+                              buttons=["fullscreen"], elem_classes=["live-view"])
     emotion_set = EmotionSetRadio(EMOTION_SET_CHOICES, value=DEFAULT_EMOTION_SET, label="Emotions")
     session = gr.State(None)
     choice, winners, one_face = _timeline("Timeline of the last minute")
@@ -355,8 +413,8 @@ def _live_tab(journal_store: gr.BrowserState | None = None) -> None:
         session_csv = gr.File(label="Session CSV (time, face id, box, probabilities)",
                               interactive=False, elem_classes=["session-csv"])
     webcam.stream(live_frame, [webcam, session, emotion_set], [live_view, session],
-                  stream_every=0.1, time_limit=600, concurrency_id="live", concurrency_limit=4,
-                  api_visibility="private")
+                  stream_every=LIVE_FRAME_EVERY_S, time_limit=600, concurrency_id="live",
+                  concurrency_limit=4, show_progress="hidden", api_visibility="private")
     gr.Timer(1.0).tick(live_timeline, [session, choice], [winners, one_face, choice],
                        api_visibility="private", show_progress="hidden")
     export.click(live_csv, [session], [session_csv], api_visibility="private")
@@ -381,10 +439,11 @@ def _video_tab() -> None:
             annotated = gr.Video(label="Annotated video (analysed frames)", interactive=False)
             message = gr.Markdown(elem_classes=["video-message"])
     choice, winners, one_face = _timeline("Timeline")
-    with gr.Row():
+    with gr.Row():  # one above the other on a phone
         shares = gr.Dataframe(shares_table({}), label="Share of time in each emotion (%)",
-                              interactive=False)
-        csv_file = gr.File(label="Per-frame CSV", interactive=False)
+                              interactive=False, min_width=340, scale=2,
+                              elem_classes=["video-shares"])
+        csv_file = gr.File(label="Per-frame CSV", interactive=False, min_width=340)
     summary, timeline = gr.JSON(visible=False), gr.State(None)
     results = [annotated, csv_file, summary, timeline, message, choice, winners, one_face, shares]
     gr.on([video.upload, video.clear], preview_video, [video], [first_frame, facts, *results],
@@ -453,17 +512,13 @@ def _journal_now(clock: str | None) -> datetime:
         return datetime.now().astimezone()
 
 
-def journal_face_choices(faces: list[dict] | None):
-    """After an analysis: with several faces, the person must pick theirs."""
-    faces = faces or []
-    choices = [(face_name(i, f), i) for i, f in enumerate(faces)]
-    return gr.update(choices=choices, value=0 if len(faces) == 1 else None, visible=len(faces) > 1)
-
-
 def journal_add_face(faces, face_index, note, entries, clock, source: str = "photo"):
-    """The person's face of the latest analysis -> a new journal entry."""
+    """The face picked in the results (the one the bars show) -> a new journal entry."""
     try:
         scores = journal.photo_scores(faces, face_index)
+    except journal.PickAFace:
+        return gr.skip(), ("Several faces were found: pick yours first, under **Face** above "
+                           "(or click it in the picture)."), gr.skip()
     except journal.JournalError as error:
         return gr.skip(), str(error), gr.skip()
     return _journal_add(scores, source, note, entries, clock)
@@ -541,18 +596,17 @@ def _entries(count: int, kind: str = "") -> str:
     return f"{count} {kind}entr{'y' if count == 1 else 'ies'}"
 
 
-def _journal_adder(faces: gr.JSON, source: str, journal_store: gr.BrowserState) -> None:
-    """Under a photo/snapshot result: pick your face, add a note, add it to the journal."""
+def _journal_adder(faces: gr.JSON, selector: gr.Radio, source: str,
+                   journal_store: gr.BrowserState) -> None:
+    """Under a photo/snapshot result: the face picked in the results, a note, add."""
     with gr.Row(elem_classes=["journal-adder"]):
-        face = gr.Dropdown([], label="Which face is yours?", visible=False, scale=1)
         note = gr.Textbox(label="Note for your journal (optional)", scale=2,
                           max_length=journal.MAX_NOTE_CHARS,
                           placeholder="e.g. after the morning run")
         add = gr.Button("Add to my journal", scale=1)
     message = gr.Markdown()
     clock = gr.Textbox(visible=False)
-    faces.change(journal_face_choices, [faces], [face], api_visibility="private")
-    inputs = [faces, face, note, journal_store, clock]
+    inputs = [faces, selector, note, journal_store, clock]
     add.click(partial(journal_add_face, source=source), inputs, [journal_store, message, note],
               js=_with_local_time(inputs), api_visibility="private")
 
@@ -578,6 +632,7 @@ def _journal_tab(journal_store: gr.BrowserState) -> None:
                     "your browser saves an export and reads an import. Add a photo, a webcam "
                     "snapshot or a live session with the button under its result.")
         summary = gr.Markdown(elem_classes=["journal-summary"])
+        gr.HTML(emotion_legend("Colours of the charts"), elem_classes=["emotion-legend"])
         with gr.Row():  # side by side on a wide screen, one above the other on a phone
             today = _journal_plot("Today, hour by hour", "hour", "journal-today")
             week = _journal_plot("The last 7 days", "day", "journal-week")
@@ -601,7 +656,7 @@ def _journal_tab(journal_store: gr.BrowserState) -> None:
 def _journal_plot(label: str, x: str, css_class: str) -> gr.BarPlot:
     """Stacked shares per hour or day, in the colours of the boxes."""
     return gr.BarPlot(None, x=x, y="share %", color="emotion", color_map=_EMOTION_HEX,
-                      y_aggregate="sum", sort="x", y_lim=[0, 100], min_width=340,
+                      colors_in_legend=[], y_aggregate="sum", sort="x", y_lim=[0, 100], min_width=340,
                       x_label_angle=-45 if x == "day" else 0, tooltip=["entries"], label=label,
                       elem_classes=[css_class])
 
@@ -609,11 +664,11 @@ def _journal_plot(label: str, x: str, css_class: str) -> gr.BarPlot:
 def _journal_transfer(journal_store: gr.BrowserState) -> None:
     """Export, import and delete everything (with a confirmation)."""
     with gr.Row():
-        export = gr.Button("Export as CSV", min_width=200)
-        importer = gr.HTML("", html_template=_IMPORT_CSV_HTML, min_width=200,
+        export = gr.Button("Export as CSV", min_width=300)  # stacked on a phone
+        importer = gr.HTML("", html_template=_IMPORT_CSV_HTML, min_width=300,
                            elem_classes=["journal-import"], js_on_load=_IMPORT_CSV_JS.replace(
                                "LIMIT", str(journal.MAX_IMPORT_BYTES)))
-        delete = gr.Button("Delete everything…", variant="stop", min_width=200)
+        delete = gr.Button("Delete everything…", variant="stop", min_width=300)
     with gr.Row(visible=False) as confirm:
         gr.Markdown("**Delete every entry from this browser?** This cannot be undone; export "
                     "first if you want a copy.")

@@ -7,6 +7,8 @@ timeline and a summary of the share of time spent in each emotion.
 from __future__ import annotations
 
 import csv
+import re
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +22,7 @@ from emotion_recognition.detection import FaceDetector
 from emotion_recognition.errors import VideoError
 from emotion_recognition.labels import DEFAULT_EMOTION_SET
 from emotion_recognition.limits import LIMITS, Limits
-from emotion_recognition.pipeline import EmotionRecognizer, Face, classify_faces, label_faces
+from emotion_recognition.pipeline import EmotionRecognizer, Face, classify_faces
 from emotion_recognition.preprocessing import to_grey
 from emotion_recognition.timeline import Timeline, face_ids
 from emotion_recognition.tracking import FaceTracker
@@ -32,6 +34,7 @@ VIDEO_SUFFIXES = {".mp4", ".webm", ".avi", ".mov", ".mkv", ".m4v"}
 MAX_VIDEO_BYTES = LIMITS.video_bytes
 MAX_VIDEO_SECONDS = LIMITS.video_seconds
 MAX_OUTPUT_SIDE = 1280
+LIVE_FULL_SEARCH_EVERY = 8  # webcam frames between searches of the whole frame
 FULL_SEARCH_EVERY_S = 1.0  # between full searches, faces are looked for near where they were
 STAGES = ("decode", "detect", "classify", "draw", "encode")
 
@@ -242,11 +245,17 @@ def _analyse_frames(reader, result, detector, classifier, tracker, writer, progr
 class LiveSession:
     """A webcam session: frames in, annotated frames out, records kept for the timeline/CSV.
 
-    Held in the user's Gradio session state only; it is gone when the session ends.
+    Held in the user's Gradio session state only; it is gone when the session ends. Its own
+    detector looks for faces near where they were, and over the whole frame every
+    ``LIVE_FULL_SEARCH_EVERY`` frames (new faces appear within half a second at 15 fps).
     """
 
-    def __init__(self, smoothing: float = 0.6, max_records: int = 100_000):
+    def __init__(self, smoothing: float = 0.6, max_records: int = 100_000,
+                 emotion_set: str = DEFAULT_EMOTION_SET):
+        self.emotion_set = emotion_set  # what the person chose; frames use it from then on
+        self.lock = threading.Lock()  # one frame at a time: tracking needs them in order
         self.tracker = FaceTracker(smoothing=smoothing)
+        self.detector: TrackingDetector | None = None
         self.records: list[FaceRecord] = []
         self.labels: tuple[str, ...] = ()
         self.started = time.monotonic()
@@ -257,14 +266,59 @@ class LiveSession:
                 emotion_set: str = DEFAULT_EMOTION_SET) -> tuple[np.ndarray, list[Face]]:
         classifier = recognizer.classifier(emotion_set)
         self.labels = classifier.labels
+        if self.detector is None:
+            self.detector = TrackingDetector(FaceDetector(recognizer.detector.settings),
+                                             full_every=LIVE_FULL_SEARCH_EVERY)
         moment = time.monotonic() - self.started
-        faces = self.tracker.update(label_faces(rgb, recognizer.detector, classifier), moment)
+        boxes = self.detector.detect(to_grey(rgb))
+        faces = self.tracker.update(classify_faces(rgb, boxes, classifier), moment)
         self.records.extend(FaceRecord(moment, self.frames, face) for face in faces)
         del self.records[:-self.max_records]
         self.frames += 1
         return draw(rgb, faces), faces
 
-    def timeline(self, window_s: float | None = None) -> Timeline:
-        """The whole session, or its last ``window_s`` seconds."""
+    def timeline(self, window_s: float | None = None, per_second: float | None = None) -> Timeline:
+        """The whole session, or its last ``window_s`` seconds; with ``per_second``, at most
+        that many records per face per second (a plot that a browser redraws cheaply)."""
         whole = Timeline(list(self.records), self.labels)
-        return whole if window_s is None else whole.last(window_s)
+        part = whole if window_s is None else whole.last(window_s)
+        if per_second is None:
+            return part
+        slots = {(int(r.time * per_second), r.face.face_id): r for r in part.records}
+        return Timeline(list(slots.values()), self.labels)
+
+
+LIVE_SESSION_ID = re.compile(r"[0-9a-f]{32}")
+
+
+class LiveSessions:
+    """This server's live sessions, by the random id each page makes for itself (so a page
+    reaches only its own); in memory only, each forgotten ``ttl_s`` after its last use."""
+
+    def __init__(self, ttl_s: float = 120.0, max_sessions: int = 64):
+        self.ttl_s, self.max_sessions = ttl_s, max_sessions
+        self._sessions: dict[str, tuple[LiveSession, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, session_id: str | None, create: bool = False) -> LiveSession | None:
+        """The session of that id (made if ``create``), or None; either way, it is used now."""
+        if not session_id or not LIVE_SESSION_ID.fullmatch(session_id):
+            if create:
+                raise VideoError("This page's live session id is not valid: please reload the page.")
+            return None
+        now = time.monotonic()
+        with self._lock:
+            for key, (_, used) in list(self._sessions.items()):
+                if now - used > self.ttl_s:
+                    del self._sessions[key]
+            session = self._sessions.get(session_id, (None, 0.0))[0]
+            if session is None and create:
+                if len(self._sessions) >= self.max_sessions:
+                    raise VideoError("Too many live sessions right now: please try again in a minute.")
+                session = LiveSession()
+            if session is not None:
+                self._sessions[session_id] = (session, now)
+            return session
+
+    def __len__(self) -> int:
+        return len(self._sessions)

@@ -182,3 +182,20 @@ def write_walk_video(path: Path, seconds: float = 5.0, fps: float = 30.0) -> Pat
         writer.write(frame)
     writer.release()
     return path
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Remember each phase's outcome on the test (item.failed_call), for fixtures that keep
+    evidence of a failure (the browser tests' screenshots)."""
+    outcome = yield
+    if call.when == "call" and outcome.get_result().failed:
+        item.failed_call = True
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say where the browser tests' screenshots are (CI keeps that folder as artifacts)."""
+    folder = Path(os.environ.get("SCREENSHOT_DIR") or ROOT / "artifacts" / "screenshots")
+    shots = sorted(folder.glob("*.png")) if folder.is_dir() else []
+    if shots:
+        terminalreporter.write_line(f"screenshots ({len(shots)}): {folder}")

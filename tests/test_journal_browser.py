@@ -192,11 +192,11 @@ def test_add_a_face_of_a_group_photo_after_picking_it(page, server):
     page.get_by_role("button", name="Analyse", exact=True).first.click()
     _shown(page.get_by_text(re.compile(r"3 face(\(s\)|s) found"))).wait_for()
     page.get_by_role("button", name="Add to my journal").first.click()
-    page.get_by_text("pick which face is yours").first.wait_for()  # nothing added yet
-    page.get_by_label("Which face is yours?").first.click()
-    option = page.get_by_role("option", name="face 2")
-    label, percent = option.inner_text().split(": ")[1].split()  # "face 2: neutral 52%"
+    page.get_by_text("pick yours first").first.wait_for()  # nothing added yet
+    option = _shown(page.locator(".face-selector").get_by_text("Face 2:"))  # the one picker
+    label, percent = option.inner_text().split(": ")[1].split()  # "Face 2: neutral 52%"
     option.click()
+    _shown(page.locator(".face-bars").get_by_text("Face 2:")).wait_for()  # the bars follow
     _add(page, server, f"{CANARY} photo")
     row = _wait_for_rows(page, 1)[0]  # time, source, emotion, confidence %, note
     assert row[1:3] == ["photo", label] and f"{float(row[3]):.0f}%" == percent  # face 2's
@@ -250,7 +250,8 @@ def test_charts_summary_and_suggestions(page, tmp_path):
     for chart in ("journal-today", "journal-week", "journal-month"):
         plot = page.locator(f".{chart}").first
         plot.locator("canvas, svg").first.wait_for()
-        assert plot.get_by_text("neutral").first.is_visible(), chart  # a legend with our emotions
+    legend = page.locator(".emotion-legend:visible").first  # the charts' colours, all shown
+    assert legend.get_by_text("neutral").is_visible() and legend.get_by_text("angry").is_visible()
     ideas = page.locator(".journal-suggestions").last
     assert "not medical" in ideas.inner_text() and "Music:" in ideas.inner_text()
     page.screenshot(path=str(tmp_path / "journal_tab.png"), full_page=True)
