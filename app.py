@@ -6,16 +6,19 @@ Run ``python app.py`` and open http://127.0.0.1:7860.
 
 from __future__ import annotations
 
-import base64
 import logging
 import os
+import threading
 from datetime import datetime
 from functools import partial
 from pathlib import Path
 
 import gradio as gr
-from gradio.data_classes import ImageData
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
 
 import pandas as pd
 
@@ -33,13 +36,16 @@ from emotion_recognition.serving import (UploadCounter, clean_up_on_exit, lifesp
                                          log_user_error)
 from emotion_recognition.storage import FileStore
 from emotion_recognition.timeline import Timeline
-from emotion_recognition.video import (VIDEO_SUFFIXES, LiveSession, analyze_video, poster,
+from emotion_recognition.video import (VIDEO_SUFFIXES, LiveSessions, analyze_video, poster,
                                        write_records_csv)
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 EMOTION_SET_CHOICES = [(s.title, s.name) for s in EMOTION_SETS.values()]
 KEPT_PHOTO_TTL_S = 600  # a session's decoded photo is dropped after 10 minutes unused
-LIVE_FRAME_EVERY_S = 0.05  # the browser captures and sends a webcam frame this often (20 a second)
+LIVE_ROUTE = "/live/frame"  # a webcam frame (JPEG) in, the annotated frame (JPEG) out
+LIVE_MAX_FRAME_BYTES = 2 * 2**20
+LIVE_SESSION_IDLE_S = 120  # a live session is forgotten this long after its page last used it
+LIVE_WORKERS = 4  # live frames analysed at once (of all sessions); the others wait their turn
 # Phones: every tab fits in one row (no "..." menu), the page uses the screen's width.
 # (In <head>: Gradio scopes `css` to its content, and the page padding is outside it.)
 PHONE_STYLE = """<style>
@@ -62,6 +68,8 @@ SCROLL_TO_RESULTS_JS = """() => {
 }"""
 recognizer = EmotionRecognizer()  # loads nothing until the first request (or launch below)
 files = FileStore.open()  # this server's uploads and results (emotion_recognition.storage)
+live_sessions = LiveSessions(ttl_s=LIVE_SESSION_IDLE_S)  # in memory only
+live_workers = threading.BoundedSemaphore(LIVE_WORKERS)
 os.environ["GRADIO_TEMP_DIR"] = str(files.root)  # Gradio saves uploads there from now on
 
 
@@ -114,19 +122,6 @@ class UploadedImage(gr.Image):
             return super().preprocess(payload)
         except Exception:
             return str(payload.path) if payload is not None and payload.path else None
-
-
-class LiveFrame(gr.Image):
-    """The live view: each annotated frame reaches the browser inline, as a JPEG data URL,
-    instead of as a file in the cache that the browser must then fetch (a round trip less
-    per frame, and no file per frame on disk)."""
-
-    is_template = True  # rendered by the frontend's own Image component
-
-    def postprocess(self, value):
-        if value is None:
-            return None
-        return ImageData(url="data:image/jpeg;base64," + base64.b64encode(jpeg_bytes(value)).decode())
 
 
 def analyze_photo(image: str | None, emotion_set: str, explain: bool = False,
@@ -212,30 +207,65 @@ def clear_photo(image: str | None = None, kept: KeptPhoto | None = None):
             gr.update(visible=False), gr.update(value=None, visible=False))
 
 
-def live_frame(frame, session: LiveSession | None, emotion_set: str):
-    """One webcam frame -> the annotated frame; the session keeps ids, smoothing, records."""
-    if frame is None:
-        return None, session
-    session = session or LiveSession()
+async def live_frame_route(request: Request) -> Response:
+    """POST ``/live/frame?session=ID``: a webcam frame as JPEG -> the annotated frame as JPEG.
+
+    The live tab's own route, outside Gradio's event queue: a frame costs the page one
+    fetch and the server one decode, analysis and encode, nothing more (a Gradio stream
+    event spent about 30 ms of the page's main thread per frame on its bookkeeping, so the
+    page itself capped the rate). Nothing is written to disk.
+    """
+    if int(request.headers.get("content-length") or 0) > LIVE_MAX_FRAME_BYTES:
+        return PlainTextResponse("A webcam frame is at most 2 MB.", status_code=413)
+    body = await request.body()
+    if len(body) > LIVE_MAX_FRAME_BYTES:
+        return PlainTextResponse("A webcam frame is at most 2 MB.", status_code=413)
     try:
-        annotated, _ = session.process(frame, recognizer, emotion_set or DEFAULT_EMOTION_SET)
+        return Response(await run_in_threadpool(_live_answer, request.query_params.get("session"),
+                                                body),
+                        media_type="image/jpeg", headers={"Cache-Control": "no-store"})
     except EmotionAppError as error:
-        raise _user_error("live", error) from None
-    return annotated, session
+        log_user_error("live", str(error))
+        return PlainTextResponse(str(error), status_code=400)
 
 
-def live_timeline(session: LiveSession | None, choice, window_s: float = 60.0):
+def _live_answer(session_id: str | None, body: bytes) -> bytes:
+    import cv2
+    import numpy as np
+
+    session = live_sessions.get(session_id, create=True)
+    bgr = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR) if body else None
+    if bgr is None or bgr.shape[0] * bgr.shape[1] > 1920 * 1080:
+        raise EmotionAppError("A webcam frame must be a JPEG image of at most 1920x1080.")
+    with session.lock, live_workers:  # this page's frames one at a time, in order
+        annotated, _ = session.process(bgr[..., ::-1], recognizer, session.emotion_set)
+    return jpeg_bytes(annotated, quality=80)
+
+
+def live_emotion_set(session_id: str | None, emotion_set: str) -> None:
+    """The live tab's emotion set changed: the session's next frames use it."""
+    session = live_sessions.get(session_id)
+    if session is not None:  # else no frame yet: the timer passes the choice on once there is
+        session.emotion_set = emotion_set or DEFAULT_EMOTION_SET
+
+
+def live_timeline(session_id: str | None, choice, emotion_set: str | None = None,
+                  window_s: float = 60.0):
     """The last minute of the session, as the timeline chooser asks; and its choices.
     (Four points per face per second: the browser redraws the plot every second, and every
-    frame's point would slow the live view down.)"""
+    frame's point would slow the live view down.) The emotion set chosen is the session's."""
+    session = live_sessions.get(session_id)
+    if session is not None and emotion_set:
+        session.emotion_set = emotion_set
     timeline = session.timeline(window_s, per_second=4) if session is not None else None
     return (*timeline_plots(timeline, choice),
             gr.update(choices=timeline_choices(session.timeline() if session else None)))
 
 
-def live_csv(session: LiveSession | None):
+def live_csv(session_id: str | None):
+    session = live_sessions.get(session_id)
     if session is None or not session.records:
-        raise _user_error("live_csv", "Nothing recorded yet: start the webcam stream first.")
+        raise _user_error("live_csv", "Nothing recorded yet: start the camera first.")
     with files.result_dir() as out:
         return str(write_records_csv(session.records, session.labels, out / "webcam_session.csv"))
 
@@ -399,27 +429,106 @@ def _timeline(label: str):
 
 
 def _live_tab(journal_store: gr.BrowserState | None = None) -> None:
-    gr.Markdown("Allow the camera, press record: every face is followed and labelled live; "
-                "labels are smoothed over recent frames. Nothing is kept after you leave.")
-    with gr.Row():
-        webcam = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Webcam")
-        live_view = LiveFrame(label="Live emotions", show_label=False, interactive=False,
-                              buttons=["fullscreen"], elem_classes=["live-view"])
+    gr.Markdown("Start the camera: every face is followed and labelled live; labels are "
+                "smoothed over recent frames. Frames are analysed in memory and never kept; the "
+                f"session (for the timeline, the CSV and your journal) is forgotten "
+                f"{LIVE_SESSION_IDLE_S // 60} minutes after you leave.")
+    # Its value is the page's own random session id, which every event below sends along.
+    session = gr.HTML("", html_template=LIVE_HTML, js_on_load=LIVE_JS, elem_classes=["live"],
+                      padding=False)
     emotion_set = EmotionSetRadio(EMOTION_SET_CHOICES, value=DEFAULT_EMOTION_SET, label="Emotions")
-    session = gr.State(None)
     choice, winners, one_face = _timeline("Timeline of the last minute")
     with gr.Row():
-        export = gr.Button("Export this session as CSV")
+        export = gr.Button("Export this session as CSV", min_width=300)
         session_csv = gr.File(label="Session CSV (time, face id, box, probabilities)",
-                              interactive=False, elem_classes=["session-csv"])
-    webcam.stream(live_frame, [webcam, session, emotion_set], [live_view, session],
-                  stream_every=LIVE_FRAME_EVERY_S, time_limit=600, concurrency_id="live",
-                  concurrency_limit=4, show_progress="hidden", api_visibility="private")
-    gr.Timer(1.0).tick(live_timeline, [session, choice], [winners, one_face, choice],
+                              interactive=False, elem_classes=["session-csv"], min_width=300,
+                              height=110)
+    emotion_set.change(live_emotion_set, [session, emotion_set], None, api_visibility="private",
+                       show_progress="hidden")
+    gr.Timer(1.0).tick(live_timeline, [session, choice, emotion_set], [winners, one_face, choice],
                        api_visibility="private", show_progress="hidden")
     export.click(live_csv, [session], [session_csv], api_visibility="private")
     if journal_store is not None:
         _journal_live_adder(session, journal_store)
+
+
+# The live view: the camera's frames go to LIVE_ROUTE and the annotated ones come back, three
+# in flight (one analysed while the others travel), mirrored like a mirror; at most 30 a second.
+LIVE_HTML = """
+<div class="live-view" style="position:relative;min-height:260px;background:#5f5f5f;
+  border-radius:8px;overflow:hidden;display:flex;align-items:center;justify-content:center">
+  <img alt="Live emotions" style="display:none;width:100%;max-height:60vh;object-fit:contain">
+  <video muted playsinline style="display:none;position:absolute;right:8px;bottom:8px;width:22%;
+    border:2px solid #fff;border-radius:6px;transform:scaleX(-1)"></video>
+  <span class="live-status" style="position:absolute;left:10px;top:8px;color:#fff;font-size:13px;
+    text-shadow:0 0 3px #000">Press <b>Start the camera</b> and allow it.</span>
+</div>
+<button class="live-toggle" style="margin-top:8px;width:100%;padding:10px;border:none;
+  border-radius:var(--button-large-radius, 8px);font-weight:600;font-size:16px;cursor:pointer;
+  background:var(--button-primary-background-fill);color:var(--button-primary-text-color)">
+  Start the camera</button>"""
+LIVE_JS = """
+const id = Array.from(crypto.getRandomValues(new Uint8Array(16)),
+                      b => b.toString(16).padStart(2, '0')).join('');
+const IN_FLIGHT = 3, MIN_GAP_MS = 1000 / 30, MAX_S = 600;
+const canvas = document.createElement('canvas');
+let stream = null, running = false, started = 0, lastSend = 0, shown = [], lastUrl = null;
+const $ = s => element.querySelector(s);
+const status = text => { const el = $('.live-status'); if (el) el.textContent = text; };
+element.addEventListener('click', e => {
+  if (e.target.closest('.live-toggle')) running ? stop('Stopped.') : start();
+});
+async function start() {
+  try {
+    stream = await navigator.mediaDevices.getUserMedia(
+      {video: {width: {ideal: 640}, height: {ideal: 480}}, audio: false});
+  } catch (error) { status('No camera: ' + error.message); return; }
+  const video = $('video');
+  video.srcObject = stream; video.style.display = 'block';
+  await video.play();
+  props.value = id;  // what the events below send: the timeline, the CSV, the journal
+  running = true; started = performance.now();
+  $('.live-toggle').textContent = 'Stop';
+  status('Starting…');
+  for (let i = 0; i < IN_FLIGHT; i++) send();
+}
+function stop(text) {
+  running = false;
+  if (stream) stream.getTracks().forEach(t => t.stop());
+  stream = null;
+  const video = $('video'); if (video) { video.srcObject = null; video.style.display = 'none'; }
+  $('.live-toggle').textContent = 'Start the camera';
+  status(text);
+}
+async function send() {
+  if (!running) return;
+  const video = $('video'), wait = lastSend + MIN_GAP_MS - performance.now();
+  if (video.readyState < 2 || wait > 0) { setTimeout(send, Math.max(wait, 10)); return; }
+  if (performance.now() - started > MAX_S * 1000) { stop('Stopped after 10 minutes.'); return; }
+  lastSend = performance.now();
+  canvas.width = video.videoWidth; canvas.height = video.videoHeight;
+  const context = canvas.getContext('2d');
+  context.setTransform(-1, 0, 0, 1, canvas.width, 0);
+  context.drawImage(video, 0, 0);
+  const frame = await new Promise(done => canvas.toBlob(done, 'image/jpeg', 0.8));
+  try {
+    const answer = await fetch(`ROUTE?session=${id}`, {method: 'POST', body: frame,
+                                                     headers: {'Content-Type': 'image/jpeg'}});
+    if (!answer.ok) { stop(await answer.text()); return; }
+    show(await answer.blob());
+  } catch (error) { stop('The server did not answer: ' + error.message); return; }
+  send();
+}
+function show(blob) {
+  if (!running) return;
+  const img = $('img'), url = URL.createObjectURL(blob);
+  img.onload = () => { if (lastUrl) URL.revokeObjectURL(lastUrl); lastUrl = url; };
+  img.src = url; img.style.display = 'block';
+  const now = performance.now();
+  shown.push(now); shown = shown.filter(t => now - t < 2000);
+  status(`live · ${(shown.length / 2).toFixed(0)} frames a second`);
+}
+""".replace("ROUTE", LIVE_ROUTE.lstrip("/"))
 
 
 def _video_tab() -> None:
@@ -524,8 +633,9 @@ def journal_add_face(faces, face_index, note, entries, clock, source: str = "pho
     return _journal_add(scores, source, note, entries, clock)
 
 
-def journal_add_live(session: LiveSession | None, face_id, note, entries, clock):
+def journal_add_live(session_id: str | None, face_id, note, entries, clock):
     """A live session, averaged over the frames of the person's face."""
+    session = live_sessions.get(session_id)
     records = session.records if session is not None else []
     try:
         scores = journal.live_scores(records, face_id)
@@ -611,7 +721,7 @@ def _journal_adder(faces: gr.JSON, selector: gr.Radio, source: str,
               js=_with_local_time(inputs), api_visibility="private")
 
 
-def _journal_live_adder(session: gr.State, journal_store: gr.BrowserState) -> None:
+def _journal_live_adder(session: gr.HTML, journal_store: gr.BrowserState) -> None:
     """Under a live session: its average for your face (asked for when several were seen)."""
     with gr.Row(elem_classes=["journal-adder"]):
         face = gr.Dropdown([], label="Which face is yours?", visible=False, scale=1)
@@ -720,5 +830,6 @@ if __name__ == "__main__":
     demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), head=PHONE_STYLE,
                 max_file_size=LIMITS.upload_bytes, footer_links=["api"],
                 app_kwargs={"middleware": [Middleware(UploadCounter, store=files)],
-                            "lifespan": lifespan(files)},
+                            "lifespan": lifespan(files),
+                            "routes": [Route(LIVE_ROUTE, live_frame_route, methods=["POST"])]},
                 run_history=False)  # no copy of inputs/results (journal included) in the browser

@@ -206,9 +206,24 @@ def rotation() -> str:
               f"{f['face_side']} px in a {f['canvas'][0]}x{f['canvas'][1]} canvas.\n")
 
 
+def live_browser() -> str:
+    """Annotated live-webcam frames per second shown in Chromium (benchmarks.live_browser)."""
+    f = load("live_browser")
+    load_avg = f["load_average_1min"]
+    busy = max(load_avg.values()) > f["cpu_cores"]
+    return (f"**{f['fps_shown']:.1f} annotated frames per second shown** (target >= 15; "
+            f"{f['fps_analysed_by_server']:.1f} analysed by the server) over {f['seconds']:.0f} s "
+            f"of a fake 640x480 camera with one face. The page's main thread was busy "
+            f"{100 * f['page_main_thread_busy_share']:.0f} % of the time and the server used "
+            f"{f['server_cpu_cores_used']:.2f} of the {f['cpu_cores']} CPU cores; 1-minute load "
+            f"average {load_avg['before']:.1f} before and {load_avg['end']:.1f} at the end"
+            f"{' (other jobs shared the machine)' if busy else ''}.\n")
+
+
 RENDERERS = {"speed": speed, "video-stages": video_stages, "load": load_test, "memory": memory,
              "experiments": experiments, "batch": batch, "accuracy": accuracy,
-             "calibration": calibration, "selection": selection, "rotation": rotation}
+             "calibration": calibration, "selection": selection, "rotation": rotation,
+             "live-browser": live_browser}
 
 
 def _table(header: list[str], rows: list[tuple], rule: str) -> str:

@@ -286,15 +286,15 @@ def test_the_live_tab_streams_a_face_with_a_timeline_and_csv(page, tmp_path):
     import csv
 
     open_tab(page, "Live")
-    page.get_by_role("button", name="Click to Access Webcam").click()
-    page.locator("button:visible", has_text="Record").first.click()
+    page.get_by_role("button", name="Start the camera").click()
     page.locator(".live-view img").first.wait_for()
     page.wait_for_timeout(4000)
+    assert "frames a second" in page.locator(".live-status").inner_text()
     winners = page.locator(".timeline:visible").first
     winners.locator("svg").first.wait_for()
     assert "face 1" in winners.inner_text() and not _x_ticks_overlap(winners)
     page.shot("live")
-    page.locator("button:visible", has_text="Stop").first.click()
+    page.get_by_role("button", name="Stop", exact=True).click()
     page.wait_for_timeout(1000)
     page.get_by_role("button", name="Export this session as CSV").click()
     link = page.locator(".session-csv a").first

@@ -222,11 +222,10 @@ def _wait_for_camera(page) -> None:
 
 def test_add_a_live_session(page, server):
     page.get_by_role("tab", name=LIVE_TAB).click()
-    _shown(page.get_by_role("button", name="Click to Access Webcam")).click()
+    page.get_by_role("button", name="Start the camera").click()
     _wait_for_camera(page)
-    page.locator("button:visible", has_text="Record").first.click()
     page.wait_for_timeout(5000)
-    page.locator("button:visible", has_text="Stop").first.click()
+    page.get_by_role("button", name="Stop", exact=True).click()
     _add(page, server, f"{CANARY} live", button="Add this session to my journal")
     server.assert_no_journal_on_disk()
 

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from benchmarks.app_server import AppServer
-from conftest import EXAMPLES, write_video
+from conftest import EXAMPLES, face_patch, write_video
 from emotion_recognition.limits import LIMITS, Retention
 
 KEEP_UPLOADS_S, KEEP_RESULTS_S, SWEEP_S = 6, 8, 1
@@ -167,6 +167,31 @@ def test_nothing_outlives_its_promise(server, base, photo, tmp_path):
                   if p.is_file() or not any(p.iterdir()))
     examples = {p.name for p in EXAMPLES.glob("*.jpg")}
     assert [p for p in left if Path(p).name not in examples and p != "results"] == []
+
+
+def test_live_frames_are_answered_in_memory_for_the_page_own_session_only(server, base):
+    import uuid
+
+    import cv2
+    import numpy as np
+
+    frame = np.full((480, 640, 3), 100, np.uint8)
+    frame[120:320, 200:400] = face_patch(200)
+    jpeg = cv2.imencode(".jpg", frame[..., ::-1])[1].tobytes()
+    before = {p for p in base.rglob("*") if p.is_file()}
+
+    def post(session: str, body: bytes) -> httpx.Response:
+        return httpx.post(f"{server.url}live/frame", params={"session": session}, content=body,
+                          headers={"Content-Type": "image/jpeg"}, timeout=60)
+
+    answer = post(uuid.uuid4().hex, jpeg)
+    assert answer.status_code == 200 and answer.content[:2] == b"\xff\xd8"  # an annotated JPEG
+    assert cv2.imdecode(np.frombuffer(answer.content, np.uint8), cv2.IMREAD_COLOR).shape == frame.shape
+    refused = post("../results", jpeg)
+    assert refused.status_code == 400 and "not valid" in refused.text
+    refused = post(uuid.uuid4().hex, b"not a frame")
+    assert refused.status_code == 400 and "JPEG" in refused.text
+    assert {p for p in base.rglob("*") if p.is_file()} - before == set()  # nothing written
 
 
 def test_user_errors_are_one_line_each(server, tmp_path):
