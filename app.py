@@ -178,8 +178,8 @@ def show_photo(kept: KeptPhoto | None, explain: bool):
 def _faces_table_widths(emotions: int) -> list[str]:
     """Columns that share the table's width (face, emotion, then one per emotion), so that
     a phone shows every probability without scrolling sideways."""
-    each = (100 - 8 - 16) / emotions
-    return ["8%", "16%", *[f"{each:.2f}%"] * emotions]
+    each = (100 - 7 - 14) / emotions
+    return ["7%", "14%", *[f"{each:.2f}%"] * emotions]
 
 
 def _bars(faces: list[dict], index) -> dict:
@@ -775,9 +775,10 @@ def _journal_transfer(journal_store: gr.BrowserState) -> None:
     """Export, import and delete everything (with a confirmation)."""
     with gr.Row():
         export = gr.Button("Export as CSV", min_width=300)  # stacked on a phone
-        importer = gr.HTML("", html_template=_IMPORT_CSV_HTML, min_width=300,
-                           elem_classes=["journal-import"], js_on_load=_IMPORT_CSV_JS.replace(
-                               "LIMIT", str(journal.MAX_IMPORT_BYTES)))
+        with gr.Column(min_width=300):  # (an HTML block alone does not keep a minimum width)
+            importer = gr.HTML("", html_template=_IMPORT_CSV_HTML, elem_classes=["journal-import"],
+                               js_on_load=_IMPORT_CSV_JS.replace("LIMIT",
+                                                                 str(journal.MAX_IMPORT_BYTES)))
         delete = gr.Button("Delete everything…", variant="stop", min_width=300)
     with gr.Row(visible=False) as confirm:
         gr.Markdown("**Delete every entry from this browser?** This cannot be undone; export "
