@@ -49,7 +49,8 @@ def measure(url: str, seconds: float, warmup: float, camera: Path, out: Path,
                             f"--use-file-for-fake-video-capture={camera}"]
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+        context = browser.new_context(viewport={"width": 1280, "height": 900},
+                                      accept_downloads=True)
         context.grant_permissions(["camera"], origin=url.rstrip("/"))
         page = context.new_page()
         page.set_default_timeout(90_000)

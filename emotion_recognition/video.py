@@ -304,7 +304,7 @@ class LiveSessions:
         """The session of that id (made if ``create``), or None; either way, it is used now."""
         if not session_id or not LIVE_SESSION_ID.fullmatch(session_id):
             if create:
-                raise VideoError("This page's live session id is not valid: please reload the page.")
+                raise VideoError("This page's live session id is not valid: please reload it.")
             return None
         now = time.monotonic()
         with self._lock:
@@ -314,7 +314,7 @@ class LiveSessions:
             session = self._sessions.get(session_id, (None, 0.0))[0]
             if session is None and create:
                 if len(self._sessions) >= self.max_sessions:
-                    raise VideoError("Too many live sessions right now: please try again in a minute.")
+                    raise VideoError("Too many live sessions right now: please try again soon.")
                 session = LiveSession()
             if session is not None:
                 self._sessions[session_id] = (session, now)

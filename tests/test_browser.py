@@ -79,7 +79,10 @@ def assert_no_error_toast(page) -> None:
 
 
 def upload_photo(page, path: Path) -> None:
+    """Upload into the Photo tab's input and wait until it shows the photo (an Analyse pressed
+    before the upload is in would analyse nothing)."""
     page.locator(".image-container input[type=file], input[type=file]").first.set_input_files(str(path))
+    page.locator(".image-container").first.locator("img").first.wait_for(state="attached")
 
 
 def table_headers(page) -> list[str]:

@@ -186,7 +186,8 @@ def test_live_frames_are_answered_in_memory_for_the_page_own_session_only(server
 
     answer = post(uuid.uuid4().hex, jpeg)
     assert answer.status_code == 200 and answer.content[:2] == b"\xff\xd8"  # an annotated JPEG
-    assert cv2.imdecode(np.frombuffer(answer.content, np.uint8), cv2.IMREAD_COLOR).shape == frame.shape
+    annotated = cv2.imdecode(np.frombuffer(answer.content, np.uint8), cv2.IMREAD_COLOR)
+    assert annotated.shape == frame.shape
     refused = post("../results", jpeg)
     assert refused.status_code == 400 and "not valid" in refused.text
     refused = post(uuid.uuid4().hex, b"not a frame")
