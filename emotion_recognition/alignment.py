@@ -25,13 +25,14 @@ RETRY_ANGLES = (-25.0, 25.0)  # degrees; measured in benchmarks.rotation
 MAX_EYE_ANGLE = 35.0  # a steeper "eye line" is a false eye, not a tilt
 
 _eyes: cv2.CascadeClassifier | None = None
-_eyes_lock = threading.Lock()
+_load_lock = threading.Lock()  # loading the cascade, once
+_eyes_lock = threading.Lock()  # one cascade object is shared by the app's request threads
 
 
 def _eye_cascade() -> cv2.CascadeClassifier:
     """The eye cascade, loaded once on first use."""
     global _eyes
-    with _eyes_lock:
+    with _load_lock:
         if _eyes is None:
             _eyes = cv2.CascadeClassifier(str(Path(cv2.data.haarcascades) / EYE_CASCADE))
             if _eyes.empty():
@@ -49,8 +50,9 @@ def eye_angle(grey: np.ndarray, box: Box) -> float | None:
         return None
     scale = 120.0 / max(upper.shape[1], 1)  # eyes ~25 px wide: the cascade's sweet spot
     region = cv2.resize(upper, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
+    cascade = _eye_cascade()
     with _eyes_lock:
-        found = _eye_cascade().detectMultiScale(region, scaleFactor=1.1, minNeighbors=4,
+        found = cascade.detectMultiScale(region, scaleFactor=1.1, minNeighbors=4,
                                                 minSize=(12, 12), maxSize=(60, 60))
     if len(found) < 2:
         return None

@@ -1,0 +1,58 @@
+"""Faces that are not upright: eye levelling and detection on rotated copies."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from conftest import EXAMPLES
+from emotion_recognition import alignment
+from emotion_recognition.detection import FaceDetector
+from emotion_recognition.preprocessing import decode_image, to_grey
+
+
+def turned(grey: np.ndarray, angle: float) -> np.ndarray:
+    height, width = grey.shape
+    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), angle, 1.0)
+    return cv2.warpAffine(grey, matrix, (width, height), borderMode=cv2.BORDER_REPLICATE)
+
+
+def astronaut() -> np.ndarray:
+    return to_grey(decode_image(EXAMPLES / "astronaut.jpg"))
+
+
+def test_the_eye_line_follows_the_tilt_of_the_face():
+    detector, grey = FaceDetector(), astronaut()
+    (box,) = detector.detect(grey)
+    level = alignment.eye_angle(grey, box)
+    assert level is not None and abs(level) < 8
+    angles = {}
+    for tilt in (-12, 12):
+        image = turned(grey, tilt)
+        (box,) = detector.detect(image)
+        angles[tilt] = alignment.eye_angle(image, box)
+    assert angles[-12] is not None and angles[12] is not None
+    assert angles[-12] > 4 and angles[12] < -4  # opposite tilts, opposite eye lines
+    (boxed,) = alignment.with_eye_angles(image, [box])
+    assert boxed.angle == angles[12] and (boxed.x, boxed.w) == (box.x, box.w)
+
+
+def test_no_eye_line_on_a_face_free_patch():
+    grey = np.full((200, 200), 128, np.uint8)
+    from emotion_recognition.preprocessing import Box
+
+    assert alignment.eye_angle(grey, Box(20, 20, 150, 150)) is None
+
+
+def test_a_face_turned_too_far_for_haar_is_found_on_a_rotated_copy():
+    detector, grey = FaceDetector(), astronaut()
+    (upright,) = detector.detect(grey)
+    image = turned(grey, 30)
+    assert not detector.detect(image)  # the frontal cascade alone misses it
+    found = alignment.detect_on_rotated_copies(detector, image)
+    assert len(found) == 1 and found[0].angle != 0
+    height, width = grey.shape
+    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), 30, 1.0)
+    expected = matrix @ np.array([upright.x + upright.w / 2, upright.y + upright.h / 2, 1.0])
+    centre = np.array([found[0].x + found[0].w / 2, found[0].y + found[0].h / 2])
+    assert np.linalg.norm(centre - expected) < upright.w / 4  # where the turned face is
