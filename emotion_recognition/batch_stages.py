@@ -68,11 +68,12 @@ def _detector():
 
 def detect_one(source: str) -> dict:
     """Read, decode and detect one image -> its boxes and face crops (or its error)."""
+    from emotion_recognition.alignment import find_faces
     from emotion_recognition.preprocessing import decode_image, face_crops, to_grey
 
     try:
         grey = to_grey(decode_image(read_bytes(source, MAX_FILE_BYTES)))
-        boxes = _detector().detect(grey)
+        boxes = find_faces(_detector(), grey)  # as EmotionRecognizer.analyze does
         crops = face_crops(grey, boxes)
     except Exception as error:  # one bad file must not stop a 100,000-image run
         return {"source": source, "error": describe_error(error), "face_count": None,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from emotion_recognition.alignment import find_faces
 from emotion_recognition.classifier import EmotionClassifier
 from emotion_recognition.detection import FaceDetector
 from emotion_recognition.explain import Explanation, explain_faces
@@ -19,9 +20,6 @@ def no_face_message(smallest_face: int) -> str:
     """What to tell the user when no face was found, with the real minimum for their image."""
     return ("No face found. Try a brighter, sharper photo where the face looks at the camera "
             f"and is at least {smallest_face} pixels wide.")
-
-
-NO_FACE_MESSAGE = no_face_message(24)  # TODO(issue 9): the app shows Analysis.message instead
 
 
 @dataclass(frozen=True)
@@ -136,7 +134,7 @@ class EmotionRecognizer:
                         explain: bool = False, scale: float = 1.0) -> Analysis:
         """Like analyze, for an RGB image already decoded (e.g. kept to analyse it again)."""
         classifier, grey = self.classifier(emotion_set), to_grey(rgb)
-        faces = classify_faces(rgb, self.detector.detect(grey), classifier)
+        faces = classify_faces(rgb, find_faces(self.detector, grey), classifier)
         explanations = explain_faces(grey, faces, classifier) if explain else []
         message = "" if faces else no_face_message(round(self.detector.smallest_face(grey) * scale))
         return Analysis(rgb, faces, message, scale, explanations)

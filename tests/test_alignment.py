@@ -56,3 +56,22 @@ def test_a_face_turned_too_far_for_haar_is_found_on_a_rotated_copy():
     expected = matrix @ np.array([upright.x + upright.w / 2, upright.y + upright.h / 2, 1.0])
     centre = np.array([found[0].x + found[0].w / 2, found[0].y + found[0].h / 2])
     assert np.linalg.norm(centre - expected) < upright.w / 4  # where the turned face is
+
+
+def test_a_large_photo_is_retried_shrunk_with_boxes_in_its_own_pixels():
+    detector = FaceDetector()
+    image = turned(astronaut(), 30)
+    small = alignment.detect_on_rotated_copies(detector, image)
+    large = cv2.resize(image, None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC)  # 1.5 Mpx
+    (box,) = alignment.detect_on_rotated_copies(detector, large, max_pixels=200_000)
+    assert abs(box.w - 3 * small[0].w) < 0.3 * box.w
+    assert abs((box.x + box.w / 2) - 3 * (small[0].x + small[0].w / 2)) < 0.25 * box.w
+
+
+def test_the_photo_pipeline_finds_a_turned_face_and_labels_its_upright_crop():
+    from emotion_recognition.pipeline import EmotionRecognizer
+
+    rgb = cv2.cvtColor(turned(astronaut(), 30), cv2.COLOR_GRAY2RGB)
+    analysis = EmotionRecognizer().analyze(rgb)
+    assert len(analysis.faces) == 1 and analysis.faces[0].box.angle != 0
+    assert not analysis.message

@@ -110,3 +110,24 @@ def test_evaluation_reports_ece_ferplus_accuracy_and_the_reliability_diagram(
     assert 0 <= scores["ours-7"]["ferplus_accuracy"] <= 1 and 0 <= scores["ours-7"]["ece"] <= 1
     assert (tmp_path / "reliability_privatetest.png").stat().st_size > 1000
     assert "ECE" in capsys.readouterr().out
+
+
+def test_evaluation_recovers_the_ece_before_the_folded_temperature(tiny_model_dir, fer_zip,
+                                                                   tmp_path):
+    """A calibrated model's report also gives its ECE without the temperature: the same
+    figure the uncalibrated model gets."""
+    from emotion_recognition.training.data import load_fer2013
+
+    splits = load_fer2013(fer_zip)
+    plain = evaluate.evaluate_all(splits, tiny_model_dir, None)
+    model_dir = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model_dir)
+    for name in ("emotion7.keras", "emotion4.keras"):
+        served = keras.saving.load_model(model_dir / name, safe_mode=True, compile=False)
+        calibrate.with_temperature(served, 0.5).save(model_dir / name)
+    calibrated = evaluate.evaluate_all(splits, model_dir, None)
+    for name in ("ours-7", "ours-4"):
+        extra = calibrated["PrivateTest"][name].extra
+        assert extra["temperature_folded_in"] == 0.5
+        assert abs(extra["ece_before_temperature"] - plain["PrivateTest"][name].extra["ece"]) < 1e-3
+        assert "ece_before_temperature" not in plain["PrivateTest"][name].extra

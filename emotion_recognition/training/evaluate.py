@@ -164,7 +164,31 @@ def evaluate_all(splits, model_dir: Path | None, peer_path: Path | None, data: s
             results[split_name][name] = _figures(
                 probabilities, labels, emotions, None if ferplus7 is None else ferplus7[mask])
     _peer_with_temperature(found, splits, results)
+    if model_dir is not None:
+        _ours_without_temperature(found, splits, results, model_dir)
     return results
+
+
+def _ours_without_temperature(found: dict, splits, results: dict, model_dir: Path) -> None:
+    """Our ECE before the temperature folded into the served graph (calibrate): the served
+    probabilities are softmax(z / T), so softmax(T * log p) gives back softmax(z)."""
+    import keras
+
+    from emotion_recognition.training.calibrate import CALIBRATION_LAYER
+
+    for name in [n for n in found["PublicTest"] if n.startswith("ours")]:
+        emotions = SEVEN if name.endswith("-7") else FOUR
+        model = keras.saving.load_model(model_dir / emotions.model_file, safe_mode=True, compile=False)
+        layer_names = [layer.name for layer in model.layers]
+        if CALIBRATION_LAYER not in layer_names:
+            continue
+        temperature = 1.0 / float(model.get_layer(CALIBRATION_LAYER).scale)
+        for split_name, row in found.items():
+            labels = emotions.restrict(splits[split_name].labels)[1]
+            raw = softmax(temperature * np.log(np.clip(row[name], 1e-12, 1)))
+            results[split_name][name].extra.update(
+                temperature_folded_in=round(temperature, 4),
+                ece_before_temperature=round(expected_calibration_error(raw, labels), 4))
 
 
 def _peer_with_temperature(found: dict, splits, results: dict) -> None:
