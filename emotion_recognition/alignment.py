@@ -92,8 +92,9 @@ def detect_on_rotated_copies(detector, grey: np.ndarray,
                              max_pixels: int = RETRY_MAX_PIXELS) -> list[Box]:
     """Faces found on rotated copies of the image, as boxes in the original image that
     carry the angle the face is tilted by (so its crop can be turned upright). Large photos
-    are searched at ``max_pixels`` (a retry must not triple a 12 MP photo's time)."""
-    scale = min(1.0, (max_pixels / max(grey.size, 1)) ** 0.5)
+    are searched shrunk so each turned copy has at most ``max_pixels`` (a retry must not
+    triple a 12 MP photo's time, nor turn a long strip into gigapixels)."""
+    scale = min(1.0, (max_pixels / max(_turned_area(grey.shape, angles), 1)) ** 0.5)
     if scale < 1.0:
         grey = cv2.resize(grey, (max(1, round(grey.shape[1] * scale)),
                                  max(1, round(grey.shape[0] * scale))), interpolation=cv2.INTER_AREA)
@@ -110,6 +111,16 @@ def detect_on_rotated_copies(detector, grey: np.ndarray,
                                  int(round(w)), int(round(h)), angle))
             return found
     return []
+
+
+def _turned_area(shape: tuple[int, int], angles: tuple[float, ...]) -> float:
+    """Pixels of the largest turned copy (a 1x100000 strip turned by 25 degrees would be
+    3.8 gigapixels: the copy is bounded, not the original)."""
+    height, width = shape[:2]
+    areas = [(width * abs(math.cos(a)) + height * abs(math.sin(a)))
+             * (width * abs(math.sin(a)) + height * abs(math.cos(a)))
+             for a in (math.radians(angle) for angle in angles)]
+    return max(areas, default=float(width * height))
 
 
 def find_faces(detector, grey: np.ndarray) -> list[Box]:

@@ -75,3 +75,9 @@ def test_the_photo_pipeline_finds_a_turned_face_and_labels_its_upright_crop():
     analysis = EmotionRecognizer().analyze(rgb)
     assert len(analysis.faces) == 1 and analysis.faces[0].box.angle != 0
     assert not analysis.message
+
+
+def test_a_long_strip_is_retried_in_bounded_memory():
+    strip = np.full((1, 100_000), 120, np.uint8)
+    assert alignment.find_faces(FaceDetector(), strip) == []
+    assert alignment._turned_area(strip.shape, alignment.RETRY_ANGLES) > 3e9  # unbounded
