@@ -100,8 +100,11 @@ class FaceDetector:
     """Finds faces in a grey image: the frontal cascade first, then the fallbacks
     (alt2 frontal, then profile faces facing either way) only when it finds none."""
 
-    def __init__(self, settings: DetectorSettings | None = None):
+    def __init__(self, settings: DetectorSettings | None = None, verifier=None):
         self.settings = settings or DetectorSettings()
+        # a second opinion, (grey, boxes) -> the boxes that are faces (face_verification.py):
+        # the fallbacks run when it leaves none
+        self.verifier = verifier
         self._primary = _load_cascade(PRIMARY_CASCADE)
         self._fallbacks = ([_load_cascade(name) for name in FALLBACK_CASCADES]
                            if self.settings.use_fallbacks else [])
@@ -121,9 +124,15 @@ class FaceDetector:
             for scan, image in zip(passes[1:], images[1:]):
                 found = self._run(self._primary, image, scan)
                 boxes += [box.scaled(1 / scan.scale) for box in found if self._confirmed(image, box)]
-            if not boxes and self._fallbacks:  # fallbacks on the coarse pass only
-                boxes = [box.scaled(1 / passes[0].scale) for box in self._fallback(images[0], passes[0])]
+        boxes = self._verified(grey, boxes)
+        if not boxes and self._fallbacks:  # fallbacks on the coarse pass only
+            with self._lock:
+                found = self._fallback(images[0], passes[0])
+            boxes = self._verified(grey, [box.scaled(1 / passes[0].scale) for box in found])
         return suppress_overlaps(boxes)
+
+    def _verified(self, grey: np.ndarray, boxes: list[Box]) -> list[Box]:
+        return self.verifier(grey, boxes) if self.verifier is not None and boxes else boxes
 
     def smallest_face(self, grey: np.ndarray) -> int:
         """The smallest face width (pixels) this detector looks for in ``grey``."""

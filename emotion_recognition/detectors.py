@@ -1,0 +1,200 @@
+"""The face detectors a user can choose, by name, and what each one does.
+
+* ``haar`` (the default): OpenCV's Haar cascades propose faces (detection.py, with a lenient
+  minNeighbors of 3 and no alt2 confirmation, since a second opinion follows) and BlazeFace
+  confirms each one (face_verification.py); when no face is left, the alt2 and profile
+  cascades propose, and then BlazeFace looks at the whole photo on its own.
+* ``blazeface``: BlazeFace's full-range model alone, on the whole photo and on overlapping
+  tiles of it, finer and finer down to the smallest face looked for.
+* ``combined``: both, every face either finds (one box where both find the same face).
+
+Every detector takes a grey uint8 image and returns ``Box`` es in its pixels, framed as Haar
+frames a face (the classifier's crops are calibrated on Haar's boxes, preprocessing.py).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from emotion_recognition.blazeface import BlazeFace, Detection, Region
+from emotion_recognition.detection import DetectorSettings, FaceDetector, overlap
+from emotion_recognition.errors import EmotionAppError
+from emotion_recognition.face_verification import FaceVerifier
+from emotion_recognition.preprocessing import Box
+
+DETECTORS = {
+    "haar": "Haar cascades, each face confirmed by BlazeFace (default)",
+    "blazeface": "BlazeFace alone (MediaPipe's neural detector)",
+    "combined": "both: every face either finds",
+}
+DEFAULT_DETECTOR = "haar"
+PROPOSAL_SETTINGS = DetectorSettings(min_neighbors=3, confirm_fine=False)
+
+# BlazeFace's box (brows to chin) -> the box Haar draws on the same face: Haar's is
+# HAAR_SIDE_PER_BLAZEFACE times as wide, its centre HAAR_SHIFT_Y BlazeFace widths higher.
+# Measured by `python -m benchmarks.blazeface_framing` (benchmarks/figures/blazeface_framing.json).
+HAAR_SIDE_PER_BLAZEFACE = 1.11
+HAAR_SHIFT_Y = 0.052
+MAX_EYE_ANGLE = 45.0
+
+
+def check_detector(name: str | None) -> str:
+    """The detector's name (the default for None or ""); an unknown one is refused with a
+    message for the user."""
+    name = name or DEFAULT_DETECTOR
+    if name not in DETECTORS:
+        raise EmotionAppError(f"Unknown face detector {str(name)[:40]!r}: choose one of "
+                              f"{', '.join(DETECTORS)}.")
+    return name
+
+
+def haar_framed(detection: Detection) -> Box:
+    """A BlazeFace detection's box as Haar would frame that face, with the tilt of its eye
+    line as the box's angle (so that its crop is turned upright: BlazeFace, unlike Haar,
+    finds tilted faces)."""
+    box = detection.box
+    side = box.w * HAAR_SIDE_PER_BLAZEFACE
+    centre_x = box.x + box.w / 2
+    centre_y = box.y + box.h / 2 - HAAR_SHIFT_Y * box.w
+    return Box(int(round(centre_x - side / 2)), int(round(centre_y - side / 2)),
+               int(round(side)), int(round(side)), eye_line_angle(detection))
+
+
+def eye_line_angle(detection: Detection) -> float:
+    """The tilt of the line through the eyes in degrees (positive: the eye on the image's
+    right sits lower), i.e. the Box.angle that levels them (as alignment.eye_angle); 0 when
+    the eyes are not side by side (a face turned more than MAX_EYE_ANGLE)."""
+    (x0, y0), (x1, y1) = detection.keypoint("right_eye"), detection.keypoint("left_eye")
+    angle = math.degrees(math.atan2(y1 - y0, x1 - x0))
+    return round(angle, 1) if abs(angle) <= MAX_EYE_ANGLE else 0.0
+
+
+@dataclass(frozen=True)
+class TileSettings:
+    """BlazeFace sees faces of at least ``min_face_in_input`` of its 192 input pixels: the
+    whole photo shows it the large faces, and tiles, each half the side of the one before
+    (overlapping by ``overlap`` of a side), the smaller ones, down to faces
+    ``min_face_pixels`` wide in the photo."""
+
+    min_face_pixels: int = 40
+    min_face_in_input: int = 16
+    overlap: float = 0.25
+    min_score: float = 0.5
+
+
+def tile_regions(height: int, width: int, settings: TileSettings, input_size: int = 192
+                 ) -> list[Region]:
+    """The whole image, then every level of tiles (coarse to fine)."""
+    regions = [Region.whole(height, width)]
+    finest = settings.min_face_pixels * input_size / settings.min_face_in_input
+    side = float(max(height, width))
+    while side > finest * 1.25:  # (a level barely finer than the one before is no use)
+        side = max(side / 2, finest)
+        stride = side * (1 - settings.overlap)
+        across = 1 + max(0, math.ceil((width - side) / stride))
+        down = 1 + max(0, math.ceil((height - side) / stride))
+        xs = np.linspace(0, max(width - side, 0), across)
+        ys = np.linspace(0, max(height - side, 0), down)
+        regions += [Region(float(x), float(y), side) for y in ys for x in xs]
+    return regions
+
+
+def merge_detections(detections: list[Detection], iou: float = 0.3,
+                     inside: float = 0.6) -> list[Detection]:
+    """One detection per face found on several tiles or levels: the best scored of any
+    that overlap (IoU above ``iou``, or mostly inside the other)."""
+    kept: list[Detection] = []
+    for found in sorted(detections, key=lambda d: d.score, reverse=True):
+        if all(overlap(found.box, other.box) <= iou and _share_inside(found.box, other.box) <= inside
+               and _share_inside(other.box, found.box) <= inside for other in kept):
+            kept.append(found)
+    return kept
+
+
+def _share_inside(small: Box, large: Box) -> float:
+    x0, y0 = max(small.x, large.x), max(small.y, large.y)
+    x1, y1 = min(small.x + small.w, large.x + large.w), min(small.y + small.h, large.y + large.h)
+    area = small.w * small.h
+    return max(0, x1 - x0) * max(0, y1 - y0) / area if area else 0.0
+
+
+class BlazeFaceDetector:
+    """BlazeFace's full-range model on the whole image and on tiles (TileSettings)."""
+
+    def __init__(self, model: BlazeFace | None = None, tiles: TileSettings | None = None):
+        self.model = model or BlazeFace("full")
+        self.tiles = tiles or TileSettings()
+
+    def detections(self, image: np.ndarray, whole_only: bool = False) -> list[Detection]:
+        """Every face, with its keypoints and score, in BlazeFace's own framing."""
+        if image.ndim not in (2, 3) or min(image.shape[:2]) < 8:
+            return []
+        regions = tile_regions(*image.shape[:2], self.tiles, self.model.input_size)
+        found = []
+        for region in regions[:1] if whole_only else regions:
+            found += self.model.detect(image, region, self.tiles.min_score)
+        return merge_detections(found)
+
+    def detect(self, grey: np.ndarray) -> list[Box]:
+        boxes = [haar_framed(d) for d in self.detections(grey)]
+        return sorted(boxes, key=lambda b: (b.x, b.y))
+
+    def smallest_face(self, grey: np.ndarray) -> int:
+        """The smallest face width (pixels) looked for in ``grey``: the finest tiles'."""
+        finest = min(r.side for r in tile_regions(*grey.shape[:2], self.tiles, self.model.input_size))
+        return int(math.ceil(finest * self.tiles.min_face_in_input / self.model.input_size))
+
+
+class VerifiedHaarDetector:
+    """The default: Haar proposes, BlazeFace confirms; BlazeFace on the whole image when
+    Haar's cascades leave no face (a large face Haar misses, in one 192x192 look)."""
+
+    def __init__(self, settings: DetectorSettings | None = None,
+                 verifier: FaceVerifier | None = None, blazeface: BlazeFaceDetector | None = None):
+        self.verifier = verifier or FaceVerifier()
+        self.haar = FaceDetector(settings or PROPOSAL_SETTINGS, verifier=self.verifier)
+        self.blazeface = blazeface or BlazeFaceDetector()
+        self.settings = self.haar.settings
+
+    def detect(self, grey: np.ndarray) -> list[Box]:
+        boxes = self.haar.detect(grey)
+        if boxes or grey.ndim != 2 or min(grey.shape) < self.settings.window:
+            return boxes
+        return [haar_framed(d) for d in self.blazeface.detections(grey, whole_only=True)]
+
+    def smallest_face(self, grey: np.ndarray) -> int:
+        return self.haar.smallest_face(grey)
+
+
+class CombinedDetector:
+    """Every face the verified Haar detector or BlazeFace finds; where both find a face,
+    Haar's box."""
+
+    def __init__(self, haar: VerifiedHaarDetector | None = None,
+                 blazeface: BlazeFaceDetector | None = None):
+        self.haar = haar or VerifiedHaarDetector()
+        self.blazeface = blazeface or BlazeFaceDetector()
+
+    def detect(self, grey: np.ndarray) -> list[Box]:
+        boxes = self.haar.haar.detect(grey)
+        for box in self.blazeface.detect(grey):
+            if all(overlap(box, other) <= 0.3 and _share_inside(box, other) <= 0.6
+                   and _share_inside(other, box) <= 0.6 for other in boxes):
+                boxes.append(box)
+        return sorted(boxes, key=lambda b: (b.x, b.y))
+
+    def smallest_face(self, grey: np.ndarray) -> int:
+        return min(self.haar.smallest_face(grey), self.blazeface.smallest_face(grey))
+
+
+def create_detector(name: str | None = DEFAULT_DETECTOR):
+    """A new detector of that name, with its own models (nothing is loaded until used)."""
+    name = check_detector(name)
+    if name == "blazeface":
+        return BlazeFaceDetector()
+    if name == "combined":
+        return CombinedDetector()
+    return VerifiedHaarDetector()

@@ -1,0 +1,92 @@
+"""The second opinion: Haar's false faces go, its real faces stay."""
+
+from __future__ import annotations
+
+import io
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import EXAMPLES
+from emotion_recognition.alignment import find_faces
+from emotion_recognition.detection import FaceDetector
+from emotion_recognition.detectors import PROPOSAL_SETTINGS, create_detector
+from emotion_recognition.face_verification import FaceVerifier
+from emotion_recognition.preprocessing import Box, decode_image, decode_image_within, to_grey
+
+SHIFTS = [(dx, dy) for dx in (-6, -4, -2, 0, 2, 4, 6) for dy in (-3, 0, 3)]
+
+
+@pytest.fixture(scope="module")
+def served():
+    return create_detector("haar")
+
+
+def shifted_astronauts():
+    rgb = decode_image(EXAMPLES / "astronaut.jpg")
+    for dx, dy in SHIFTS:
+        matrix = np.float32([[1, 0, dx], [0, 1, dy]])
+        yield to_grey(cv2.warpAffine(rgb, matrix, (512, 512), borderMode=cv2.BORDER_REPLICATE))
+
+
+def hopper_enlarged() -> np.ndarray:
+    """Grace Hopper's photo stretched to 4000x3000 and saved as a JPEG, as a user might."""
+    big = Image.open(EXAMPLES / "grace_hopper.jpg").convert("RGB").resize((4000, 3000),
+                                                                           Image.BICUBIC)
+    data = io.BytesIO()
+    big.save(data, "JPEG", quality=90)
+    return to_grey(decode_image_within(data.getvalue())[0])
+
+
+def test_the_shifted_astronaut_has_one_face_not_a_phantom_on_her_suit(served):
+    unverified = [len(FaceDetector().detect(grey)) for grey in shifted_astronauts()]
+    assert max(unverified) == 2  # Haar alone sees a second "face" on some shifts
+    for grey in shifted_astronauts():
+        (box,) = find_faces(served, grey)
+        assert box.x <= 220 <= box.x + box.w and box.y <= 110 <= box.y + box.h
+
+
+def test_the_12_megapixel_hopper_gets_her_face_and_no_phantom_on_the_uniform(served):
+    grey = hopper_enlarged()
+    unverified = FaceDetector().detect(grey)
+    assert any(b.w < 120 for b in unverified)  # Haar alone: a small "face" on the uniform
+    (box,) = find_faces(served, grey)
+    assert box.w > 800 and box.x <= 2000 <= box.x + box.w and box.y <= 1300 <= box.y + box.h
+
+
+def test_real_faces_score_high_and_the_suit_low():
+    verifier, grey = FaceVerifier(), to_grey(decode_image(EXAMPLES / "astronaut.jpg"))
+    assert verifier.score(grey, Box(174, 65, 99, 99)) > 0.85
+    assert verifier.score(grey, Box(290, 130, 121, 121)) < 0.3  # the phantom's box
+    assert verifier(grey, [Box(174, 65, 99, 99), Box(290, 130, 121, 121)]) == [Box(174, 65, 99, 99)]
+    assert not verifier.confirms(grey, Box(400, 400, 300, 300))  # mostly outside the image
+    three = to_grey(decode_image(EXAMPLES / "three_faces.jpg"))
+    assert len(verifier(three, FaceDetector(PROPOSAL_SETTINGS).detect(three))) == 3
+
+
+class Refuses:
+    """A verifier that says no to everything, counting what it was asked."""
+
+    def __init__(self):
+        self.asked = []
+
+    def __call__(self, grey, boxes):
+        self.asked.append(len(boxes))
+        return []
+
+
+def test_the_fallback_cascades_run_when_the_verifier_leaves_no_face():
+    refuses = Refuses()
+    grey = to_grey(decode_image(EXAMPLES / "astronaut.jpg"))
+    assert FaceDetector(verifier=refuses).detect(grey) == []
+    assert len(refuses.asked) == 2  # the frontal cascade's face, then the fallback's
+
+
+def test_the_default_detector_finds_every_face_of_the_examples_and_none_in_coffee(served):
+    counts = {name: len(served.detect(to_grey(decode_image(EXAMPLES / name))))
+              for name in ("astronaut.jpg", "grace_hopper.jpg", "three_faces.jpg",
+                           "coffee_no_face.jpg")}
+    assert counts == {"astronaut.jpg": 1, "grace_hopper.jpg": 1, "three_faces.jpg": 3,
+                      "coffee_no_face.jpg": 0}
