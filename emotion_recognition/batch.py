@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from emotion_recognition.batch_inputs import Inputs, expand_inputs, report_inputs
+from emotion_recognition.detectors import DEFAULT_DETECTOR, DETECTORS
 from emotion_recognition.errors import EmotionAppError
 from emotion_recognition.labels import (DEFAULT_EMOTION_SET, EMOTION_SET_SIZES, EMOTION_SETS,
                                         emotion_set_of_size)
@@ -42,6 +43,7 @@ class BatchSettings:
     classifier_cpus: float | None = None    # CPUs each actor reserves; None: sized to the cluster
     detect_cpus: float = 1.0         # CPUs reserved by each detection or video task
     model_dir: str | None = None     # None: where the app loads from (Hub or bundled model/)
+    detector: str = DEFAULT_DETECTOR  # face detector (detectors.DETECTORS)
 
     def classifier_pool(self, cluster_cpus: float) -> tuple[int, float]:
         """(most actors, CPUs each). Classifying a face costs about a quarter of reading
@@ -130,8 +132,8 @@ def label_dataset(inputs: list[str] | Inputs, settings: BatchSettings = BatchSet
         blocks = math.ceil(len(images) / settings.images_per_task)
         parts.append(
             ray.data.from_items(_items(images), override_num_blocks=blocks)
-            .map_batches(detect_faces, batch_format="pyarrow", batch_size=None,
-                         num_cpus=settings.detect_cpus)
+            .map_batches(detect_faces, fn_kwargs={"detector": settings.detector},
+                         batch_format="pyarrow", batch_size=None, num_cpus=settings.detect_cpus)
             .map_batches(FaceClassifier, fn_constructor_args=[shared, max(1, int(actor_cpus))],
                          batch_format="pyarrow", batch_size=settings.batch_size,
                          compute=ray.data.ActorPoolStrategy(min_size=1, max_size=actors),
@@ -139,7 +141,7 @@ def label_dataset(inputs: list[str] | Inputs, settings: BatchSettings = BatchSet
     if videos:
         parts.append(
             ray.data.from_items(_items(videos), override_num_blocks=len(videos))
-            .map_batches(analyse_videos, fn_args=[shared, settings.fps],
+            .map_batches(analyse_videos, fn_args=[shared, settings.fps, settings.detector],
                          batch_format="pyarrow", batch_size=1, num_cpus=settings.detect_cpus))
     if not parts:
         return ray.data.from_arrow(result_schema(bundle.emotion_set).empty_table())
@@ -207,6 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--fps", type=float, default=defaults.fps,
                         help="video frames analysed per second")
     parser.add_argument("--model-dir", help="a folder with emotion7/4.keras and labels.json")
+    parser.add_argument("--detector", choices=list(DETECTORS), default=defaults.detector,
+                        help="face detector: " + "; ".join(f"{k}: {v}" for k, v in DETECTORS.items()))
     parser.add_argument("--address", help="Ray cluster address (default: RAY_ADDRESS, else "
                                           "a local Ray started and stopped by this command)")
     parser.add_argument("--num-cpus", type=int, help="CPUs of the local Ray (default: all)")
@@ -238,7 +242,8 @@ def settings_from(args) -> BatchSettings:
     return BatchSettings(emotion_set=emotion_set_of_size(args.emotions).name, fps=args.fps,
                          images_per_task=args.images_per_task, batch_size=args.batch_size,
                          classifier_actors=args.classifier_actors,
-                         classifier_cpus=args.classifier_cpus, model_dir=args.model_dir)
+                         classifier_cpus=args.classifier_cpus, model_dir=args.model_dir,
+                         detector=args.detector)
 
 
 def main(argv=None) -> int:

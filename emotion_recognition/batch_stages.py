@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from emotion_recognition.batch_inputs import LocalCopy, read_bytes
 from emotion_recognition.batch_model import ModelBundle, classifier_for, recognizer_for, resolve
+from emotion_recognition.detectors import DEFAULT_DETECTOR
 from emotion_recognition.errors import EmotionAppError
 from emotion_recognition.labels import emotion_set as emotion_set_named
 from emotion_recognition.preprocessing import FACE_SIZE, MAX_FILE_BYTES
@@ -58,22 +59,22 @@ def one_thread_per_task() -> None:
     cv2.setNumThreads(1)
 
 
-@functools.lru_cache(maxsize=1)
-def _detector():
-    from emotion_recognition.detection import FaceDetector
+@functools.lru_cache(maxsize=3)
+def _detector(name: str = DEFAULT_DETECTOR):
+    from emotion_recognition.detectors import create_detector
 
     one_thread_per_task()
-    return FaceDetector()
+    return create_detector(name)
 
 
-def detect_one(source: str) -> dict:
+def detect_one(source: str, detector: str = DEFAULT_DETECTOR) -> dict:
     """Read, decode and detect one image -> its boxes and face crops (or its error)."""
     from emotion_recognition.alignment import find_faces
     from emotion_recognition.preprocessing import decode_image, face_crops, to_grey
 
     try:
         grey = to_grey(decode_image(read_bytes(source, MAX_FILE_BYTES)))
-        boxes = find_faces(_detector(), grey)  # as EmotionRecognizer.analyze does
+        boxes = find_faces(_detector(detector), grey)  # as EmotionRecognizer.analyze does
         crops = face_crops(grey, boxes)
     except Exception as error:  # one bad file must not stop a 100,000-image run
         return {"source": source, "error": describe_error(error), "face_count": None,
@@ -82,11 +83,11 @@ def detect_one(source: str) -> dict:
             "boxes": [v for box in boxes for v in box.as_list()], "crops": crops.tobytes()}
 
 
-def detect_faces(table: pa.Table) -> pa.Table:
+def detect_faces(table: pa.Table, detector: str = DEFAULT_DETECTOR) -> pa.Table:
     """Stage 1 (Ray tasks): rows of {source, error} -> one detection row per image."""
     rows = []
     for source, error in zip(table["source"].to_pylist(), table["error"].to_pylist()):
-        rows.append(detect_one(source) if error is None else
+        rows.append(detect_one(source, detector) if error is None else
                     {"source": source, "error": error, "face_count": None,
                      "boxes": [], "crops": b""})
     return pa.Table.from_pylist(rows, schema=DETECTED)
@@ -162,7 +163,8 @@ class FaceClassifier:
         return label_faces(table, self.classifier, self.bundle)
 
 
-def video_rows(source: str, bundle: ModelBundle, fps: float, rows: Rows) -> None:
+def video_rows(source: str, bundle: ModelBundle, fps: float, rows: Rows,
+               detector: str = DEFAULT_DETECTOR) -> None:
     """One video, as the video CLI analyses it: a row per face per analysed frame (ids kept
     across frames, labels smoothed), one no_face row if no frame had a face."""
     from emotion_recognition.video import MAX_VIDEO_BYTES, analyze_video
@@ -170,7 +172,8 @@ def video_rows(source: str, bundle: ModelBundle, fps: float, rows: Rows) -> None
     one_thread_per_task()
     try:
         with LocalCopy(source, MAX_VIDEO_BYTES) as local:
-            result = analyze_video(local, recognizer_for(bundle), bundle.emotion_set, fps)
+            result = analyze_video(local, recognizer_for(bundle), bundle.emotion_set, fps,
+                                   detector=detector)
     except Exception as error:  # an unreadable or over-long video: its error row
         rows.add(source, "video", "error", error=describe_error(error))
         return
@@ -188,7 +191,8 @@ def video_rows(source: str, bundle: ModelBundle, fps: float, rows: Rows) -> None
                      label=face.label, confidence=float(face.confidence))
 
 
-def analyse_videos(table: pa.Table, bundle: ModelBundle, fps: float) -> pa.Table:
+def analyse_videos(table: pa.Table, bundle: ModelBundle, fps: float,
+                   detector: str = DEFAULT_DETECTOR) -> pa.Table:
     """The video stage (one Ray task per video): per-frame rows."""
     bundle = resolve(bundle)
     rows = Rows(bundle)
@@ -196,5 +200,5 @@ def analyse_videos(table: pa.Table, bundle: ModelBundle, fps: float) -> pa.Table
         if error is not None:
             rows.add(source, "video", "error", error=error)
         else:
-            video_rows(source, bundle, fps, rows)
+            video_rows(source, bundle, fps, rows, detector)
     return rows.table()

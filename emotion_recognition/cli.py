@@ -2,6 +2,7 @@
 
     python -m emotion_recognition.cli photos/ group.jpg --json faces.json --annotated out/
     python -m emotion_recognition.cli photo.jpg --emotions 4 --csv faces.csv
+    python -m emotion_recognition.cli photos/ --detector blazeface --json -
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import sys
 from pathlib import Path
 
+from emotion_recognition.detectors import DEFAULT_DETECTOR, DETECTORS
 from emotion_recognition.errors import EmotionAppError
 from emotion_recognition.labels import EMOTION_SET_SIZES, EMOTION_SETS, emotion_set_of_size
 
@@ -30,7 +32,8 @@ def collect_images(paths: list[str]) -> list[Path]:
     return found
 
 
-def analyse_files(files: list[Path], recognizer, emotion_set: str, annotated_dir: Path | None):
+def analyse_files(files: list[Path], recognizer, emotion_set: str, annotated_dir: Path | None,
+                  detector: str = DEFAULT_DETECTOR):
     """One record per file: its faces, or the error that stopped it (the batch goes on)."""
     from PIL import Image
 
@@ -39,7 +42,7 @@ def analyse_files(files: list[Path], recognizer, emotion_set: str, annotated_dir
     records = []
     for file in files:
         try:
-            result = recognizer.analyze(file, emotion_set)
+            result = recognizer.analyze(file, emotion_set, detector=detector)
         except EmotionAppError as error:
             records.append({"file": str(file), "error": str(error), "faces": []})
             continue
@@ -75,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--csv", type=Path, help="write one row per face as CSV here")
     parser.add_argument("--annotated", type=Path, help="save annotated copies in this folder")
     parser.add_argument("--model-dir", type=Path, help="a folder with emotion7/4.keras and labels.json")
+    parser.add_argument("--detector", choices=list(DETECTORS), default=DEFAULT_DETECTOR,
+                        help="face detector: " + "; ".join(f"{k}: {v}" for k, v in DETECTORS.items()))
     return parser
 
 
@@ -88,7 +93,7 @@ def main(argv=None) -> int:
         return 2
     emotion_set = emotion_set_of_size(args.emotions).name
     recognizer = EmotionRecognizer(model_dir=args.model_dir)
-    records = analyse_files(files, recognizer, emotion_set, args.annotated)
+    records = analyse_files(files, recognizer, emotion_set, args.annotated, args.detector)
     labels = recognizer.classifier(emotion_set).labels
     if args.csv:
         with open(args.csv, "w", newline="") as handle:

@@ -10,7 +10,7 @@ import numpy as np
 
 from emotion_recognition.alignment import find_faces
 from emotion_recognition.classifier import EmotionClassifier
-from emotion_recognition.detection import FaceDetector
+from emotion_recognition.detectors import DEFAULT_DETECTOR, check_detector, create_detector
 from emotion_recognition.explain import Explanation, explain_faces
 from emotion_recognition.labels import DEFAULT_EMOTION_SET, EmotionSet, emotion_set
 from emotion_recognition.preprocessing import Box, decode_image_within, face_crops, to_grey
@@ -76,7 +76,7 @@ def classify_faces(rgb: np.ndarray, boxes: list[Box], classifier: EmotionClassif
     return faces
 
 
-def label_faces(rgb: np.ndarray, detector: FaceDetector, classifier: EmotionClassifier) -> list[Face]:
+def label_faces(rgb: np.ndarray, detector, classifier: EmotionClassifier) -> list[Face]:
     """Every face in an RGB uint8 image, labelled."""
     return classify_faces(rgb, detector.detect(to_grey(rgb)), classifier)
 
@@ -87,21 +87,37 @@ class EmotionRecognizer:
     >>> recognizer = EmotionRecognizer()             # bundled model/ or EMOTION_MODEL_REPO
     >>> result = recognizer.analyze("photo.jpg", emotion_set="emotion7")
     >>> [face.to_dict() for face in result.faces]
+    >>> recognizer.analyze("photo.jpg", detector="blazeface")  # see detectors.DETECTORS
+
+    ``detector`` here replaces the default detector of photos (an object with
+    ``detect(grey)`` and ``smallest_face(grey)``); the others are made on first use.
     """
 
-    def __init__(self, model_dir: str | Path | None = None, detector: FaceDetector | None = None):
+    def __init__(self, model_dir: str | Path | None = None, detector=None):
         self._model_dir = Path(model_dir) if model_dir else None
-        self._detector = detector
+        self._detectors = {DEFAULT_DETECTOR: detector} if detector is not None else {}
         self._classifiers: dict[str, EmotionClassifier] = {}
         self._lock = threading.Lock()
         self.model_source = ""
 
     @property
-    def detector(self) -> FaceDetector:
+    def detector(self):
+        """The default detector (detectors.DEFAULT_DETECTOR)."""
+        return self.detector_named(DEFAULT_DETECTOR)
+
+    def detector_named(self, name: str | None = DEFAULT_DETECTOR):
+        """The detector of that name (detectors.DETECTORS), made once and shared by this
+        recognizer's requests."""
+        name = check_detector(name)
         with self._lock:
-            if self._detector is None:
-                self._detector = FaceDetector()
-            return self._detector
+            if name not in self._detectors:
+                self._detectors[name] = create_detector(name)
+            return self._detectors[name]
+
+    def new_detector(self, name: str | None = DEFAULT_DETECTOR):
+        """A detector of that name of its own (a video job's or a live session's: its
+        cascades' buffers and locks are shared with no other request)."""
+        return create_detector(name)
 
     def classifier(self, emotions: str | EmotionSet = DEFAULT_EMOTION_SET) -> EmotionClassifier:
         """The classifier of an emotion set (by name), loaded once."""
@@ -121,20 +137,24 @@ class EmotionRecognizer:
         return self._model_dir
 
     def analyze(self, image, emotion_set: str | EmotionSet = DEFAULT_EMOTION_SET,
-                explain: bool = False) -> Analysis:
+                explain: bool = False, detector: str = DEFAULT_DETECTOR) -> Analysis:
         """Decode ``image`` (path, bytes, PIL image or array) and label every face in it;
-        ``explain`` adds a heat map per face of the regions that drove its label (slower).
+        ``explain`` adds a heat map per face of the regions that drove its label (slower);
+        ``detector`` names the face detector (detectors.DETECTORS).
 
         Raises ImageDecodeError (with a message for the user) when it is not a usable image.
         """
+        check_detector(detector)
         rgb, scale = decode_image_within(image)  # very large photos: at reduced size
-        return self.analyze_decoded(rgb, emotion_set, explain, scale)
+        return self.analyze_decoded(rgb, emotion_set, explain, scale, detector)
 
     def analyze_decoded(self, rgb: np.ndarray, emotion_set: str | EmotionSet = DEFAULT_EMOTION_SET,
-                        explain: bool = False, scale: float = 1.0) -> Analysis:
+                        explain: bool = False, scale: float = 1.0,
+                        detector: str = DEFAULT_DETECTOR) -> Analysis:
         """Like analyze, for an RGB image already decoded (e.g. kept to analyse it again)."""
         classifier, grey = self.classifier(emotion_set), to_grey(rgb)
-        faces = classify_faces(rgb, find_faces(self.detector, grey), classifier)
+        finder = self.detector_named(detector)
+        faces = classify_faces(rgb, find_faces(finder, grey), classifier)
         explanations = explain_faces(grey, faces, classifier) if explain else []
-        message = "" if faces else no_face_message(round(self.detector.smallest_face(grey) * scale))
+        message = "" if faces else no_face_message(round(finder.smallest_face(grey) * scale))
         return Analysis(rgb, faces, message, scale, explanations)

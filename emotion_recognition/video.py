@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from emotion_recognition.annotate import draw
-from emotion_recognition.detection import FaceDetector
+from emotion_recognition.detectors import DEFAULT_DETECTOR, check_detector
 from emotion_recognition.errors import VideoError
 from emotion_recognition.labels import DEFAULT_EMOTION_SET
 from emotion_recognition.limits import LIMITS, Limits
@@ -168,19 +168,22 @@ def check_request(info: VideoInfo, sample_fps: float, limits: Limits) -> None:
             f"{info.duration / 60:.1f}. Choose fewer frames per second or trim it.")
 
 
-def video_detector(recognizer: EmotionRecognizer, sample_fps: float) -> TrackingDetector:
+def video_detector(recognizer: EmotionRecognizer, sample_fps: float,
+                   detector: str = DEFAULT_DETECTOR) -> TrackingDetector:
     """The job's own detector (no lock shared with photo requests), searching whole frames
     once per FULL_SEARCH_EVERY_S and near the known faces in between."""
-    detector = FaceDetector(recognizer.detector.settings)
-    return TrackingDetector(detector, full_every=max(1, round(FULL_SEARCH_EVERY_S * sample_fps)))
+    return TrackingDetector(recognizer.new_detector(detector),
+                            full_every=max(1, round(FULL_SEARCH_EVERY_S * sample_fps)))
 
 
 def analyze_video(path: str | Path, recognizer: EmotionRecognizer,
                   emotion_set: str = DEFAULT_EMOTION_SET,
                   sample_fps: float = 5.0, annotated_path: str | Path | None = None,
                   progress: Callable[[float, str], None] | None = None,
-                  smoothing: float = 0.5, limits: Limits | None = None) -> VideoAnalysis:
-    """Analyse ``sample_fps`` frames per second of a video; faces keep ids across frames.
+                  smoothing: float = 0.5, limits: Limits | None = None,
+                  detector: str = DEFAULT_DETECTOR) -> VideoAnalysis:
+    """Analyse ``sample_fps`` frames per second of a video; faces keep ids across frames;
+    ``detector`` names the face detector (detectors.DETECTORS).
 
     The annotated video (.mp4 H.264 or .webm VP8, both play in browsers) holds the analysed
     frames at ``sample_fps``. With ``limits`` (the server's), the frame rate and number of
@@ -188,6 +191,7 @@ def analyze_video(path: str | Path, recognizer: EmotionRecognizer,
     """
     if not 0 < sample_fps <= 30:
         raise VideoError("Frames per second to analyse must be between 0 and 30.")
+    check_detector(detector)
     info = probe_video(path)
     if limits is not None:
         check_request(info, sample_fps, limits)
@@ -200,7 +204,7 @@ def analyze_video(path: str | Path, recognizer: EmotionRecognizer,
     deadline = time.monotonic() + limits.video_job_seconds if limits is not None else None
     reader = FrameReader(path, info.fps, sample_fps)
     try:
-        _analyse_frames(reader, result, video_detector(recognizer, sample_fps), classifier,
+        _analyse_frames(reader, result, video_detector(recognizer, sample_fps, detector), classifier,
                         FaceTracker(smoothing=smoothing), writer, progress, deadline)
     finally:
         reader.close()
@@ -251,11 +255,13 @@ class LiveSession:
     """
 
     def __init__(self, smoothing: float = 0.6, max_records: int = 100_000,
-                 emotion_set: str = DEFAULT_EMOTION_SET):
+                 emotion_set: str = DEFAULT_EMOTION_SET, detector_name: str = DEFAULT_DETECTOR):
         self.emotion_set = emotion_set  # what the person chose; frames use it from then on
+        self.detector_name = detector_name  # likewise (detectors.DETECTORS)
         self.lock = threading.Lock()  # one frame at a time: tracking needs them in order
         self.tracker = FaceTracker(smoothing=smoothing)
         self.detector: TrackingDetector | None = None
+        self._detector_made_for = ""
         self.records: list[FaceRecord] = []
         self.labels: tuple[str, ...] = ()
         self.started = time.monotonic()
@@ -266,9 +272,10 @@ class LiveSession:
                 emotion_set: str = DEFAULT_EMOTION_SET) -> tuple[np.ndarray, list[Face]]:
         classifier = recognizer.classifier(emotion_set)
         self.labels = classifier.labels
-        if self.detector is None:
-            self.detector = TrackingDetector(FaceDetector(recognizer.detector.settings),
+        if self.detector is None or self._detector_made_for != self.detector_name:
+            self.detector = TrackingDetector(recognizer.new_detector(self.detector_name),
                                              full_every=LIVE_FULL_SEARCH_EVERY)
+            self._detector_made_for = self.detector_name
         moment = time.monotonic() - self.started
         boxes = self.detector.detect(to_grey(rgb))
         faces = self.tracker.update(classify_faces(rgb, boxes, classifier), moment)

@@ -10,6 +10,7 @@ import json
 import sys
 from pathlib import Path
 
+from emotion_recognition.detectors import DEFAULT_DETECTOR, DETECTORS
 from emotion_recognition.errors import EmotionAppError
 from emotion_recognition.labels import EMOTION_SET_SIZES, EMOTION_SETS, emotion_set_of_size
 
@@ -24,6 +25,8 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=Path("."), help="folder for the outputs")
     parser.add_argument("--no-video", action="store_true", help="write the CSV only")
     parser.add_argument("--model-dir", type=Path)
+    parser.add_argument("--detector", choices=list(DETECTORS), default=DEFAULT_DETECTOR,
+                        help="face detector: " + "; ".join(f"{k}: {v}" for k, v in DETECTORS.items()))
     args = parser.parse_args(argv)
 
     from emotion_recognition.pipeline import EmotionRecognizer
@@ -35,7 +38,8 @@ def main(argv=None) -> int:
     for video in args.videos:
         annotated = None if args.no_video else args.out / f"{video.stem}_annotated.webm"
         try:
-            result = analyze_video(video, recognizer, emotion_set_of_size(args.emotions).name, args.fps, annotated)
+            result = analyze_video(video, recognizer, emotion_set_of_size(args.emotions).name,
+                                   args.fps, annotated, detector=args.detector)
         except EmotionAppError as error:
             print(f"{video}: {error}", file=sys.stderr)
             failures += 1

@@ -266,3 +266,17 @@ def test_workers_import_the_package_shipped_by_the_runtime_env(tmp_path):
     assert "summary: 1 image(s): 1 face(s)" in done.stdout
     assert "still running: False" in done.stdout
     assert (tmp_path / "out.csv").read_text().count("\n") == 2
+
+
+def test_the_detector_choice_reaches_the_detection_stage(capsys):
+    from emotion_recognition.batch_stages import detect_one
+
+    args = batch.build_parser().parse_args(["in/", "--csv", "x.csv", "--detector", "blazeface"])
+    assert batch.settings_from(args).detector == "blazeface"
+    assert BatchSettings().detector == "haar"
+    for name in ("haar", "blazeface", "combined"):
+        row = detect_one(str(EXAMPLES / "three_faces.jpg"), name)
+        assert row["error"] is None and row["face_count"] == 3
+    with pytest.raises(SystemExit):
+        batch.build_parser().parse_args(["in/", "--detector", "yolo"])
+    assert "invalid choice" in capsys.readouterr().err

@@ -96,6 +96,30 @@ def test_cli_writes_csv_json_and_annotated_images(tmp_path, capsys):
     assert "file(s)" in capsys.readouterr().err
 
 
+def test_the_detector_can_be_chosen_and_an_unknown_one_is_refused(recognizer, tmp_path, capsys):
+    import cv2
+
+    turned = cv2.warpAffine(recognizer.analyze(EXAMPLES / "astronaut.jpg").image,
+                            cv2.getRotationMatrix2D((256, 256), -30, 1.0), (512, 512),
+                            borderMode=cv2.BORDER_REPLICATE)
+    for name in ("haar", "blazeface", "combined"):
+        assert len(recognizer.analyze(EXAMPLES / "three_faces.jpg", detector=name).faces) == 3
+        (face,) = recognizer.analyze(turned, detector=name).faces  # turned: its crop upright
+        assert face.box.angle > 15
+    assert recognizer.detector_named("blazeface") is recognizer.detector_named("blazeface")
+    assert recognizer.new_detector("blazeface") is not recognizer.detector_named("blazeface")
+    with pytest.raises(EmotionAppError, match="Unknown face detector"):
+        recognizer.analyze(EXAMPLES / "astronaut.jpg", detector="yolo")
+    json_path = tmp_path / "faces.json"
+    assert cli.main([str(EXAMPLES / "three_faces.jpg"), "--detector", "blazeface",
+                     "--json", str(json_path)]) == 0
+    (record,) = json.loads(json_path.read_text())
+    assert len(record["faces"]) == 3
+    with pytest.raises(SystemExit):
+        cli.main([str(EXAMPLES), "--detector", "yolo"])
+    assert "invalid choice" in capsys.readouterr().err
+
+
 def test_cli_with_nothing_to_read(tmp_path):
     assert cli.main([str(tmp_path)]) == 2
 

@@ -114,6 +114,29 @@ def test_live_session_keeps_ids_and_records(recognizer):
     assert times == sorted(times)
 
 
+@pytest.mark.parametrize("detector", ["blazeface", "combined"])
+def test_videos_and_live_sessions_use_the_chosen_detector(clip, recognizer, detector, capsys):
+    from emotion_recognition.errors import EmotionAppError
+
+    result = analyze_video(clip, recognizer, "emotion7", 5, detector=detector)
+    assert result.frames_analysed == 15 and len(result.records) == 15
+    assert {r.face.face_id for r in result.records} == {1}
+    session = LiveSession()
+    frame = np.full((480, 640, 3), 100, np.uint8)
+    frame[100:300, 50:250] = face_patch(200)
+    assert len(session.process(frame, recognizer)[1]) == 1
+    served = session.detector
+    session.detector_name = detector  # the person chose another detector: the next frame uses it
+    assert len(session.process(frame, recognizer)[1]) == 1
+    assert session.detector is not served and type(session.detector.detector).__name__ != (
+        type(served.detector).__name__)
+    with pytest.raises(EmotionAppError, match="Unknown face detector"):
+        analyze_video(clip, recognizer, "emotion7", 5, detector="yolo")
+    assert video_cli.main([str(clip), "--no-video", "--detector", detector, "--out",
+                           str(clip.parent / detector)]) == 0
+    assert json.loads(capsys.readouterr().out)["faces"] == 1
+
+
 def test_video_cli_writes_csv_video_and_summary(clip, tmp_path, capsys):
     assert video_cli.main([str(clip), "--fps", "5", "--out", str(tmp_path), "--emotions", "4"]) == 0
     summary = json.loads(capsys.readouterr().out)
