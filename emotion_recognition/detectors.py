@@ -4,8 +4,9 @@
   minNeighbors of 3 and no alt2 confirmation, since a second opinion follows) and BlazeFace
   confirms each one (face_verification.py); when no face is left, the alt2 and profile
   cascades propose, and then BlazeFace looks at the whole photo on its own.
-* ``blazeface``: BlazeFace's full-range model alone, on the whole photo and on overlapping
-  tiles of it, finer and finer down to the smallest face looked for.
+* ``blazeface``: BlazeFace's full-range model on the whole photo and on overlapping tiles of
+  it, finer and finer down to the smallest face looked for; its short-range model confirms
+  each face as it confirms Haar's.
 * ``combined``: both, every face either finds (one box where both find the same face).
 
 Every detector takes a grey uint8 image and returns ``Box`` es in its pixels, framed as Haar
@@ -26,9 +27,9 @@ from emotion_recognition.face_verification import FaceVerifier
 from emotion_recognition.preprocessing import Box
 
 DETECTORS = {
-    "haar": "Haar cascades, each face confirmed by BlazeFace (default)",
-    "blazeface": "BlazeFace alone (MediaPipe's neural detector)",
-    "combined": "both: every face either finds",
+    "haar": "Haar cascades, each face checked by BlazeFace (default)",
+    "blazeface": "BlazeFace, Google's neural detector",
+    "combined": "every face either of them finds",
 }
 DEFAULT_DETECTOR = "haar"
 PROPOSAL_SETTINGS = DetectorSettings(min_neighbors=3, confirm_fine=False)
@@ -122,11 +123,14 @@ def _share_inside(small: Box, large: Box) -> float:
 
 
 class BlazeFaceDetector:
-    """BlazeFace's full-range model on the whole image and on tiles (TileSettings)."""
+    """BlazeFace's full-range model on the whole image and on tiles (TileSettings), each
+    face confirmed by the verifier (the short-range model on its surroundings)."""
 
-    def __init__(self, model: BlazeFace | None = None, tiles: TileSettings | None = None):
+    def __init__(self, model: BlazeFace | None = None, tiles: TileSettings | None = None,
+                 verifier: FaceVerifier | None = None):
         self.model = model or BlazeFace("full")
         self.tiles = tiles or TileSettings()
+        self.verifier = verifier or FaceVerifier(full=self.model)
 
     def detections(self, image: np.ndarray, whole_only: bool = False) -> list[Detection]:
         """Every face, with its keypoints and score, in BlazeFace's own framing."""
@@ -136,7 +140,7 @@ class BlazeFaceDetector:
         found = []
         for region in regions[:1] if whole_only else regions:
             found += self.model.detect(image, region, self.tiles.min_score)
-        return merge_detections(found)
+        return [d for d in merge_detections(found) if self.verifier.confirms(image, d.box)]
 
     def detect(self, grey: np.ndarray) -> list[Box]:
         boxes = [haar_framed(d) for d in self.detections(grey)]
@@ -153,10 +157,10 @@ class VerifiedHaarDetector:
     Haar's cascades leave no face (a large face Haar misses, in one 192x192 look)."""
 
     def __init__(self, settings: DetectorSettings | None = None,
-                 verifier: FaceVerifier | None = None, blazeface: BlazeFaceDetector | None = None):
-        self.verifier = verifier or FaceVerifier()
-        self.haar = FaceDetector(settings or PROPOSAL_SETTINGS, verifier=self.verifier)
+                 blazeface: BlazeFaceDetector | None = None):
         self.blazeface = blazeface or BlazeFaceDetector()
+        self.verifier = self.blazeface.verifier
+        self.haar = FaceDetector(settings or PROPOSAL_SETTINGS, verifier=self.verifier)
         self.settings = self.haar.settings
 
     def detect(self, grey: np.ndarray) -> list[Box]:
@@ -173,10 +177,9 @@ class CombinedDetector:
     """Every face the verified Haar detector or BlazeFace finds; where both find a face,
     Haar's box."""
 
-    def __init__(self, haar: VerifiedHaarDetector | None = None,
-                 blazeface: BlazeFaceDetector | None = None):
-        self.haar = haar or VerifiedHaarDetector()
-        self.blazeface = blazeface or BlazeFaceDetector()
+    def __init__(self):
+        self.haar = VerifiedHaarDetector()
+        self.blazeface = self.haar.blazeface
 
     def detect(self, grey: np.ndarray) -> list[Box]:
         boxes = self.haar.haar.detect(grey)
