@@ -25,6 +25,7 @@ import pandas as pd
 from emotion_recognition import journal, journal_views, suggestions
 from emotion_recognition.annotate import (EMOTION_COLOURS, colour_hex, display_size, draw, for_display,
                                           jpeg_bytes)
+from emotion_recognition.detectors import DEFAULT_DETECTOR, DETECTORS
 from emotion_recognition.errors import EmotionAppError
 from emotion_recognition.labels import DEFAULT_EMOTION_SET, EMOTION_SETS, EMOTIONS7
 from emotion_recognition.limits import LIMITS
@@ -41,6 +42,7 @@ from emotion_recognition.video import (VIDEO_SUFFIXES, LiveSessions, analyze_vid
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 EMOTION_SET_CHOICES = [(s.title, s.name) for s in EMOTION_SETS.values()]
+DETECTOR_CHOICES = [(f"{name}: {text}", name) for name, text in DETECTORS.items()]
 KEPT_PHOTO_TTL_S = 600  # a session's decoded photo is dropped after 10 minutes unused
 LIVE_ROUTE = "/live/frame"  # a webcam frame (JPEG) in, the annotated frame (JPEG) out
 LIVE_MAX_FRAME_BYTES = 2 * 2**20
@@ -111,6 +113,18 @@ class FramesSlider(_QuietValidation, gr.Slider):
     is_template = True
 
 
+class DetectorRadio(_QuietValidation, gr.Radio):
+    is_template = True
+
+
+def detector_setting(info: str = "") -> DetectorRadio:
+    """The face detector, an advanced setting (closed accordion) of a tab."""
+    with gr.Accordion("Advanced: face detector", open=False, elem_classes=["detector-setting"]):
+        return DetectorRadio(DETECTOR_CHOICES, value=DEFAULT_DETECTOR, label="Face detector",
+                             info=info or "Haar proposes faces and BlazeFace checks each one; "
+                             "BlazeFace alone is faster on large photos; both finds the most.")
+
+
 class UploadedImage(gr.Image):
     """gr.Image that hands over the uploaded file untouched, even when it is not a valid
     image, so our decoder can tell the user what is wrong instead of a generic error."""
@@ -125,9 +139,9 @@ class UploadedImage(gr.Image):
 
 
 def analyze_photo(image: str | None, emotion_set: str, explain: bool = False,
-                  kept: KeptPhoto | None = None):
-    """API ``/analyze``: an image, "emotion7"/"emotion4" and explain (default off) ->
-    (annotated image, faces).
+                  detector: str = DEFAULT_DETECTOR, kept: KeptPhoto | None = None):
+    """API ``/analyze``: an image, "emotion7"/"emotion4", explain (default off) and the face
+    detector ("haar", the default, "blazeface" or "combined") -> (annotated image, faces).
 
     Faces are ``[{"box": [x, y, w, h], "label", "confidence", "scores": {...}}]``; with
     explain each also has ``"explanation": {"frame": [x, y, w, h], "heatmap": 12x12}``
@@ -137,7 +151,8 @@ def analyze_photo(image: str | None, emotion_set: str, explain: bool = False,
         raise _user_error("analyze", "Please upload a photo or take a webcam snapshot first.")
     try:
         kept = analyse_photo(recognizer, image, kept, files.claim,
-                             emotion_set or DEFAULT_EMOTION_SET, bool(explain))
+                             emotion_set or DEFAULT_EMOTION_SET, bool(explain),
+                             detector or DEFAULT_DETECTOR)
     except EmotionAppError as error:
         raise _user_error("analyze", error) from None
     result = kept.analysis
@@ -146,11 +161,12 @@ def analyze_photo(image: str | None, emotion_set: str, explain: bool = False,
     return str(annotated), result.face_dicts(), kept
 
 
-def reanalyze_photo(image, emotion_set, explain, kept):
-    """The emotion set or the heat-map toggle changed: analyse again if there is a photo."""
+def reanalyze_photo(image, emotion_set, explain, detector, kept):
+    """The emotion set, the heat-map toggle or the detector changed: analyse again if there
+    is a photo."""
     if image is None:
         return gr.skip(), gr.skip(), gr.skip()
-    return analyze_photo(image, emotion_set, explain, kept)
+    return analyze_photo(image, emotion_set, explain, detector, kept)
 
 
 def show_photo(kept: KeptPhoto | None, explain: bool):
@@ -249,14 +265,24 @@ def live_emotion_set(session_id: str | None, emotion_set: str) -> None:
         session.emotion_set = emotion_set or DEFAULT_EMOTION_SET
 
 
+def live_detector(session_id: str | None, detector: str) -> None:
+    """The live tab's face detector changed: the session's next frames use it."""
+    session = live_sessions.get(session_id)
+    if session is not None:  # else no frame yet: the timer passes the choice on once there is
+        session.detector_name = detector or DEFAULT_DETECTOR
+
+
 def live_timeline(session_id: str | None, choice, emotion_set: str | None = None,
-                  window_s: float = 60.0):
+                  detector: str | None = None, window_s: float = 60.0):
     """The last minute of the session, as the timeline chooser asks; and its choices.
     (Four points per face per second: the browser redraws the plot every second, and every
-    frame's point would slow the live view down.) The emotion set chosen is the session's."""
+    frame's point would slow the live view down.) The emotion set and detector chosen are
+    the session's."""
     session = live_sessions.get(session_id)
     if session is not None and emotion_set:
         session.emotion_set = emotion_set
+    if session is not None and detector:
+        session.detector_name = detector
     timeline = session.timeline(window_s, per_second=4) if session is not None else None
     return (*timeline_plots(timeline, choice),
             gr.update(choices=timeline_choices(session.timeline() if session else None)))
@@ -292,9 +318,9 @@ def timeline_plots(timeline: Timeline | None, choice: str | None):
 
 
 def analyze_video_file(video: str | None, emotion_set: str, sample_fps: float,
-                       progress=gr.Progress()):
-    """API ``/analyze_video``: a video, the emotion set and frames per second to analyse ->
-    (annotated MP4 video, per-frame CSV, summary JSON)."""
+                       detector: str = DEFAULT_DETECTOR, progress=gr.Progress()):
+    """API ``/analyze_video``: a video, the emotion set, frames per second to analyse and the
+    face detector (default "haar") -> (annotated MP4 video, per-frame CSV, summary JSON)."""
     if not video:
         raise _user_error("analyze_video", "Please upload a video first (MP4, WebM, AVI or MOV).")
     stem = Path(video).stem[:40] or "video"
@@ -302,7 +328,8 @@ def analyze_video_file(video: str | None, emotion_set: str, sample_fps: float,
         with files.claim(video) as path, files.result_dir() as out:
             result = analyze_video(path, recognizer, emotion_set or DEFAULT_EMOTION_SET,
                                    float(sample_fps), out / f"{stem}_annotated.mp4",
-                                   progress=lambda f, text: progress(f, desc=text), limits=LIMITS)
+                                   progress=lambda f, text: progress(f, desc=text), limits=LIMITS,
+                                   detector=detector or DEFAULT_DETECTOR)
             csv_path = write_records_csv(result.records, result.labels, out / f"{stem}_emotions.csv")
     except EmotionAppError as error:
         raise _user_error("analyze_video", error) from None
@@ -361,6 +388,7 @@ def _analysis_tab(sources: list[str], with_examples: bool, api_name: str | None,
             emotion_set = EmotionSetRadio(EMOTION_SET_CHOICES, value=DEFAULT_EMOTION_SET, label="Emotions")
             explain = gr.Checkbox(False, label="Why this emotion? Show heat maps of what the "
                                   "model looked at (slower)", elem_classes=["explain-toggle"])
+            detector = detector_setting()
             button = gr.Button("Analyse", variant="primary")
         with gr.Column(elem_classes=["results"]):
             annotated = gr.Image(label="Faces and emotions", show_label=False, type="filepath",
@@ -382,20 +410,22 @@ def _analysis_tab(sources: list[str], with_examples: bool, api_name: str | None,
         _journal_adder(faces, selector, "photo" if "upload" in sources else "snapshot", journal_store)
     results = [message, selector, bars, table, boxes, heat]
     run = dict(concurrency_id="analyze", concurrency_limit=2)
-    event = button.click(analyze_photo, [image, emotion_set, explain, kept], [annotated, faces, kept],
+    event = button.click(analyze_photo, [image, emotion_set, explain, detector, kept],
+                         [annotated, faces, kept],
                          api_name=api_name, api_visibility="public" if api_name else "private", **run)
     event.success(show_photo, [kept, explain], results, api_visibility="private").then(
         None, js=SCROLL_TO_RESULTS_JS)
-    rerun = gr.on([emotion_set.input, explain.input], reanalyze_photo, [image, emotion_set, explain, kept],
-                  [annotated, faces, kept], api_visibility="private", **run)
+    rerun = gr.on([emotion_set.input, explain.input, detector.input], reanalyze_photo,
+                  [image, emotion_set, explain, detector, kept], [annotated, faces, kept],
+                  api_visibility="private", **run)
     rerun.success(show_photo, [kept, explain], results, api_visibility="private")
     gr.on([image.input, image.clear], clear_photo, [image, kept], [annotated, faces, kept, *results],
           api_visibility="private", show_progress="hidden")
     if with_examples:
         example = examples.load_input_event.then(clear_photo, None, [annotated, faces, kept, *results],
                                                  api_visibility="private", show_progress="hidden")
-        example = example.then(analyze_photo, [image, emotion_set, explain, kept], [annotated, faces, kept],
-                               api_visibility="private", **run)
+        example = example.then(analyze_photo, [image, emotion_set, explain, detector, kept],
+                               [annotated, faces, kept], api_visibility="private", **run)
         example.success(show_photo, [kept, explain], results, api_visibility="private").then(
             None, js=SCROLL_TO_RESULTS_JS)
     selector.change(lambda f, i: gr.skip() if i is None else _bars(f, i), [faces, selector], [bars],
@@ -437,6 +467,7 @@ def _live_tab(journal_store: gr.BrowserState | None = None) -> None:
     session = gr.HTML("", html_template=LIVE_HTML, js_on_load=LIVE_JS, elem_classes=["live"],
                       padding=False)
     emotion_set = EmotionSetRadio(EMOTION_SET_CHOICES, value=DEFAULT_EMOTION_SET, label="Emotions")
+    detector = detector_setting()
     choice, winners, one_face = _timeline("Timeline of the last minute")
     with gr.Row():
         export = gr.Button("Export this session as CSV", min_width=300)
@@ -445,7 +476,9 @@ def _live_tab(journal_store: gr.BrowserState | None = None) -> None:
                               height=110)
     emotion_set.change(live_emotion_set, [session, emotion_set], None, api_visibility="private",
                        show_progress="hidden")
-    gr.Timer(1.0).tick(live_timeline, [session, choice, emotion_set], [winners, one_face, choice],
+    detector.change(live_detector, [session, detector], None, api_visibility="private",
+                    show_progress="hidden")
+    gr.Timer(1.0).tick(live_timeline, [session, choice, emotion_set, detector], [winners, one_face, choice],
                        api_visibility="private", show_progress="hidden")
     export.click(live_csv, [session], [session_csv], api_visibility="private")
     if journal_store is not None:
@@ -543,6 +576,7 @@ def _video_tab() -> None:
             sample_fps = FramesSlider(LIMITS.video_fps_min, LIMITS.video_fps_max, value=5, step=1,
                                       label="Frames analysed per second")
             gr.Markdown(LIMITS.video_text(), elem_classes=["limits"])
+            detector = detector_setting()
             button = gr.Button("Analyse video", variant="primary")
         with gr.Column(elem_classes=["results"]):
             annotated = gr.Video(label="Annotated video (analysed frames)", interactive=False)
@@ -557,7 +591,7 @@ def _video_tab() -> None:
     results = [annotated, csv_file, summary, timeline, message, choice, winners, one_face, shares]
     gr.on([video.upload, video.clear], preview_video, [video], [first_frame, facts, *results],
           api_visibility="private")
-    event = button.click(analyze_video_file, [video, emotion_set, sample_fps],
+    event = button.click(analyze_video_file, [video, emotion_set, sample_fps, detector],
                          [annotated, csv_file, summary, timeline], api_name="analyze_video",
                          concurrency_id="video", concurrency_limit=1)
     event.success(None, js=SCROLL_TO_RESULTS_JS)
@@ -802,7 +836,8 @@ def _journal_transfer(journal_store: gr.BrowserState) -> None:
 def build_demo() -> gr.Blocks:
     with gr.Blocks(title="Facial emotion recognition", analytics_enabled=False) as demo:
         gr.Markdown("# Facial emotion recognition\nEvery face in the picture is found with "
-                    "OpenCV's Haar cascade and labelled by our CNN trained on FER2013. "
+                    "OpenCV's Haar cascade, checked by Google's BlazeFace, and labelled by our "
+                    "CNN trained on FER2013. "
                     f"{files.retention.privacy_text()} {LIMITS.photo_text()}",
                     elem_classes=["privacy"])
         journal_store = gr.BrowserState([], storage_key=JOURNAL_STORAGE_KEY, secret=JOURNAL_SECRET)

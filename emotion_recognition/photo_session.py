@@ -15,6 +15,7 @@ from typing import Callable
 
 import numpy as np
 
+from emotion_recognition.detectors import DEFAULT_DETECTOR
 from emotion_recognition.labels import DEFAULT_EMOTION_SET
 from emotion_recognition.pipeline import Analysis, EmotionRecognizer
 from emotion_recognition.preprocessing import decode_image_within
@@ -34,14 +35,15 @@ class KeptPhoto:
 
 def analyse_photo(recognizer: EmotionRecognizer, source: str, kept: KeptPhoto | None,
                   read: Reader, emotion_set: str = DEFAULT_EMOTION_SET,
-                  explain: bool = False) -> KeptPhoto:
+                  explain: bool = False, detector: str = DEFAULT_DETECTOR) -> KeptPhoto:
     """Analyse the photo at ``source`` (read through ``read`` when it is new, else from the
     kept pixels) and return what the session keeps, its analysis included."""
     if kept is None or kept.source != source or Path(source).is_file():
         with read(source) as path:
             rgb, scale = decode_image_within(path)
         kept = KeptPhoto(source, rgb, scale)
-    kept.analysis = recognizer.analyze_decoded(kept.rgb, emotion_set, explain, kept.scale)
+    kept.analysis = recognizer.analyze_decoded(kept.rgb, emotion_set, explain, kept.scale,
+                                               detector)
     return kept
 
 

@@ -112,6 +112,23 @@ def test_only_the_documented_endpoints_are_public(client):
     assert not any(name.startswith("/describe") for name in endpoints)
 
 
+def test_the_detector_is_an_api_parameter_with_a_default(client):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    for name in ("/analyze", "/analyze_video"):
+        (detector,) = [p for p in endpoints[name]["parameters"] if p["parameter_name"] == "detector"]
+        assert detector["parameter_has_default"] and detector["parameter_default"] == "haar"
+    photo = handle_file(str(EXAMPLES / "three_faces.jpg"))
+    for name in ("blazeface", "combined"):
+        _, faces = client.predict(photo, "emotion7", False, name, api_name="/analyze")
+        assert len(faces) == 3
+    with pytest.raises(AppError, match="yolo"):
+        client.predict(photo, "emotion7", False, "yolo", api_name="/analyze")
+    assert len(_analyze(client, EXAMPLES / "three_faces.jpg")[1]) == 3  # the server goes on
+
+
 def test_video_endpoint_returns_video_csv_and_summary(client, tmp_path):
     import csv
 

@@ -7,6 +7,7 @@ $SCREENSHOT_DIR, or artifacts/screenshots/ in the repository.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -152,6 +153,25 @@ def test_heat_maps_behind_the_toggle(page):
     heat.wait_for()
     assert heat.evaluate("img => img.naturalWidth") >= 96
     page.shot("photo_heat_maps")
+
+
+def test_the_face_detector_is_an_advanced_setting_that_analyses_again(page):
+    page.locator(".gallery-item").nth(3).click()  # three_faces.jpg
+    page.get_by_text("3 faces found").wait_for()
+    page.get_by_text("Details: where each face is").click()
+    boxes = page.locator(".boxes-table [role=gridcell]")
+    boxes.first.wait_for()
+    served = boxes.all_inner_texts()
+    page.get_by_text("Advanced: face detector").first.click()
+    choice = page.get_by_label("blazeface: BlazeFace").first
+    choice.wait_for()
+    page.shot("photo_detector_setting")
+    choice.check()  # re-runs by itself, from the kept photo
+    page.wait_for_function("before => JSON.stringify([...document.querySelectorAll("
+                           "'.boxes-table [role=gridcell]')].map(c => c.innerText)) !== before",
+                           arg=json.dumps(served))
+    page.get_by_text("3 faces found").wait_for()
+    assert_no_error_toast(page)
 
 
 def _edge_photo(tmp_path: Path) -> Path:
