@@ -127,5 +127,7 @@ def find_faces(detector, grey: np.ndarray) -> list[Box]:
     """The photo pipeline's detection: upright first; when nothing is found there, on
     copies turned by RETRY_ANGLES (benchmarks.rotation: at 20-30 degrees of tilt it finds
     70-77 % of faces instead of 12-48 %; a photo with an upright face costs nothing more).
-    Eye levelling (``with_eye_angles``) measured no gain, so it is not used."""
-    return detector.detect(grey) or detect_on_rotated_copies(detector, grey)
+    Eye levelling (``with_eye_angles``) measured no gain, so it is not used. A detector may
+    have a stricter self for the turned copies (``on_turned_copies``, detectors.py)."""
+    return detector.detect(grey) or detect_on_rotated_copies(
+        getattr(detector, "on_turned_copies", detector), grey)

@@ -16,6 +16,7 @@ frames a face (the classifier's crops are calibrated on Haar's boxes, preprocess
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -122,15 +123,40 @@ def _share_inside(small: Box, large: Box) -> float:
     return max(0, x1 - x0) * max(0, y1 - y0) / area if area else 0.0
 
 
-class BlazeFaceDetector:
+class _Verified:
+    """What the detectors share: a verifier, and a stricter self for turned copies."""
+
+    verifier: FaceVerifier
+
+    def __init__(self, verifier: FaceVerifier | None):
+        self.verifier = verifier or FaceVerifier()
+        self._strict = None
+        self._strict_lock = threading.Lock()
+
+    @property
+    def on_turned_copies(self):
+        """This detector for turned copies of a photo (alignment.find_faces): both of
+        BlazeFace's models asked about every face (face_verification.py); made once."""
+        with self._strict_lock:
+            if self._strict is None:
+                self._strict = self if self.verifier.strict else self._with(self.verifier.strictly())
+            return self._strict
+
+    def _with(self, verifier: FaceVerifier):
+        return type(self)(verifier=verifier)
+
+
+class BlazeFaceDetector(_Verified):
     """BlazeFace's full-range model on the whole image and on tiles (TileSettings), each
     face confirmed by the verifier (the short-range model on its surroundings)."""
 
-    def __init__(self, model: BlazeFace | None = None, tiles: TileSettings | None = None,
-                 verifier: FaceVerifier | None = None):
-        self.model = model or BlazeFace("full")
+    def __init__(self, tiles: TileSettings | None = None, verifier: FaceVerifier | None = None):
+        super().__init__(verifier)
+        self.model = self.verifier.full
         self.tiles = tiles or TileSettings()
-        self.verifier = verifier or FaceVerifier(full=self.model)
+
+    def _with(self, verifier: FaceVerifier) -> "BlazeFaceDetector":
+        return BlazeFaceDetector(self.tiles, verifier)
 
     def detections(self, image: np.ndarray, whole_only: bool = False) -> list[Detection]:
         """Every face, with its keypoints and score, in BlazeFace's own framing."""
@@ -152,16 +178,19 @@ class BlazeFaceDetector:
         return int(math.ceil(finest * self.tiles.min_face_in_input / self.model.input_size))
 
 
-class VerifiedHaarDetector:
+class VerifiedHaarDetector(_Verified):
     """The default: Haar proposes, BlazeFace confirms; BlazeFace on the whole image when
     Haar's cascades leave no face (a large face Haar misses, in one 192x192 look)."""
 
     def __init__(self, settings: DetectorSettings | None = None,
-                 blazeface: BlazeFaceDetector | None = None):
-        self.blazeface = blazeface or BlazeFaceDetector()
-        self.verifier = self.blazeface.verifier
+                 verifier: FaceVerifier | None = None):
+        super().__init__(verifier)
         self.haar = FaceDetector(settings or PROPOSAL_SETTINGS, verifier=self.verifier)
+        self.blazeface = BlazeFaceDetector(verifier=self.verifier)
         self.settings = self.haar.settings
+
+    def _with(self, verifier: FaceVerifier) -> "VerifiedHaarDetector":
+        return VerifiedHaarDetector(self.settings, verifier)
 
     def detect(self, grey: np.ndarray) -> list[Box]:
         boxes = self.haar.detect(grey)
@@ -173,12 +202,13 @@ class VerifiedHaarDetector:
         return self.haar.smallest_face(grey)
 
 
-class CombinedDetector:
+class CombinedDetector(_Verified):
     """Every face the verified Haar detector or BlazeFace finds; where both find a face,
     Haar's box."""
 
-    def __init__(self):
-        self.haar = VerifiedHaarDetector()
+    def __init__(self, verifier: FaceVerifier | None = None):
+        super().__init__(verifier)
+        self.haar = VerifiedHaarDetector(verifier=self.verifier)
         self.blazeface = self.haar.blazeface
 
     def detect(self, grey: np.ndarray) -> list[Box]:

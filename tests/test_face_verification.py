@@ -90,3 +90,38 @@ def test_the_default_detector_finds_every_face_of_the_examples_and_none_in_coffe
                            "coffee_no_face.jpg")}
     assert counts == {"astronaut.jpg": 1, "grace_hopper.jpg": 1, "three_faces.jpg": 3,
                       "coffee_no_face.jpg": 0}
+
+
+def test_faces_on_turned_copies_need_both_models():
+    """A microscope cell scaled to 12 MP, turned as the retry turns it: the short-range model
+    takes it for a face (0.85), the full-range one does not: only the strict check refuses."""
+    from benchmarks.face_free import filled, picked
+    from emotion_recognition import alignment
+
+    cell = filled(dict(picked())["cell"])
+    scale = (alignment.RETRY_MAX_PIXELS / alignment._turned_area(cell.shape, (25.0,))) ** 0.5
+    small = cv2.resize(cell, (round(4000 * scale), round(3000 * scale)), interpolation=cv2.INTER_AREA)
+    turned, _ = alignment.rotate_about_centre(small, 25.0)
+    verifier, box = FaceVerifier(), Box(471, 234, 136, 136)
+    assert verifier.score(turned, box) >= 0.8 and verifier.confirms(turned, box)
+    assert not verifier.strictly().confirms(turned, box)
+    astronaut = to_grey(decode_image(EXAMPLES / "astronaut.jpg"))
+    assert verifier.strictly().confirms(astronaut, Box(174, 65, 99, 99))  # real faces pass
+    served = create_detector("haar")
+    assert served.on_turned_copies.verifier.strict and served.on_turned_copies is served.on_turned_copies
+    assert served.on_turned_copies.on_turned_copies is served.on_turned_copies
+
+
+def test_find_faces_searches_turned_copies_with_the_stricter_self():
+    class Recording:
+        def __init__(self, strict=None):
+            self.calls = 0
+            self.on_turned_copies = strict
+
+        def detect(self, grey):
+            self.calls += 1
+            return []
+
+    detector = Recording(strict=Recording())
+    assert find_faces(detector, np.full((200, 200), 90, np.uint8)) == []
+    assert detector.calls == 1 and detector.on_turned_copies.calls == 2  # one per turned copy
