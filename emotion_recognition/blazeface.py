@@ -13,6 +13,7 @@ image (the whole photo letterboxed, or the surroundings of one box) onto the mod
 
 from __future__ import annotations
 
+import math
 import threading
 import warnings
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ RAW_SCORE_LIMIT = 80.0  # logits are clipped before the sigmoid (MediaPipe: 100;
 MIN_SCORE = 0.5  # MediaPipe's min_score_thresh for both models
 SUPPRESSION_IOU = 0.3  # MediaPipe's min_suppression_threshold
 KEYPOINTS = ("right_eye", "left_eye", "nose_tip", "mouth", "right_ear", "left_ear")
+MAX_EYE_ANGLE = 45.0  # a steeper "eye line" is a face turned too far to level
 
 
 @dataclass(frozen=True)
@@ -188,6 +190,14 @@ class Detection:
     def keypoint(self, name: str) -> tuple[float, float]:
         x, y = self.keypoints[KEYPOINTS.index(name)]
         return float(x), float(y)
+
+    def eye_line_angle(self) -> float:
+        """The tilt of the line through the eyes in degrees (positive: the eye on the image's
+        right sits lower), i.e. the Box.angle that levels them (as alignment.eye_angle); 0
+        when the eyes are not side by side (a face turned more than MAX_EYE_ANGLE)."""
+        (x0, y0), (x1, y1) = self.keypoint("right_eye"), self.keypoint("left_eye")
+        angle = math.degrees(math.atan2(y1 - y0, x1 - x0))
+        return round(angle, 1) if abs(angle) <= MAX_EYE_ANGLE else 0.0
 
 
 def _interpreter_class():

@@ -125,3 +125,16 @@ def test_find_faces_searches_turned_copies_with_the_stricter_self():
     detector = Recording(strict=Recording())
     assert find_faces(detector, np.full((200, 200), 90, np.uint8)) == []
     assert detector.calls == 1 and detector.on_turned_copies.calls == 2  # one per turned copy
+
+
+def test_levelling_the_eyes_gives_an_upright_box_the_tilt_of_its_eye_line():
+    grey = to_grey(decode_image(EXAMPLES / "astronaut.jpg"))
+    turned = cv2.warpAffine(grey, cv2.getRotationMatrix2D((256, 256), -30, 1.0), (512, 512),
+                            borderMode=cv2.BORDER_REPLICATE)
+    box = Box(231, 62, 89, 89)  # where Haar sees her turned face, upright
+    (plain,) = FaceVerifier()(turned, [box])
+    (levelled,) = FaceVerifier(level_eyes=True)(turned, [box])
+    assert plain.angle == 0.0 and levelled.angle == pytest.approx(30, abs=10)
+    retried = Box(231, 62, 89, 89, 25.0)  # found on a turned copy: its angle is kept
+    assert FaceVerifier(level_eyes=True)(turned, [retried])[0].angle == 25.0
+    assert FaceVerifier(level_eyes=True).strictly().level_eyes

@@ -100,12 +100,12 @@ def test_the_detector_can_be_chosen_and_an_unknown_one_is_refused(recognizer, tm
     import cv2
 
     turned = cv2.warpAffine(recognizer.analyze(EXAMPLES / "astronaut.jpg").image,
-                            cv2.getRotationMatrix2D((256, 256), -30, 1.0), (512, 512),
+                            cv2.getRotationMatrix2D((256, 256), 30, 1.0), (512, 512),
                             borderMode=cv2.BORDER_REPLICATE)
     for name in ("haar", "blazeface", "combined"):
         assert len(recognizer.analyze(EXAMPLES / "three_faces.jpg", detector=name).faces) == 3
         (face,) = recognizer.analyze(turned, detector=name).faces  # turned: its crop upright
-        assert face.box.angle > 15
+        assert face.box.angle < -15
     assert recognizer.detector_named("blazeface") is recognizer.detector_named("blazeface")
     assert recognizer.new_detector("blazeface") is not recognizer.detector_named("blazeface")
     with pytest.raises(EmotionAppError, match="Unknown face detector"):
