@@ -95,15 +95,16 @@ def work_split(paths: list[Path], repeats: int = 3) -> dict:
     cv2.setNumThreads(1)
     from benchmarks.timing import time_calls
     from emotion_recognition.classifier import EmotionClassifier
-    from emotion_recognition.detection import FaceDetector
+    from emotion_recognition.alignment import find_faces
+    from emotion_recognition.detectors import create_detector
     from emotion_recognition.preprocessing import decode_image, face_crops, to_grey
 
-    detector, sample = FaceDetector(), paths[:40]
+    detector, sample = create_detector(), paths[:40]  # the default, as the batch stage runs it
 
     def detect_sample():
         for path in sample:
             grey = to_grey(decode_image(path.read_bytes()))
-            face_crops(grey, detector.detect(grey))
+            face_crops(grey, find_faces(detector, grey))
 
     classifier = EmotionClassifier.from_dir(ROOT / "model", "emotion7")
     faces = np.random.default_rng(0).integers(0, 256, (32, 48, 48, 1)).astype(np.uint8)

@@ -1,16 +1,25 @@
-"""Face recall by face size in 12-megapixel photos: ours against the peer's Haar settings.
+"""Detectors side by side in 12-megapixel photos: faces found by size, false faces, time.
 
     python -m benchmarks.detection_recall --data ../shared/data/fer2013/fer2013.zip \
         --json benchmarks/figures/detection_recall.json
 
-Faces are pasted at 40-600 pixels (the side of a FER2013-style face frame, about 1.2 times
-the face's width) into 4000x3000 photo-like backgrounds (mosaics of the public-domain
-example photos' face-free parts, with grain). The faces are the example photos' (astronaut,
-Grace Hopper) and, with --data, 60 FER2013 PublicTest faces that the cascade sees at 160 pixels
-on plain grey (4 in 5 of them). A face counts as found when a box's
-centre lies in its frame and the box is 0.4-1.5 frames wide; other boxes are false positives.
-The peer is the fer package's detector: haarcascade_frontalface_default at full size,
-scaleFactor 1.1, minNeighbors 5, minSize 30x30.
+Every detector a user can choose (emotion_recognition.detectors: haar, the default;
+blazeface; combined), Haar as served before BlazeFace checked its faces (haar_unverified),
+and the peer, the fer package's detector: haarcascade_frontalface_default at full size,
+scaleFactor 1.1, minNeighbors 5, minSize 30x30. Ours run as the photo pipeline does
+(alignment.find_faces: turned copies are searched when nothing is found upright).
+
+* Recall by face size: faces are pasted at 40-600 pixels (the side of a FER2013-style face
+  frame, about 1.2 times the face's width) into 4000x3000 photo-like backgrounds (mosaics
+  of the public-domain example photos' face-free parts, with grain). The faces are the
+  example photos' (astronaut, Grace Hopper) and, with --data, 60 FER2013 PublicTest faces that
+  the cascade sees at 160 pixels on plain grey (4 in 5 of them). A face counts as found when
+  a box's centre lies in its frame and the box is 0.4-1.5 frames wide; other boxes are false
+  positives.
+* False faces: every box on the face-free set (benchmarks/face_free.py: public-domain photos
+  and generated textures, noise, text and gradients, each at 4000x3000).
+* Phantoms: boxes off her face on copies of the astronaut photo shifted by -6..6 pixels
+  across and -3, 0, 3 down (one of them gave Haar a "face" on her suit).
 """
 
 from __future__ import annotations
@@ -120,46 +129,105 @@ def score(boxes, placed) -> tuple[dict[int, bool], int]:
     return found, false_positives
 
 
-def run(images: int, per_size: int, faces: list[np.ndarray], seed: int) -> dict:
-    from emotion_recognition.detection import FaceDetector, smallest_face
+def measured_detectors() -> dict:
+    """name -> (grey image -> boxes as [x, y, w, h])."""
+    from emotion_recognition.alignment import find_faces
+    from emotion_recognition.detection import FaceDetector
+    from emotion_recognition.detectors import DETECTORS, create_detector
 
-    ours = FaceDetector()
+    def served(detector):
+        return lambda grey: [b.as_list() for b in find_faces(detector, grey)]
+
     peer = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+    found = {name: served(create_detector(name)) for name in DETECTORS}
+    found["haar_unverified"] = served(FaceDetector())
+    found["peer"] = lambda grey: [[int(v) for v in box] for box in
+                                  peer.detectMultiScale(grey, 1.1, 5, minSize=(30, 30))]
+    return found
+
+
+def _timed(detect, grey) -> tuple[list, float]:
+    start = time.perf_counter()
+    boxes = detect(grey)
+    return boxes, (time.perf_counter() - start) * 1000
+
+
+def run(images: int, per_size: int, faces: list[np.ndarray], seed: int, detectors: dict) -> dict:
+    """Recall by face size and false boxes on ``images`` canvases of pasted faces."""
     rng = np.random.default_rng(seed)
-    tallies = {name: {"found": {s: 0 for s in SIZES}, "fp": 0, "ms": []} for name in ("ours", "peer")}
+    tallies = {name: {"found": {s: 0 for s in SIZES}, "fp": 0, "ms": []} for name in detectors}
     total = {s: 0 for s in SIZES}
     for index in range(images):
         canvas = background(rng)
         placed = place(canvas, faces, [s for s in SIZES for _ in range(per_size)], rng)
         for _, _, side in placed:
             total[side] += 1
-        detectors = {"ours": lambda g: [b.as_list() for b in ours.detect(g)],
-                     "peer": lambda g: peer.detectMultiScale(g, 1.1, 5, minSize=(30, 30))}
         for name, detect in detectors.items():
-            start = time.perf_counter()
-            boxes = detect(canvas)
-            tallies[name]["ms"].append((time.perf_counter() - start) * 1000)
+            boxes, ms = _timed(detect, canvas)
+            tallies[name]["ms"].append(ms)
             found, false_positives = score(boxes, placed)
             tallies[name]["fp"] += false_positives
             for i, hit in found.items():
                 tallies[name]["found"][placed[i][2]] += hit
-        print(f"image {index + 1}/{images}: ours {tallies['ours']['ms'][-1]:.0f} ms, "
-              f"peer {tallies['peer']['ms'][-1]:.0f} ms", flush=True)
+        print(f"image {index + 1}/{images}: " + ", ".join(
+            f"{name} {t['ms'][-1]:.0f} ms" for name, t in tallies.items()), flush=True)
     return {"canvas": f"{CANVAS[1]}x{CANVAS[0]}", "images": images, "faces_per_size": total,
-            "smallest_face_looked_for": smallest_face(*CANVAS),
-            **{name: {"recall_by_size": {str(s): round(t["found"][s] / max(total[s], 1), 3) for s in SIZES},
-                      "false_positives_per_image": round(t["fp"] / images, 2),
-                      "ms_per_image_p50": round(float(np.median(t["ms"])), 1)}
-               for name, t in tallies.items()}}
+            "detectors": {name: {
+                "recall_by_size": {str(s): round(t["found"][s] / max(total[s], 1), 3) for s in SIZES},
+                "false_positives_per_image": round(t["fp"] / images, 2),
+                "ms_per_image_p50": round(float(np.median(t["ms"])), 1)}
+                for name, t in tallies.items()}}
+
+
+def run_face_free(detectors: dict, seed: int) -> dict:
+    """Every box on the face-free set is a false face."""
+    from benchmarks.face_free import photos
+
+    chosen = photos(seed)
+    result = {"photos": len(chosen), "names": [name for name, _ in chosen], "detectors": {}}
+    for name, detect in detectors.items():
+        counts, times = {}, []
+        for photo, grey in chosen:
+            boxes, ms = _timed(detect, grey)
+            counts[photo] = len(boxes)
+            times.append(ms)
+        result["detectors"][name] = {
+            "false_boxes": sum(counts.values()),
+            "false_boxes_per_photo": round(sum(counts.values()) / len(chosen), 3),
+            "photos_with_false_boxes": sum(1 for c in counts.values() if c),
+            "false_boxes_by_photo": {photo: c for photo, c in counts.items() if c},
+            "ms_per_photo_p50": round(float(np.median(times)), 1)}
+        print(f"face-free {name}: {result['detectors'][name]}", flush=True)
+    return result
+
+
+def run_shifted_astronaut(detectors: dict) -> dict:
+    """Boxes off her face (phantoms) and copies where her face was missed."""
+    from emotion_recognition.preprocessing import decode_image, to_grey
+
+    grey = to_grey(decode_image(EXAMPLES / "astronaut.jpg"))
+    shifts = [(dx, dy) for dx in range(-6, 7) for dy in (-3, 0, 3)]
+    result = {"copies": len(shifts), "detectors": {}}
+    for name, detect in detectors.items():
+        phantoms = missed = 0
+        for dx, dy in shifts:
+            copy = cv2.warpAffine(grey, np.float32([[1, 0, dx], [0, 1, dy]]), grey.shape[::-1],
+                                  borderMode=cv2.BORDER_REPLICATE)
+            on_face = [x <= 220 + dx <= x + w and y <= 110 + dy <= y + h
+                       for x, y, w, h in detect(copy)]
+            phantoms += on_face.count(False)
+            missed += not any(on_face)
+        result["detectors"][name] = {"phantom_boxes": phantoms, "missed_faces": missed}
+    print(f"shifted astronaut: {result['detectors']}", flush=True)
+    return result
 
 
 def markdown(result: dict) -> str:
-    sizes = list(result["ours"]["recall_by_size"])
-    lines = ["| face size (px) | " + " | ".join(sizes) + " | false positives / image | ms / image (p50) |",
+    sizes = list(SIZES)
+    lines = ["| detector | " + " | ".join(map(str, sizes)) + " | false boxes / photo | ms / photo |",
              "|---|" + "---:|" * (len(sizes) + 2)]
-    for name in ("ours", "peer"):
-        r = result[name]
-        lines.append(f"| {name} recall | " + " | ".join(f"{r['recall_by_size'][s]:.0%}" for s in sizes)
+    for name, r in result["detectors"].items():
+        lines.append(f"| {name} | " + " | ".join(f"{r['recall_by_size'][str(s)]:.0%}" for s in sizes)
                      + f" | {r['false_positives_per_image']} | {r['ms_per_image_p50']:.0f} |")
     return "\n".join(lines)
 
@@ -173,10 +241,20 @@ def main(argv=None) -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from emotion_recognition.detectors import create_detector
+
+    load_before = round(os.getloadavg()[0], 1)
     faces = example_faces() + (fer_faces(args.data, 60, args.seed) if args.data else [])
-    result = run(args.images, args.per_size, faces, args.seed)
+    detectors = measured_detectors()
+    result = run(args.images, args.per_size, faces, args.seed, detectors)
     result["face_sources"] = "example photos" + (" + 60 FER2013 PublicTest faces" if args.data else "")
+    result["smallest_face_looked_for"] = {
+        name: create_detector(name).smallest_face(np.zeros(CANVAS, np.uint8))
+        for name in ("haar", "blazeface", "combined")}
+    result["face_free"] = run_face_free(detectors, args.seed)
+    result["shifted_astronaut"] = run_shifted_astronaut(detectors)
     result["cpu_cores"] = os.cpu_count()
+    result["load_average_1min"] = {"before": load_before, "end": round(os.getloadavg()[0], 1)}
     print(markdown(result))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

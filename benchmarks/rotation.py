@@ -8,10 +8,15 @@ public-domain photo) at a random place. The whole pipeline runs on it: detect ->
 classify with the served 7-emotion model. A face counts as found when a detected box's
 centre lies inside it; a missed face counts as wrong. Strategies:
 
-* upright: the pipeline as served before this benchmark;
+* upright: Haar alone, as served before this benchmark;
 * eyes: the crop is turned so the eyes (OpenCV's eye cascade) are level;
-* retry: when nothing is found upright, detect on copies turned by RETRY_ANGLES;
-* eyes+retry: both.
+* retry: when nothing is found upright, detect on copies turned by RETRY_ANGLES (Haar alone,
+  as served before BlazeFace checked its faces);
+* eyes+retry: both;
+* haar, blazeface, combined: each detector a user can choose, as served (with the retry);
+* haar+blazeface eyes: haar, each crop turned so that the eyes BlazeFace found when it
+  checked the face (its keypoints) are level: do landmarks help the classifier?
+* peer: the fer package's detector (full-size Haar, 1.1 / 5 / 30x30), no retry.
 
 Writes benchmarks/figures/rotation.json: per strategy and angle, the share of faces found,
 the accuracy over all faces and among those found, and ms per photo. PublicTest only
@@ -62,15 +67,26 @@ def staged_photo(face48: np.ndarray, angle: float, background: np.ndarray,
 
 def strategies(detector):
     """name -> grey image -> boxes (with the angle that makes each face upright)."""
-    from emotion_recognition.alignment import detect_on_rotated_copies, with_eye_angles
+    from emotion_recognition.alignment import detect_on_rotated_copies, find_faces, with_eye_angles
+    from emotion_recognition.detectors import DETECTORS, VerifiedHaarDetector, create_detector
+    from emotion_recognition.face_verification import FaceVerifier
+    from emotion_recognition.preprocessing import Box
 
     def retry(grey):
         return detector.detect(grey) or detect_on_rotated_copies(detector, grey)
 
+    served = {name: create_detector(name) for name in DETECTORS}
+    levelled = VerifiedHaarDetector(verifier=FaceVerifier(level_eyes=True))
+    chosen = {name: (lambda grey, d=d: find_faces(d, grey)) for name, d in served.items()}
+    peer = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
     return {"upright": detector.detect,
             "eyes": lambda grey: with_eye_angles(grey, detector.detect(grey)),
             "retry": retry,
-            "eyes+retry": lambda grey: with_eye_angles(grey, retry(grey))}
+            "eyes+retry": lambda grey: with_eye_angles(grey, retry(grey)),
+            **chosen,
+            "haar+blazeface eyes": lambda grey: find_faces(levelled, grey),
+            "peer": lambda grey: [Box(*map(int, b)) for b in
+                                  peer.detectMultiScale(grey, 1.1, 5, minSize=(30, 30))]}
 
 
 def _hit(boxes, where) -> int | None:
@@ -82,13 +98,16 @@ def _hit(boxes, where) -> int | None:
     return min(inside)[1] if inside else None
 
 
-def measure(faces: np.ndarray, labels: np.ndarray, detector, classifier, seed: int = 0) -> dict:
+def measure(faces: np.ndarray, labels: np.ndarray, detector, classifier, seed: int = 0,
+            only: list[str] | None = None) -> dict:
     from emotion_recognition.preprocessing import face_crops
 
     background = cv2.imread(str(BACKGROUND), cv2.IMREAD_GRAYSCALE)
     background = cv2.resize(background, (CANVAS[0] * 2, CANVAS[1] * 2))
     table = {}
     for name, detect in strategies(detector).items():
+        if only and name not in only:
+            continue
         table[name] = {}
         for angle in ANGLES:
             rng = np.random.default_rng(seed)  # the same photos for every strategy
@@ -118,6 +137,7 @@ def main(argv=None) -> None:
     parser.add_argument("--data", required=True, help="fer2013.zip or a training pack")
     parser.add_argument("--images", type=int, default=400, help="PublicTest faces per angle")
     parser.add_argument("--json", type=Path, default=OUT)
+    parser.add_argument("--strategies", nargs="*", help="only these (default: all)")
     args = parser.parse_args(argv)
 
     from emotion_recognition.classifier import BUNDLED_MODEL_DIR, EmotionClassifier
@@ -127,11 +147,16 @@ def main(argv=None) -> None:
     public = load_fer2013(args.data)["PublicTest"]
     rows = np.random.default_rng(0).permutation(len(public))[:args.images]
     classifier = EmotionClassifier.from_dir(BUNDLED_MODEL_DIR, "emotion7")
-    table = measure(public.images[rows], public.labels[rows], FaceDetector(), classifier)
+    load_before = round(os.getloadavg()[0], 1)
+    table = measure(public.images[rows], public.labels[rows], FaceDetector(), classifier,
+                    only=args.strategies)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"split": "PublicTest", "images_per_angle": len(rows),
                                      "face_side": FACE_SIDE, "canvas": list(CANVAS),
-                                     "strategies": table}, indent=2))
+                                     "strategies": table, "cpu_cores": os.cpu_count(),
+                                     "load_average_1min": {"before": load_before,
+                                                           "end": round(os.getloadavg()[0], 1)}},
+                                    indent=2))
     print(f"wrote {args.json}")
 
 

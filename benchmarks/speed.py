@@ -7,6 +7,9 @@ Prints, for the same images in the same run:
   as the fer package calls it);
 * a 640x480 JPEG with one face, end to end (decode, detect, crop, classify, draw);
 * live: webcam-sized frames (640x480, one moving face) processed per second;
+* each face detector's cost per 640x480 frame: a search of the whole frame, and the
+  tracking-guided search live sessions run (the whole frame every LIVE_FULL_SEARCH_EVERY
+  frames, near the known faces in between); the peer's full-size Haar search beside them;
 * video: the realistic 60 s, 640x480, 30 fps clip (benchmarks/clips.py: real faces moving
   over a textured, panning background) analysed at 5 frames per second with its annotated
   video, as a multiple of real time, and where the time went (decode, detection,
@@ -119,6 +122,34 @@ def bench_live(recognizer, frames: int) -> float:
     return fps
 
 
+def bench_detectors_per_frame(frames: int) -> dict:
+    """ms per 640x480 frame with one moving face: whole-frame search (p50) and
+    tracking-guided search (mean over ``frames`` consecutive frames), per detector."""
+    from emotion_recognition.detectors import DETECTORS, create_detector
+    from emotion_recognition.preprocessing import to_grey
+    from emotion_recognition.video import LIVE_FULL_SEARCH_EVERY
+    from emotion_recognition.video_detection import TrackingDetector
+
+    images = [to_grey(frame) for frame in moving_face_frames(frames)]
+    peer = cv2.CascadeClassifier(str(Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"))
+    result = {"peer": {"whole_frame_ms": float(np.median(time_calls(
+        lambda: peer.detectMultiScale(images[0], 1.1, 5, minSize=(30, 30)), 30)))}}
+    for name in DETECTORS:
+        detector = create_detector(name)
+        whole = float(np.median(time_calls(lambda: detector.detect(images[0]), 30)))
+        tracking = TrackingDetector(create_detector(name), full_every=LIVE_FULL_SEARCH_EVERY)
+        tracking.detect(images[0])
+        start = time.perf_counter()
+        found = sum(len(tracking.detect(image)) for image in images)
+        guided = (time.perf_counter() - start) * 1000 / frames
+        result[name] = {"whole_frame_ms": round(whole, 2), "tracking_guided_ms": round(guided, 2),
+                        "faces_found_per_frame": round(found / frames, 3)}
+    result["peer"]["whole_frame_ms"] = round(result["peer"]["whole_frame_ms"], 2)
+    for name, figures in result.items():
+        print(f"{'detector_' + name:28s} {figures}")
+    return result
+
+
 def bench_video(recognizer, seconds: int, sample_fps: float = 5) -> dict:
     """The realistic clip analysed as the app does (annotated MP4 included)."""
     from benchmarks.clips import write_clip
@@ -188,6 +219,7 @@ def main(argv=None) -> None:
     peer = PeerPipeline(args.peer) if args.peer else None
     figures = bench_photo(recognizer, peer, args.repeats)
     figures["live_fps_640x480"] = bench_live(recognizer, 150)
+    figures["detector_ms_per_frame"] = bench_detectors_per_frame(150)
     video = bench_video(recognizer, 60)
     figures["video_realtime_factor"] = video["realtime_factor"]
     figures["video"] = video
