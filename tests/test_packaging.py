@@ -34,6 +34,10 @@ def test_wheel_holds_code_models_and_command_lines(tmp_path):
     assert {"emotion_recognition/pipeline.py", "emotion_recognition/batch.py",
             "emotion_recognition/training/train.py",
             "emotion_recognition/data/suggestions.csv"} <= names  # the journal's suggestions
+    for name in ("face_detection_short_range.tflite", "face_detection_full_range.tflite",
+                 "LICENSE", "README.md"):  # the face detector's models, with their licence
+        packaged = zipfile.ZipFile(wheel).read(f"emotion_recognition/data/blazeface/{name}")
+        assert packaged == (ROOT / "emotion_recognition" / "data" / "blazeface" / name).read_bytes()
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     scripts = zipfile.ZipFile(wheel).read(entry_points).decode()
     for line in ("emotion-photo = emotion_recognition.cli:main",
