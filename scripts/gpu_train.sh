@@ -15,7 +15,9 @@
 #
 # Settings (environment): PACK (default data/fer2013_pack.npz), JOB_SECONDS (default 480, of a
 # 600-second call), RECIPE (gpu, or tiny for the tests), BUNDLE_MIB (default 4.5),
-# AUGMENT_CHECK_SECONDS (default 120), PYTHON (default python3), KERAS_BACKEND (default jax).
+# AUGMENT_CHECK_SECONDS (default 120), PYTHON (default python3), KERAS_BACKEND (default jax),
+# STUDENT_INIT (a served .keras the student starts from, e.g. model/emotion7.keras) and
+# ALSO_TEACH (served .keras files that teach the student beside the recipe's teachers).
 set -euo pipefail
 out=${1:?usage: scripts/gpu_train.sh OUTPUT_DIR}
 cd "$(dirname "$0")/.."
@@ -43,7 +45,8 @@ if [ "$KERAS_BACKEND" = jax ] && [ -z "${EMOTION_AUGMENT_DEVICE:-}" ]; then
 fi
 
 "$python" -m emotion_recognition.training.recipe --data "${PACK:-data/fer2013_pack.npz}" \
-  --out "$out" --time-budget "${JOB_SECONDS:-480}" --recipe "${RECIPE:-gpu}" 2>&1 \
+  --out "$out" --time-budget "${JOB_SECONDS:-480}" --recipe "${RECIPE:-gpu}" \
+  ${STUDENT_INIT:+--student-init "$STUDENT_INIT"} ${ALSO_TEACH:+--also-teach $ALSO_TEACH} 2>&1 \
   | tee -a "$out/log.txt"
 
 "$python" -m emotion_recognition.training.bundle "$out" --max-mib "${BUNDLE_MIB:-4.5}"

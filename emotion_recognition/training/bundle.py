@@ -43,7 +43,8 @@ def bundle_files(out: Path, max_bytes: int) -> list[Path]:
     unfinished = [f for run in _runs(out) if not read_state(run).finished
                   for f in sorted((run / CHECKPOINT_DIR).glob("*")) if f not in small]
     students = [r for r in _runs(out) if r.name.startswith("student") and "_" not in r.name]
-    newest = max(students, key=lambda r: int(r.name.removeprefix("student") or 0), default=None)
+    newest = max(students, key=lambda r: (r / CHECKPOINT_DIR / "state.json").stat().st_mtime,
+                  default=None)
     best = [newest / "best.weights.h5"] if newest and (newest / "best.weights.h5").is_file() else []
     chosen, used = [], 0
     for path in [*small, *unfinished, *best]:

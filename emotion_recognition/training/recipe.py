@@ -66,10 +66,14 @@ def teacher_options(recipe: Recipe, seed: int) -> list[str]:
             "--seed", str(seed), "--tta", "flip", *recipe.extra]
 
 
-def student_options(recipe: Recipe, teachers: list[Path]) -> list[str]:
+def student_options(recipe: Recipe, teachers: list[Path], init: str = "") -> list[str]:
+    """A fresh student, or (``init``: a served .keras or run folder) one warm-started from
+    a trained net at a fine-tuning rate."""
+    start = (["--init-from", init, "--learning-rate", "0.01", "--warmup-epochs", "1"]
+             if init else [])
     return ["--architecture", "vgg", "--width", str(recipe.student_width),
             "--epochs", str(recipe.student_max_epochs), "--seed", "7", "--tta", "flip_zoom",
-            "--distill-temperature", "4", "--distill-weight", "0.7",
+            "--distill-temperature", "4", "--distill-weight", "0.7", *start,
             "--teacher", *[str(t) for t in teachers], *recipe.extra]
 
 
@@ -90,13 +94,20 @@ class Job:
     """One job of the recipe: its folder, its clock and how each step is run."""
 
     def __init__(self, data: str, out: Path, time_budget: float, recipe: Recipe,
-                 min_step_seconds: float):
+                 min_step_seconds: float, student_init: str = "", also_teach: tuple = ()):
         self.data, self.out, self.recipe = data, out, recipe
+        self.student_init, self.also_teach = student_init, tuple(also_teach)
         self.time_budget, self.min_step_seconds = time_budget, min_step_seconds
         self.deadline = time.monotonic() + time_budget
 
     def left(self) -> float:
         return self.deadline - time.monotonic()
+
+    @property
+    def four_seconds(self) -> float:
+        """Kept for the 4-emotion head: its share, and never less than a step can use
+        (its first epoch includes compiling)."""
+        return max(self.recipe.four_share * self.time_budget, 1.5 * self.min_step_seconds)
 
     def run_step(self, name: str, options: list[str], plan_seconds: float) -> bool:
         """Train (or resume) one step within the job's time; True once it has finished."""
@@ -137,7 +148,7 @@ def _seconds_per_epoch(run_dir: Path) -> float:
 def _train_teachers(job: Job) -> list[Path]:
     """Train teachers while the clock allows; return the finished ones (outputs stored)."""
     recipe = job.recipe
-    kept_for_student = (recipe.student_share + recipe.four_share) * job.time_budget
+    kept_for_student = recipe.student_share * job.time_budget + job.four_seconds
     while True:
         teachers = _teacher_dirs(job.out)
         finished = [t for t in teachers if read_state(t).finished]
@@ -170,15 +181,21 @@ def _store_teacher_logits(run_dir: Path, data: str) -> None:
     run_logits(run_dir, val_split.images, val_split.keys, PUBLICTEST_LOGITS_FILE)
 
 
+def student_name(teachers: list[Path], warm: bool) -> str:
+    """student<number of run teachers>, with a ``w`` when warm-started."""
+    return f"student{len(teachers)}" + ("w" if warm else "")
+
+
 def _student_of(job: Job, teachers: list[Path]) -> Path | None:
-    """The student distilled from these teachers, trained (or resumed) now; None if the
-    job's time ran out first."""
+    """The student distilled from these teachers (and ``also_teach``), trained or resumed
+    now; None if the job's time ran out first."""
     recipe = job.recipe
-    student = job.out / f"student{len(teachers)}"
-    plan = job.left() - recipe.four_share * job.time_budget - recipe.reserve_seconds
+    student = job.out / student_name(teachers, bool(job.student_init))
+    plan = job.left() - job.four_seconds - recipe.reserve_seconds
     if not read_state(student).finished and plan < job.min_step_seconds:
         return None
-    done = job.run_step(student.name, student_options(recipe, teachers), plan)
+    options = student_options(recipe, [*teachers, *map(Path, job.also_teach)], job.student_init)
+    done = job.run_step(student.name, options, plan)
     return student if done else None
 
 
@@ -209,9 +226,11 @@ def _serve(job: Job, student: Path, four: Path) -> dict:
 
 
 def run_recipe(data: str, out: str | Path, time_budget: float, recipe: str = "gpu",
-               min_step_seconds: float = 60.0) -> dict:
+               min_step_seconds: float = 60.0, student_init: str = "",
+               also_teach: tuple = ()) -> dict:
     """Advance the recipe by one job; return (and write) where each step stands."""
-    job = Job(data, Path(out), time_budget, RECIPES[recipe], min_step_seconds)
+    job = Job(data, Path(out), time_budget, RECIPES[recipe], min_step_seconds, student_init,
+              also_teach)
     job.out.mkdir(parents=True, exist_ok=True)
     teachers = _train_teachers(job)
     student = _student_of(job, teachers) if teachers else None
@@ -220,12 +239,13 @@ def run_recipe(data: str, out: str | Path, time_budget: float, recipe: str = "gp
     if four and not (served.is_file() and json.loads(served.read_text())["from"]["emotion4"]
                      == four.name):
         _serve(job, student, four)
-    return write_status(job.out, recipe)
+    expected = student_name(_teacher_dirs(job.out), bool(student_init))
+    return write_status(job.out, recipe, expected)
 
 
-def write_status(out: Path, recipe: str) -> dict:
+def write_status(out: Path, recipe: str, student: str) -> dict:
     """recipe_status.json: every run's epochs, plan and best PublicTest accuracy, and
-    whether the job ended with served models from the newest student."""
+    whether the job ended with served models from the ``student`` it was after."""
     runs = sorted(p.parent.parent for p in out.glob(f"*/{CHECKPOINT_DIR}/state.json"))
     steps = {}
     for run_dir in runs:
@@ -236,10 +256,8 @@ def write_status(out: Path, recipe: str) -> dict:
                                "best_public_test_accuracy": round(state.best_val_accuracy, 4)}
     calibration = out / SERVED_DIR / "calibration.json"
     served_from = json.loads(calibration.read_text())["from"] if calibration.is_file() else None
-    students = [name for name in steps if name.startswith("student") and "_" not in name]
-    newest = max(students, key=lambda n: int(n.removeprefix("student")), default=None)
     status = {"recipe": recipe, "steps": steps, "served_from": served_from,
-              "finished": bool(served_from and newest and served_from["emotion7"] == newest),
+              "finished": bool(served_from and served_from["emotion7"] == student),
               "updated": time.strftime("%Y-%m-%d %H:%M:%S")}
     (out / STATUS_FILE).write_text(json.dumps(status, indent=2))
     print(json.dumps(status), flush=True)
@@ -255,9 +273,15 @@ def main(argv=None) -> None:
                         help="seconds this job may take (default 480: a 10-minute call with "
                              "room for set-up and copying back)")
     parser.add_argument("--recipe", default="gpu", choices=sorted(RECIPES))
+    parser.add_argument("--student-init", default="", metavar="MODEL",
+                        help="warm-start the student from this served .keras (or run folder)")
+    parser.add_argument("--also-teach", nargs="*", default=[], metavar="MODEL",
+                        help="served .keras models (or run folders) that teach the student "
+                             "beside the recipe's teachers, e.g. the model served now")
     args = parser.parse_args(argv)
     run_recipe(args.data, args.out, args.time_budget, args.recipe,
-               min_step_seconds=5.0 if args.recipe == "tiny" else 60.0)
+               min_step_seconds=5.0 if args.recipe == "tiny" else 60.0,
+               student_init=args.student_init, also_teach=tuple(args.also_teach))
 
 
 if __name__ == "__main__":
