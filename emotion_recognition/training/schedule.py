@@ -49,8 +49,8 @@ class ClockPlan(keras.callbacks.Callback):
     """Per-epoch learning rate over a number of epochs chosen by the clock.
 
     ``state.planned_epochs`` (0 until decided) is set once, after the first epoch of the
-    job that did not include compiling; from then on the run stops there. A resumed run
-    keeps the plan it has.
+    job that did not include compiling (or after the first, when the time left is short);
+    from then on the run stops there. A resumed run keeps the plan it has.
     """
 
     def __init__(self, state, learning_rate: float, warmup_epochs: int, max_epochs: int,
@@ -75,10 +75,12 @@ class ClockPlan(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         now = time.monotonic()
         self._epochs_this_job += 1
-        if not self.state.planned_epochs and self._epochs_this_job >= 2:
-            self.state.planned_epochs = planned_epochs(
-                epoch + 1, self.plan_deadline - now, now - self._started, self.max_epochs)
+        took, left = now - self._started, self.plan_deadline - now
+        # plan after a full epoch without compiling, or at once when not even one more
+        # epoch as slow as this one would fit
+        if not self.state.planned_epochs and (self._epochs_this_job >= 2 or left < 2 * took):
+            self.state.planned_epochs = planned_epochs(epoch + 1, left, took, self.max_epochs)
             print(f"clock plan: {self.state.planned_epochs} epochs "
-                  f"({now - self._started:.1f} s an epoch)", flush=True)
+                  f"({took:.1f} s an epoch)", flush=True)
         if self.state.planned_epochs and epoch + 1 >= self.state.planned_epochs:
             self.model.stop_training = True
