@@ -100,6 +100,66 @@ def test_bad_videos_get_clear_messages(tmp_path, clip):
         analyze_video(clip, None, "emotion7", 0)
 
 
+def test_a_webm_without_a_duration_is_analysed_and_kept_within_the_limits(tmp_path, recognizer):
+    import dataclasses
+
+    from crafted import webm_without_duration
+    from emotion_recognition.limits import LIMITS
+
+    webm = webm_without_duration(tmp_path / "recorded.webm", frames=20)  # 2 s at 10 fps
+    info = probe_video(webm)
+    assert info.frame_count == 0 and info.duration == 0.0  # unknown, not -9e16 frames
+    result = analyze_video(webm, recognizer, "emotion7", 5, limits=LIMITS)
+    assert result.frames_analysed == 10 and result.summary()["duration_s"] == pytest.approx(1.9)
+    short = dataclasses.replace(LIMITS, video_seconds=1)  # read as it goes: stops at the limit
+    stopped = analyze_video(webm, recognizer, "emotion7", 5, limits=short)
+    assert stopped.summary()["stopped_because"] == "videos may last 1 s at most"
+    assert stopped.frames_analysed == 6  # 0.0, 0.2, ... 1.0 s
+
+
+def test_a_still_image_or_frames_over_4k_are_refused_before_a_frame_is_decoded(
+        tmp_path, monkeypatch):
+    import shutil
+
+    import emotion_recognition.video as video
+    from conftest import EXAMPLES
+    from crafted import mjpeg_avi
+
+    photo = tmp_path / "photo.mp4"
+    shutil.copy(EXAMPLES / "astronaut.jpg", photo)
+    big = mjpeg_avi(tmp_path / "big.avi", frames=2, size=(5000, 4000))
+
+    class NoDecoding:  # OpenCV's capture, but decoding a frame fails the test
+        def __init__(self, *args):
+            self.capture = opencv_capture(*args)
+
+        def grab(self):
+            raise AssertionError("a frame was decoded")
+
+        def __getattr__(self, name):
+            return getattr(self.capture, name)
+
+    opencv_capture = cv2.VideoCapture
+
+    monkeypatch.setattr(video.cv2, "VideoCapture", NoDecoding)
+    with pytest.raises(VideoError, match="still image, not a video"):
+        probe_video(photo)
+    with pytest.raises(VideoError, match="5000x4000 pixels; the limit is 8.29 megapixels"):
+        probe_video(big)
+
+
+def test_a_frame_larger_than_the_limits_ends_the_reading_and_an_unused_reader_closes(clip):
+    import dataclasses
+
+    from emotion_recognition.limits import LIMITS
+    from emotion_recognition.video_frames import FrameReader
+
+    FrameReader(clip, 30, 5).close()  # never started: nothing to stop, no error of its own
+    tiny = dataclasses.replace(LIMITS, video_frame_pixels=1000)
+    with pytest.raises(VideoError, match="frames are too large"):
+        list(FrameReader(clip, 30, 5, limits=tiny))
+
+
 def test_live_session_keeps_ids_and_records(recognizer):
     session = LiveSession(smoothing=0.6)
     frame = np.full((480, 640, 3), 100, np.uint8)
