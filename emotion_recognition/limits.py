@@ -32,11 +32,12 @@ class Limits:
     detection_pixels: int = 7_100_000
     detection_side: int = 4096
     detector_keep_pixels: int = 2_100_000
-    kept_photo_bytes: int = 256 * MB    # decoded photos kept for re-runs, all sessions together
+    kept_photo_bytes: int = 64 * MB     # uploaded photos kept for re-runs, all sessions together
     live_frame_bytes: int = 2 * MB
     live_frame_width: int = 1920        # a live frame is at most 1920x1080 (either way up)
     live_frame_height: int = 1080
     live_sessions: int = 64
+    live_records: int = 10_000          # per session: 11 minutes of one face at 15 fps
     live_sessions_per_client: int = 4   # a client (an IP address) holds at most this many
     live_frames_per_client: int = 4     # one client's frames in the server at once (a page: 3)
     live_workers: int = 4               # live frames analysed at once, all sessions together
@@ -95,9 +96,9 @@ class Retention:
         return (f"An uploaded photo or video is deleted when the request that analyses it ends "
                 f"(an upload never analysed: within {duration_words(self.unused_upload_s)}); "
                 f"results (annotated images, videos, CSVs) are deleted within "
-                f"{duration_words(self.result_s)}; the pixels of your last photo stay in the "
-                f"server's memory (never on disk) for re-runs with other settings, at most "
-                f"{duration_words(self.kept_photo_s)} after their last use; nothing survives a "
+                f"{duration_words(self.result_s)}; your last photo stays in the server's "
+                f"memory (never on disk) for re-runs with other settings, at most "
+                f"{duration_words(self.kept_photo_s)} after its last use; nothing survives a "
                 "stop or restart of the server.")
 
 

@@ -20,7 +20,7 @@ import numpy as np
 from emotion_recognition.annotate import draw
 from emotion_recognition.detection import FaceDetector
 from emotion_recognition.errors import VideoError
-from emotion_recognition.labels import DEFAULT_EMOTION_SET
+from emotion_recognition.labels import DEFAULT_EMOTION_SET, EMOTIONS7
 from emotion_recognition.limits import LIMITS, Limits, duration_words
 from emotion_recognition.pipeline import EmotionRecognizer, Face, classify_faces
 from emotion_recognition.preprocessing import to_grey
@@ -66,7 +66,8 @@ class FaceRecord:
         box = self.face.box
         return [round(self.time, 3), self.frame, self.face.face_id, box.x, box.y, box.w, box.h,
                 self.face.label, round(self.face.confidence, 4),
-                *[round(self.face.scores.get(name, 0.0), 4) for name in labels]]
+                *[round(self.face.scores[name], 4) if name in self.face.scores else ""
+                  for name in labels]]  # empty: not in the emotion set of that moment
 
 
 def csv_header(labels: tuple[str, ...]) -> list[str]:
@@ -74,7 +75,8 @@ def csv_header(labels: tuple[str, ...]) -> list[str]:
 
 
 def write_records_csv(records: list[FaceRecord], labels: tuple[str, ...], path: str | Path) -> Path:
-    """One row per face per analysed frame: time, frame, id, box, label, probabilities."""
+    """One row per face per analysed frame: time, frame, id, box, label, probabilities
+    (an empty cell for an emotion the set in use at that moment did not have)."""
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(csv_header(labels))
@@ -305,19 +307,22 @@ def _analyse_frames(reader, result, detector, classifier, tracker, writer, progr
 class LiveSession:
     """A webcam session: frames in, annotated frames out, records kept for the timeline/CSV.
 
-    Held in the user's Gradio session state only; it is gone when the session ends. Its own
-    detector looks for faces near where they were, and over the whole frame every
-    ``LIVE_FULL_SEARCH_EVERY`` frames (new faces appear within half a second at 15 fps).
+    Held in the server's memory only (LiveSessions); it is forgotten soon after its page
+    stops using it. Its own detector looks for faces near where they were, and over the
+    whole frame every ``LIVE_FULL_SEARCH_EVERY`` frames (new faces appear within half a
+    second at 15 fps). Its records are read (``snapshot``) while frames add to them.
     """
 
-    def __init__(self, smoothing: float = 0.6, max_records: int = 100_000,
-                 emotion_set: str = DEFAULT_EMOTION_SET):
+    def __init__(self, smoothing: float = 0.6, max_records: int = LIMITS.live_records,
+                 emotion_set: str = DEFAULT_EMOTION_SET, client: str = ""):
         self.emotion_set = emotion_set  # what the person chose; frames use it from then on
+        self.client = client  # the address that started it (LiveSessions caps them per client)
         self.lock = threading.Lock()  # one frame at a time: tracking needs them in order
+        self._records_lock = threading.Lock()  # records and labels change together
         self.tracker = FaceTracker(smoothing=smoothing)
         self.detector: TrackingDetector | None = None
-        self.records: list[FaceRecord] = []
-        self.labels: tuple[str, ...] = ()
+        self._records: list[FaceRecord] = []
+        self._labels: tuple[str, ...] = ()
         self.started = time.monotonic()
         self.frames = 0
         self.max_records = max_records
@@ -325,27 +330,46 @@ class LiveSession:
     def process(self, rgb: np.ndarray, recognizer: EmotionRecognizer,
                 emotion_set: str = DEFAULT_EMOTION_SET) -> tuple[np.ndarray, list[Face]]:
         classifier = recognizer.classifier(emotion_set)
-        self.labels = classifier.labels
         if self.detector is None:
             self.detector = TrackingDetector(FaceDetector(recognizer.detector.settings),
                                              full_every=LIVE_FULL_SEARCH_EVERY)
         moment = time.monotonic() - self.started
         boxes = self.detector.detect(to_grey(rgb))
         faces = self.tracker.update(classify_faces(rgb, boxes, classifier), moment)
-        self.records.extend(FaceRecord(moment, self.frames, face) for face in faces)
-        del self.records[:-self.max_records]
+        with self._records_lock:
+            self._labels = classifier.labels
+            self._records.extend(FaceRecord(moment, self.frames, face) for face in faces)
+            del self._records[:-self.max_records]
         self.frames += 1
         return draw(rgb, faces), faces
+
+    def snapshot(self) -> tuple[list[FaceRecord], tuple[str, ...]]:
+        """The records so far (a copy) and the labels of every emotion they hold, in the
+        usual order (the emotion set may have changed during the session)."""
+        with self._records_lock:
+            records, latest = list(self._records), self._labels
+        return records, labels_of(records, latest)
+
+    @property
+    def records(self) -> list[FaceRecord]:
+        return self.snapshot()[0]
 
     def timeline(self, window_s: float | None = None, per_second: float | None = None) -> Timeline:
         """The whole session, or its last ``window_s`` seconds; with ``per_second``, at most
         that many records per face per second (a plot that a browser redraws cheaply)."""
-        whole = Timeline(list(self.records), self.labels)
+        whole = Timeline(*self.snapshot())
         part = whole if window_s is None else whole.last(window_s)
         if per_second is None:
             return part
         slots = {(int(r.time * per_second), r.face.face_id): r for r in part.records}
-        return Timeline(list(slots.values()), self.labels)
+        return Timeline(list(slots.values()), part.labels)
+
+
+def labels_of(records: list[FaceRecord], latest: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """Every emotion the records have a probability for, in EMOTIONS7's order (``latest``,
+    the current set's labels, when there is no record)."""
+    seen = {name for record in records for name in record.face.scores} | set(latest)
+    return tuple(name for name in EMOTIONS7 if name in seen) or latest
 
 
 LIVE_SESSION_ID = re.compile(r"[0-9a-f]{32}")
@@ -353,18 +377,30 @@ LIVE_SESSION_ID = re.compile(r"[0-9a-f]{32}")
 
 class LiveSessions:
     """This server's live sessions, by the random id each page makes for itself (so a page
-    reaches only its own); in memory only, each forgotten ``ttl_s`` after its last use."""
+    reaches only its own); in memory only, each forgotten ``ttl_s`` after its last use.
+    A session is made for a frame already found valid, at most ``per_client`` per client
+    (so one address cannot take every place) and ``max_sessions`` in all."""
 
-    def __init__(self, ttl_s: float = 120.0, max_sessions: int = 64):
-        self.ttl_s, self.max_sessions = ttl_s, max_sessions
+    def __init__(self, ttl_s: float = 120.0, max_sessions: int = LIMITS.live_sessions,
+                 per_client: int = LIMITS.live_sessions_per_client):
+        self.ttl_s, self.max_sessions, self.per_client = ttl_s, max_sessions, per_client
         self._sessions: dict[str, tuple[LiveSession, float]] = {}
         self._lock = threading.Lock()
 
-    def get(self, session_id: str | None, create: bool = False) -> LiveSession | None:
-        """The session of that id (made if ``create``), or None; either way, it is used now."""
-        if not session_id or not LIVE_SESSION_ID.fullmatch(session_id):
-            if create:
-                raise VideoError("This page's live session id is not valid: please reload it.")
+    @staticmethod
+    def check_id(session_id: str | None) -> str:
+        """The id, if it is one a page makes (32 hex digits); VideoError otherwise."""
+        if not isinstance(session_id, str) or not LIVE_SESSION_ID.fullmatch(session_id):
+            raise VideoError("This page's live session id is not valid: please reload it.")
+        return session_id
+
+    def get(self, session_id: str | None, create: bool = False,
+            client: str = "") -> LiveSession | None:
+        """The session of that id (made for ``client`` if ``create``), or None; either way,
+        it is used now. VideoError when a new one would be over a limit."""
+        if create:
+            self.check_id(session_id)
+        elif not isinstance(session_id, str) or not LIVE_SESSION_ID.fullmatch(session_id):
             return None
         now = time.monotonic()
         with self._lock:
@@ -373,12 +409,18 @@ class LiveSessions:
                     del self._sessions[key]
             session = self._sessions.get(session_id, (None, 0.0))[0]
             if session is None and create:
-                if len(self._sessions) >= self.max_sessions:
-                    raise VideoError("Too many live sessions right now: please try again soon.")
-                session = LiveSession()
+                session = self._new(client)
             if session is not None:
                 self._sessions[session_id] = (session, now)
             return session
+
+    def _new(self, client: str) -> LiveSession:
+        if sum(s.client == client for s, _ in self._sessions.values()) >= self.per_client:
+            raise VideoError(f"This address already has {self.per_client} live sessions: "
+                             "stop one (or wait two minutes) before starting another.")
+        if len(self._sessions) >= self.max_sessions:
+            raise VideoError("Too many live sessions right now: please try again soon.")
+        return LiveSession(client=client)
 
     def __len__(self) -> int:
         return len(self._sessions)

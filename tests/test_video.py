@@ -174,6 +174,44 @@ def test_live_session_keeps_ids_and_records(recognizer):
     assert times == sorted(times)
 
 
+def test_live_sessions_are_made_for_valid_frames_only_and_capped_per_client():
+    from emotion_recognition.video import LiveSessions
+
+    sessions = LiveSessions(ttl_s=60, max_sessions=6, per_client=2)
+    ids = [f"{n:032x}" for n in range(8)]
+    assert sessions.get(ids[0]) is None and len(sessions) == 0  # asking makes nothing
+    for bad in (None, "../results", "x" * 32, ["a"], {"a": 1}, 7):
+        assert sessions.get(bad) is None
+        with pytest.raises(VideoError, match="not valid"):
+            sessions.get(bad, create=True, client="10.0.0.1")
+    sessions.get(ids[0], create=True, client="10.0.0.1")
+    sessions.get(ids[1], create=True, client="10.0.0.1")
+    with pytest.raises(VideoError, match="already has 2 live sessions"):
+        sessions.get(ids[2], create=True, client="10.0.0.1")
+    assert sessions.get(ids[0], create=True, client="10.0.0.1") is not None  # its own: fine
+    for n in range(3, 7):  # others still get theirs, until the server's own limit
+        sessions.get(ids[n], create=True, client=f"10.0.0.{n}")
+    with pytest.raises(VideoError, match="Too many live sessions"):
+        sessions.get(ids[7], create=True, client="10.0.0.9")
+
+
+def test_a_live_csv_after_switching_the_emotion_set_leaves_unmeasured_emotions_empty(
+        recognizer, tmp_path):
+    session = LiveSession(max_records=5)
+    frame = np.full((480, 640, 3), 100, np.uint8)
+    frame[100:300, 50:250] = face_patch(200)
+    for emotion_set in ("emotion4", "emotion4", "emotion7", "emotion7", "emotion7", "emotion7"):
+        session.process(frame, recognizer, emotion_set)
+    records, labels = session.snapshot()
+    assert len(records) == 5 and labels == EMOTIONS7  # the oldest dropped, every emotion kept
+    rows = list(csv.DictReader(open(write_records_csv(records, labels, tmp_path / "live.csv"))))
+    assert rows[0]["disgust"] == "" and rows[0]["happy"] != ""  # an emotion4 frame
+    assert all(rows[-1][name] != "" for name in EMOTIONS7)
+    assert abs(sum(float(rows[-1][name]) for name in EMOTIONS7) - 1) < 0.01
+    one_face = session.timeline().probabilities(records[0].face.face_id)
+    assert len(one_face) == 4 + 7 * 4  # no made-up 0.0 for emotions a frame did not have
+
+
 def test_video_cli_writes_csv_video_and_summary(clip, tmp_path, capsys):
     assert video_cli.main([str(clip), "--fps", "5", "--out", str(tmp_path), "--emotions", "4"]) == 0
     summary = json.loads(capsys.readouterr().out)
