@@ -146,7 +146,7 @@ def decode_image_within(source, max_pixels: int | None = LIMITS.working_pixels
         _check_size(source.size)
         with decode_slot():
             return _pil_to_rgb(source), 1.0
-    data = _read_source_bytes(source)
+    data = read_image_bytes(source)
     try:
         with Image.open(io.BytesIO(data)) as image:
             _check_size(image.size)
@@ -184,7 +184,8 @@ def decode_frame(data: bytes, width: int = LIMITS.live_frame_width,
         raise ImageDecodeError(refusal) from None
 
 
-def _read_source_bytes(source) -> bytes:
+def read_image_bytes(source) -> bytes:
+    """The bytes of an image file (or bytes), refused when empty or over the file limit."""
     if isinstance(source, (bytes, bytearray)):
         data = bytes(source)
     else:
