@@ -3,8 +3,9 @@
 A cascade keeps buffers sized by the widest and the tallest image it has seen: one
 request's 60000-pixel strip would leave a shared cascade that crashes or fails on the
 next one. So no image larger than LIMITS.detection_pixels / detection_side reaches a
-cascade (finer passes stop there), and a detector that ran on more than
-LIMITS.detector_keep_pixels reloads its cascade at once, freeing what it grew.
+cascade (finer passes stop there), and a detector that ran on an image over
+LIMITS.detector_keep_side reloads its cascade at once, freeing what it grew (so what a
+detector keeps is bounded, and a DetectorPool bounds how many detectors many users keep).
 """
 
 from __future__ import annotations
@@ -114,12 +115,17 @@ class FaceDetector:
 
     def __init__(self, settings: DetectorSettings | None = None):
         self.settings = settings or DetectorSettings()
-        self._primary = _load_cascade(PRIMARY_CASCADE)  # the only one that sees large images
-        self._fallbacks = ([_load_cascade(name) for name in FALLBACK_CASCADES]
-                           if self.settings.use_fallbacks else [])
+        self._load(fallbacks=True)
         self._confirm = (_load_cascade(FALLBACK_CASCADES[0]) if self.settings.confirm_fine
-                         else None)
+                         else None)  # (it only sees small windows around a face)
         self._lock = threading.Lock()  # one cascade object is shared by the app's request threads
+
+    def _load(self, fallbacks: bool) -> None:
+        """(Re)load the cascades that see whole images: a new one holds no buffers yet."""
+        self._primary = _load_cascade(PRIMARY_CASCADE)
+        if fallbacks:
+            self._fallbacks = ([_load_cascade(name) for name in FALLBACK_CASCADES]
+                               if self.settings.use_fallbacks else [])
 
     def detect(self, grey: np.ndarray) -> list[Box]:
         """Boxes of the faces in a grey uint8 image, in its own pixel coordinates.
@@ -132,12 +138,13 @@ class FaceDetector:
             try:
                 boxes = self._passes(passes, images)
             except cv2.error as error:
-                self._primary = _load_cascade(PRIMARY_CASCADE)  # nothing of it is reused
+                self._load(fallbacks=True)  # nothing of them is reused
                 reason = (getattr(error, "err", None) or str(error)).strip().splitlines() or ["?"]
                 raise DetectionError(f"Face detection failed on this image ({reason[-1][:200]}). "
                                      "Please try a smaller or more ordinary photo.") from None
-            if max(image.size for image in images) > LIMITS.detector_keep_pixels:
-                self._primary = _load_cascade(PRIMARY_CASCADE)  # frees what it grew (~15 ms)
+            if max(max(image.shape) for image in images) > LIMITS.detector_keep_side:
+                # frees what they grew (~11 ms; the fallbacks saw only the coarse image)
+                self._load(fallbacks=max(images[0].shape) > LIMITS.detector_keep_side)
         return suppress_overlaps(boxes)
 
     def _passes(self, passes: list[Pass], images: list[np.ndarray]) -> list[Box]:
@@ -189,6 +196,32 @@ class FaceDetector:
                                          minSize=(scan.min_side, scan.min_side),
                                          **({"maxSize": limit} if limit else {}))
         return [Box(int(x), int(y), int(w), int(h)) for x, y, w, h in found]
+
+
+class DetectorPool:
+    """FaceDetectors shared by many users (the live sessions): however many there are, at
+    most ``size`` detectors, and their cascades' buffers, exist. Each detect() borrows one
+    (waiting when all are busy), so the pool stands in for a FaceDetector."""
+
+    def __init__(self, size: int, settings: DetectorSettings | None = None):
+        self.settings = settings or DetectorSettings()
+        self._slots = threading.BoundedSemaphore(size)
+        self._free: list[FaceDetector] = []  # made when first needed
+        self._lock = threading.Lock()
+
+    def detect(self, grey: np.ndarray) -> list[Box]:
+        with self._slots:
+            with self._lock:
+                detector = self._free.pop() if self._free else None
+            detector = detector or FaceDetector(self.settings)
+            try:
+                return detector.detect(grey)
+            finally:
+                with self._lock:
+                    self._free.append(detector)
+
+    def smallest_face(self, grey: np.ndarray) -> int:
+        return smallest_face(*grey.shape[:2], self.settings)
 
 
 def _shrunk(grey: np.ndarray, scale: float) -> np.ndarray:

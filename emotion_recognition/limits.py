@@ -23,15 +23,17 @@ class Limits:
     photo_pixels: int = 40_000_000      # refused before decoding (the header says the size)
     image_side: int = 16_384            # each side, also refused before decoding
     image_aspect: float = 20.0          # long side / short side: no 400x60000 "photos"
-    working_pixels: int = 24_000_000    # bigger photos are decoded at 1/2, 1/4 or 1/8 size
+    # Bigger photos are decoded at 1/2, 1/4 or 1/8 size: a 12 MP phone photo is analysed
+    # whole, and its finest detection pass (3/4 of it) just fits detection_pixels.
+    working_pixels: int = 12_600_000
     decodes_at_once: int = 4            # image decodes running at once, all routes together
-    # Haar cascades keep buffers sized by the largest image they have seen (about 50 bytes a
-    # pixel): no image larger than this reaches one (finer passes over bigger photos stop
-    # there: a 12 MP photo is searched whole), and a detector that ran on more than
-    # detector_keep_pixels frees those buffers at once.
+    # Haar cascades keep buffers sized by the widest and the tallest image they have seen
+    # (about 50 bytes a pixel): no image larger than this reaches one (finer passes over
+    # bigger photos stop there: a 12 MP photo is searched whole), and a detector that ran on
+    # an image over detector_keep_side on a side frees those buffers at once.
     detection_pixels: int = 7_100_000
     detection_side: int = 4096
-    detector_keep_pixels: int = 2_100_000
+    detector_keep_side: int = 640
     kept_photo_bytes: int = 64 * MB     # uploaded photos kept for re-runs, all sessions together
     live_frame_bytes: int = 2 * MB
     live_frame_width: int = 1920        # a live frame is at most 1920x1080 (either way up)
@@ -57,7 +59,7 @@ class Limits:
     def photo_text(self) -> str:
         return (f"Photos up to {self.photo_bytes // MB} MB and {self.photo_pixels // 1_000_000} "
                 f"megapixels, {self.image_side:,} pixels a side and {self.image_aspect:g} times "
-                f"longer than wide at most (over {self.working_pixels // 1_000_000} megapixels "
+                f"longer than wide at most (over {self.working_pixels / 1e6:g} megapixels "
                 "they are analysed at reduced size).")
 
     def video_text(self) -> str:

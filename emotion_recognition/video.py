@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from emotion_recognition.annotate import draw
-from emotion_recognition.detection import FaceDetector
+from emotion_recognition.detection import DetectorPool, FaceDetector
 from emotion_recognition.errors import VideoError
 from emotion_recognition.labels import DEFAULT_EMOTION_SET, EMOTIONS7
 from emotion_recognition.limits import LIMITS, Limits, duration_words
@@ -314,9 +314,11 @@ class LiveSession:
     """
 
     def __init__(self, smoothing: float = 0.6, max_records: int = LIMITS.live_records,
-                 emotion_set: str = DEFAULT_EMOTION_SET, client: str = ""):
+                 emotion_set: str = DEFAULT_EMOTION_SET, client: str = "",
+                 detectors: DetectorPool | None = None):
         self.emotion_set = emotion_set  # what the person chose; frames use it from then on
         self.client = client  # the address that started it (LiveSessions caps them per client)
+        self.detectors = detectors  # shared with other sessions (else one of its own)
         self.lock = threading.Lock()  # one frame at a time: tracking needs them in order
         self._records_lock = threading.Lock()  # records and labels change together
         self.tracker = FaceTracker(smoothing=smoothing)
@@ -331,8 +333,8 @@ class LiveSession:
                 emotion_set: str = DEFAULT_EMOTION_SET) -> tuple[np.ndarray, list[Face]]:
         classifier = recognizer.classifier(emotion_set)
         if self.detector is None:
-            self.detector = TrackingDetector(FaceDetector(recognizer.detector.settings),
-                                             full_every=LIVE_FULL_SEARCH_EVERY)
+            searcher = self.detectors or FaceDetector(recognizer.detector.settings)
+            self.detector = TrackingDetector(searcher, full_every=LIVE_FULL_SEARCH_EVERY)
         moment = time.monotonic() - self.started
         boxes = self.detector.detect(to_grey(rgb))
         faces = self.tracker.update(classify_faces(rgb, boxes, classifier), moment)
@@ -379,13 +381,15 @@ class LiveSessions:
     """This server's live sessions, by the random id each page makes for itself (so a page
     reaches only its own); in memory only, each forgotten ``ttl_s`` after its last use.
     A session is made for a frame already found valid, at most ``per_client`` per client
-    (so one address cannot take every place) and ``max_sessions`` in all."""
+    (so one address cannot take every place) and ``max_sessions`` in all; they search for
+    faces with a pool of LIMITS.live_workers detectors (not one each)."""
 
     def __init__(self, ttl_s: float = 120.0, max_sessions: int = LIMITS.live_sessions,
                  per_client: int = LIMITS.live_sessions_per_client):
         self.ttl_s, self.max_sessions, self.per_client = ttl_s, max_sessions, per_client
         self._sessions: dict[str, tuple[LiveSession, float]] = {}
         self._lock = threading.Lock()
+        self.detectors = DetectorPool(LIMITS.live_workers)
 
     @staticmethod
     def check_id(session_id: str | None) -> str:
@@ -420,7 +424,7 @@ class LiveSessions:
                              "stop one (or wait two minutes) before starting another.")
         if len(self._sessions) >= self.max_sessions:
             raise VideoError("Too many live sessions right now: please try again soon.")
-        return LiveSession(client=client)
+        return LiveSession(client=client, detectors=self.detectors)
 
     def __len__(self) -> int:
         return len(self._sessions)

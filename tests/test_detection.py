@@ -143,3 +143,20 @@ def test_an_opencv_failure_is_a_plain_message_and_the_detector_goes_on():
     with pytest.raises(DetectionError, match=r"failed on this image \(Failed to allocate 39"):
         detector.detect(to_grey(decode_image(EXAMPLES / "astronaut.jpg")))
     assert len(_faces(detector, "astronaut.jpg")) == 1
+
+
+def test_a_pool_lends_at_most_its_few_detectors_to_many_users():
+    import threading
+
+    from emotion_recognition.detection import DetectorPool
+
+    pool = DetectorPool(2)
+    grey = to_grey(decode_image(EXAMPLES / "astronaut.jpg"))
+    found = []
+    threads = [threading.Thread(target=lambda: found.append(len(pool.detect(grey))))
+               for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert found == [1] * 8 and 1 <= len(pool._free) <= 2
