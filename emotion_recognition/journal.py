@@ -120,13 +120,26 @@ class PickAFace(JournalError):
 
 def photo_scores(faces: list[dict] | None, index: int | None) -> list[dict[str, float]]:
     """The probabilities of the person's face among an analysis's faces (``Face.to_dict``);
-    with several faces ``index`` (0-based) must say which."""
-    faces = faces or []
+    with several faces ``index`` (0-based) must say which. (The faces come back from the
+    browser: anything else than an analysis's is refused with a message.)"""
+    faces = faces if isinstance(faces, list) else []
     if not faces:
         raise JournalError("Analyse a photo with a face in it first.")
-    if len(faces) > 1 and (index is None or not 0 <= int(index) < len(faces)):
+    if len(faces) > 1 and _index(index, len(faces)) is None:
         raise PickAFace("Several faces were found: pick which face is yours first.")
-    return [faces[0 if len(faces) == 1 else int(index)]["scores"]]
+    face = faces[0 if len(faces) == 1 else _index(index, len(faces))]
+    scores = face.get("scores") if isinstance(face, dict) else None
+    if not isinstance(scores, dict) or not scores:
+        raise JournalError("These results cannot be added: analyse the photo again.")
+    return [scores]
+
+
+def _index(value, count: int) -> int | None:
+    try:
+        index = int(value)
+    except (TypeError, ValueError):
+        return None
+    return index if 0 <= index < count else None
 
 
 def live_scores(records, face_id: int | None) -> list[dict[str, float]]:
@@ -148,6 +161,10 @@ def new_entry(scores: list[dict[str, float]], source: str, note: str = "",
     (``scores``: one {emotion: probability} per frame, as ``Face.to_dict()["scores"]``)."""
     if not scores:
         raise JournalError("There is nothing to add: no face was analysed.")
+    if not all(isinstance(s, dict) and s.keys() == scores[0].keys()
+               and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in s.values())
+               for s in scores):
+        raise JournalError("These results cannot be added: analyse the photo again.")
     labels = tuple(scores[0])
     mean = {label: sum(s[label] for s in scores) / len(scores) for label in labels}
     total = sum(mean.values()) or 1.0
