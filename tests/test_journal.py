@@ -283,3 +283,19 @@ def test_an_edited_table_with_a_gap_is_refused(tmp_path):
     table.write_text("emotion,kind,suggestion\nhappy,music,Pop\n")
     with pytest.raises(ValueError, match="no suggestion for angry/activity"):
         suggestions.load_table(table)
+
+
+@pytest.mark.parametrize("faces, index", [
+    (7, None), ("text", None), ([7], None), ([{"scores": "x"}], None),
+    ([{"scores": {}}], None), ([{"scores": scores("happy")}] * 2, "x"),
+])
+def test_faces_sent_back_by_a_browser_are_checked(faces, index):
+    with pytest.raises(JournalError):
+        journal.photo_scores(faces, index)
+
+
+def test_scores_that_are_not_numbers_make_no_entry():
+    with pytest.raises(JournalError, match="cannot be added"):
+        journal.new_entry([{"happy": "1.0"}], "photo")
+    with pytest.raises(JournalError, match="cannot be added"):
+        journal.new_entry([{"happy": 1.0}, {"sad": 1.0}], "live")
