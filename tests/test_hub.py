@@ -58,7 +58,7 @@ def test_falls_back_to_the_bundled_model_when_the_hub_is_unreachable(offline_cac
     assert source.directory == tmp_path
     assert "bundled" in caplog.text and "unavailable" in caplog.text
     assert len(caplog.records) == 1 and caplog.records[0].levelno == logging.WARNING
-    assert caplog.records[0].exc_info is None  # the Hub's own error: no traceback needed
+    assert not caplog.records[0].exc_info  # the Hub's own error: no traceback needed
 
 
 def test_a_bug_in_the_download_is_not_passed_off_as_offline(monkeypatch, tmp_path, caplog):
