@@ -1,4 +1,12 @@
-"""Face detection with the Haar cascades that ship inside OpenCV (cv2.data)."""
+"""Face detection with the Haar cascades that ship inside OpenCV (cv2.data).
+
+A cascade keeps buffers sized by the widest and the tallest image it has seen: one
+request's 60000-pixel strip would leave a shared cascade that crashes or fails on the
+next one. So no image larger than LIMITS.detection_pixels / detection_side reaches a
+cascade (finer passes stop there), and a detector that ran on an image over
+LIMITS.detector_keep_side reloads its cascade at once, freeing what it grew (so what a
+detector keeps is bounded, and a DetectorPool bounds how many detectors many users keep).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +17,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from emotion_recognition.errors import DetectionError
+from emotion_recognition.limits import LIMITS
 from emotion_recognition.preprocessing import Box
 
 PRIMARY_CASCADE = "haarcascade_frontalface_default.xml"
@@ -42,10 +52,13 @@ class Pass:
 
 
 def detection_passes(height: int, width: int, settings: DetectorSettings) -> list[Pass]:
-    """The coarse pass, then finer passes, each for the faces too small for the one before."""
-    scale = min(1.0, (settings.max_pixels / max(height * width, 1)) ** 0.5)
+    """The coarse pass, then finer passes, each for the faces too small for the one before;
+    none larger than LIMITS.detection_pixels, nor LIMITS.detection_side on a side."""
+    largest = min((LIMITS.detection_pixels / max(height * width, 1)) ** 0.5,
+                  LIMITS.detection_side / max(height, width, 1))
+    scale = min(1.0, (settings.max_pixels / max(height * width, 1)) ** 0.5, largest)
     passes = [Pass(scale, settings.window)]
-    finest = min(1.0, settings.window / settings.min_face_pixels)
+    finest = min(1.0, settings.window / settings.min_face_pixels, largest)
     while settings.window / scale > 1.25 * settings.min_face_pixels and scale < finest:
         finer = min(finest, 2 * scale)
         # the bands overlap: each face is seen well inside one band, with its neighbours
@@ -102,28 +115,48 @@ class FaceDetector:
 
     def __init__(self, settings: DetectorSettings | None = None):
         self.settings = settings or DetectorSettings()
-        self._primary = _load_cascade(PRIMARY_CASCADE)
-        self._fallbacks = ([_load_cascade(name) for name in FALLBACK_CASCADES]
-                           if self.settings.use_fallbacks else [])
+        self._load(fallbacks=True)
         self._confirm = (_load_cascade(FALLBACK_CASCADES[0]) if self.settings.confirm_fine
-                         else None)
+                         else None)  # (it only sees small windows around a face)
         self._lock = threading.Lock()  # one cascade object is shared by the app's request threads
 
+    def _load(self, fallbacks: bool) -> None:
+        """(Re)load the cascades that see whole images: a new one holds no buffers yet."""
+        self._primary = _load_cascade(PRIMARY_CASCADE)
+        if fallbacks:
+            self._fallbacks = ([_load_cascade(name) for name in FALLBACK_CASCADES]
+                               if self.settings.use_fallbacks else [])
+
     def detect(self, grey: np.ndarray) -> list[Box]:
-        """Boxes of the faces in a grey uint8 image, in its own pixel coordinates."""
+        """Boxes of the faces in a grey uint8 image, in its own pixel coordinates.
+        Raises DetectionError (a plain message) if OpenCV fails on it."""
         if grey.ndim != 2 or min(grey.shape) < self.settings.window:
             return []
         passes = detection_passes(*grey.shape, self.settings)
         images = [_shrunk(grey, p.scale) for p in passes]
         with self._lock:
-            boxes = [box.scaled(1 / passes[0].scale)
-                     for box in self._run(self._primary, images[0], passes[0])]
-            for scan, image in zip(passes[1:], images[1:]):
-                found = self._run(self._primary, image, scan)
-                boxes += [box.scaled(1 / scan.scale) for box in found if self._confirmed(image, box)]
-            if not boxes and self._fallbacks:  # fallbacks on the coarse pass only
-                boxes = [box.scaled(1 / passes[0].scale) for box in self._fallback(images[0], passes[0])]
+            try:
+                boxes = self._passes(passes, images)
+            except cv2.error as error:
+                self._load(fallbacks=True)  # nothing of them is reused
+                reason = (getattr(error, "err", None) or str(error)).strip().splitlines() or ["?"]
+                raise DetectionError(f"Face detection failed on this image ({reason[-1][:200]}). "
+                                     "Please try a smaller or more ordinary photo.") from None
+            if max(max(image.shape) for image in images) > LIMITS.detector_keep_side:
+                # frees what they grew (~11 ms; the fallbacks saw only the coarse image)
+                self._load(fallbacks=max(images[0].shape) > LIMITS.detector_keep_side)
         return suppress_overlaps(boxes)
+
+    def _passes(self, passes: list[Pass], images: list[np.ndarray]) -> list[Box]:
+        boxes = [box.scaled(1 / passes[0].scale)
+                 for box in self._run(self._primary, images[0], passes[0])]
+        for scan, image in zip(passes[1:], images[1:]):
+            found = self._run(self._primary, image, scan)
+            boxes += [box.scaled(1 / scan.scale) for box in found if self._confirmed(image, box)]
+        if not boxes and self._fallbacks:  # fallbacks on the coarse pass only
+            boxes = [box.scaled(1 / passes[0].scale)
+                     for box in self._fallback(images[0], passes[0])]
+        return boxes
 
     def smallest_face(self, grey: np.ndarray) -> int:
         """The smallest face width (pixels) this detector looks for in ``grey``."""
@@ -155,12 +188,40 @@ class FaceDetector:
         return []
 
     def _run(self, cascade: cv2.CascadeClassifier, image: np.ndarray, scan: Pass) -> list[Box]:
+        if min(image.shape[:2]) < self.settings.window:
+            return []
         limit = (scan.max_side, scan.max_side) if scan.max_side else None
         found = cascade.detectMultiScale(image, scaleFactor=self.settings.scale_factor,
                                          minNeighbors=self.settings.min_neighbors,
                                          minSize=(scan.min_side, scan.min_side),
                                          **({"maxSize": limit} if limit else {}))
         return [Box(int(x), int(y), int(w), int(h)) for x, y, w, h in found]
+
+
+class DetectorPool:
+    """FaceDetectors shared by many users (the live sessions): however many there are, at
+    most ``size`` detectors, and their cascades' buffers, exist. Each detect() borrows one
+    (waiting when all are busy), so the pool stands in for a FaceDetector."""
+
+    def __init__(self, size: int, settings: DetectorSettings | None = None):
+        self.settings = settings or DetectorSettings()
+        self._slots = threading.BoundedSemaphore(size)
+        self._free: list[FaceDetector] = []  # made when first needed
+        self._lock = threading.Lock()
+
+    def detect(self, grey: np.ndarray) -> list[Box]:
+        with self._slots:
+            with self._lock:
+                detector = self._free.pop() if self._free else None
+            detector = detector or FaceDetector(self.settings)
+            try:
+                return detector.detect(grey)
+            finally:
+                with self._lock:
+                    self._free.append(detector)
+
+    def smallest_face(self, grey: np.ndarray) -> int:
+        return smallest_face(*grey.shape[:2], self.settings)
 
 
 def _shrunk(grey: np.ndarray, scale: float) -> np.ndarray:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from emotion_recognition.detection import FaceDetector, overlap
+from emotion_recognition.detection import DetectorPool, FaceDetector, overlap
 from emotion_recognition.preprocessing import Box, clip_box
 
 FACE_SIDE_IN_WINDOW = 48  # pixels a known face is shrunk to when looked for again
@@ -23,7 +23,7 @@ MARGIN = 0.6              # the window reaches this many face sides beyond the l
 class TrackingDetector:
     """Detect faces in the frames of one video, in order."""
 
-    def __init__(self, detector: FaceDetector, full_every: int = 5):
+    def __init__(self, detector: FaceDetector | DetectorPool, full_every: int = 5):
         self.detector = detector
         self.full_every = max(1, full_every)
         self.full_searches = 0
