@@ -8,20 +8,24 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 from datetime import datetime
 from functools import partial
 from pathlib import Path
 
 import gradio as gr
+from gradio.exceptions import ComponentProcessingError, InvalidPathError
+from gradio.route_utils import FnIndexInferError
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 import pandas as pd
 
+import emotion_recognition
 from emotion_recognition import journal, journal_views, suggestions
 from emotion_recognition.annotate import (EMOTION_COLOURS, colour_hex, display_size, draw, for_display,
                                           jpeg_bytes)
@@ -29,13 +33,14 @@ from emotion_recognition.detectors import DEFAULT_DETECTOR, DETECTORS
 from emotion_recognition.errors import EmotionAppError
 from emotion_recognition.labels import DEFAULT_EMOTION_SET, EMOTION_SETS, EMOTIONS7
 from emotion_recognition.limits import LIMITS
-from emotion_recognition.explain import overlay
-from emotion_recognition.photo_session import KeptPhoto, analyse_photo, face_at
+from emotion_recognition.photo_session import KeptPhotos, analyse_photo, face_at
 from emotion_recognition.pipeline import EmotionRecognizer
+from emotion_recognition.preprocessing import decode_frame
 from emotion_recognition.report import boxes_table, face_name, shares_table, styled_faces_table
-from emotion_recognition.serving import (UploadCounter, clean_up_on_exit, lifespan,
-                                         log_user_error)
-from emotion_recognition.storage import FileStore
+from emotion_recognition.serving import (UPLOAD_ROUTE, BodyLimit, PerClient,
+                                         QuietClientErrors, UploadCounter, clean_up_on_exit,
+                                         client_address, lifespan, log_user_error)
+from emotion_recognition.storage import NOT_AN_UPLOAD, FileStore
 from emotion_recognition.timeline import Timeline
 from emotion_recognition.video import (VIDEO_SUFFIXES, LiveSessions, analyze_video, poster,
                                        write_records_csv)
@@ -43,11 +48,8 @@ from emotion_recognition.video import (VIDEO_SUFFIXES, LiveSessions, analyze_vid
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 EMOTION_SET_CHOICES = [(s.title, s.name) for s in EMOTION_SETS.values()]
 DETECTOR_CHOICES = [(f"{name}: {text}", name) for name, text in DETECTORS.items()]
-KEPT_PHOTO_TTL_S = 600  # a session's decoded photo is dropped after 10 minutes unused
 LIVE_ROUTE = "/live/frame"  # a webcam frame (JPEG) in, the annotated frame (JPEG) out
-LIVE_MAX_FRAME_BYTES = 2 * 2**20
 LIVE_SESSION_IDLE_S = 120  # a live session is forgotten this long after its page last used it
-LIVE_WORKERS = 4  # live frames analysed at once (of all sessions); the others wait their turn
 # Phones: every tab fits in one row (no "..." menu), the page uses the screen's width.
 # (In <head>: Gradio scopes `css` to its content, and the page padding is outside it.)
 PHONE_STYLE = """<style>
@@ -70,9 +72,19 @@ SCROLL_TO_RESULTS_JS = """() => {
 }"""
 recognizer = EmotionRecognizer()  # loads nothing until the first request (or launch below)
 files = FileStore.open()  # this server's uploads and results (emotion_recognition.storage)
+kept_photos = KeptPhotos(LIMITS.kept_photo_bytes, files.retention.kept_photo_s)  # for re-runs
 live_sessions = LiveSessions(ttl_s=LIVE_SESSION_IDLE_S)  # in memory only
-live_workers = threading.BoundedSemaphore(LIVE_WORKERS)
+live_workers = threading.BoundedSemaphore(LIMITS.live_workers)  # the others wait their turn
+live_clients = PerClient(LIMITS.live_frames_per_client)  # frames of each address in the server
 os.environ["GRADIO_TEMP_DIR"] = str(files.root)  # Gradio saves uploads there from now on
+BODY_LIMITS = {  # what a request may send, counted as it arrives (serving.BodyLimit)
+    LIVE_ROUTE: (LIMITS.live_frame_bytes, f"A webcam frame is at most "
+                                          f"{LIMITS.live_frame_bytes // 2**20} MB."),
+    UPLOAD_ROUTE: (LIMITS.upload_bytes + 2**20, f"An upload is at most "
+                                                f"{LIMITS.upload_bytes // 2**20} MB."),
+}
+OTHER_REQUESTS = (LIMITS.request_bytes, f"A request is at most "
+                                        f"{LIMITS.request_bytes // 2**20} MB.")
 
 
 def save_jpeg(rgb, path: Path) -> Path:
@@ -89,40 +101,116 @@ def _user_error(where: str, error: Exception | str) -> gr.Error:
     return gr.Error(str(error), print_exception=False)
 
 
-class _QuietValidation:
-    """A component whose own checks (an unknown choice, a number out of range) catch a
-    client's mistake: one log line, no traceback."""
+class SafeBlocks(gr.Blocks):
+    """gr.Blocks whose events answer every malformed request with one clear message (a
+    gr.Error, logged as one line, no traceback): values missing, a value a component
+    cannot take, a file that is not an upload of this server (checked before anything
+    opens it, whether or not the request says it is a gradio.FileData)."""
 
-    def preprocess(self, payload):
+    async def preprocess_data(self, block_fn, inputs, state, explicit_call=False):
+        where = block_fn.api_name or block_fn.name
+        inputs = _with_defaults(block_fn, inputs)
         try:
-            return super().preprocess(payload)
+            self.validate_inputs(block_fn, inputs)
+        except ValueError:
+            missing = (f"This request sends {len(inputs)} values: fewer than it takes (see "
+                       "\"Use via API\" at the foot of the page).")
+            raise _user_error(where, missing) from None
+        try:
+            _check_files(block_fn, inputs)
+            return await super().preprocess_data(block_fn, inputs, state, explicit_call)
+        except gr.Error as error:  # a component's own check (a choice not offered, ...)
+            raise _user_error(where, _plain(error.message)) from None
+        except EmotionAppError as error:
+            raise _user_error(where, error) from None
+        except InvalidPathError:
+            raise _user_error(where, NOT_AN_UPLOAD) from None
+        except ComponentProcessingError as error:  # worded by _format_processing_error
+            raise _user_error(where, error) from None
+        except Exception as error:  # noqa: BLE001 - the request's values, not our code
+            raise _user_error(where, f"This request's values cannot be read "
+                                     f"({type(error).__name__}).") from None
+
+    async def call_function(self, block_fn, *args, **kwargs):
+        try:
+            return await super().call_function(block_fn, *args, **kwargs)
         except gr.Error as error:
-            raise _user_error(str(self.label or type(self).__name__), error.message) from None
+            if not error.print_exception:  # ours (_user_error): logged already
+                raise
+            raise _user_error(block_fn.name, error.message) from None
+        except Exception as error:
+            if _in_our_code(error):
+                raise  # a real fault: its traceback is logged
+            # Gradio's own machinery fed what a client sent (an example number, the data
+            # of a click): the client's mistake
+            raise _user_error(block_fn.name, "This request's values cannot be used "
+                                             f"({type(error).__name__}).") from None
 
-    def get_block_name(self) -> str:  # the frontend of the Gradio class mixed in (not ours)
-        return type(self).__mro__[2].__name__.lower()
-
-    get_block_class = get_block_name
-
-
-class EmotionSetRadio(_QuietValidation, gr.Radio):
-    is_template = True  # rendered by the frontend's own Radio component
-
-
-class FramesSlider(_QuietValidation, gr.Slider):
-    is_template = True
+    @staticmethod
+    def _format_processing_error(block_fn, index, block, value, is_input, original_error):
+        if not is_input:  # our output, not the client's input: a real fault, told in full
+            return gr.Blocks._format_processing_error(block_fn, index, block, value, is_input,
+                                                      original_error)
+        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:60] + "..."
+        return f"{block.label or block.get_block_name()}: {shown} is not a value it takes."
 
 
-class DetectorRadio(_QuietValidation, gr.Radio):
-    is_template = True
+FILE_INPUTS = (gr.Image, gr.File, gr.Video)
+OPTIONAL_INPUTS: set[int] = set()  # inputs added to an event later, last: older clients omit them
 
 
-def detector_setting(info: str = "") -> DetectorRadio:
-    """The face detector, an advanced setting (closed accordion) of a tab."""
-    with gr.Accordion("Advanced: face detector", open=False, elem_classes=["detector-setting"]):
-        return DetectorRadio(DETECTOR_CHOICES, value=DEFAULT_DETECTOR, label="Face detector",
-                             info=info or "Haar proposes faces and BlazeFace checks each one; "
-                             "BlazeFace alone is faster on large photos; both finds the most.")
+def _with_defaults(block_fn, inputs: list) -> list:
+    """A request without the inputs added since its client was written (OPTIONAL_INPUTS,
+    the last of the API's): their default values, and a place for each State (as Gradio
+    makes for a request that sends every API input)."""
+    if len(inputs) >= len(block_fn.inputs):
+        return inputs
+    api_inputs = [block for block in block_fn.inputs if not block.skip_api]
+    missing = api_inputs[len(inputs):]
+    if not missing or not all(block._id in OPTIONAL_INPUTS for block in missing):
+        return inputs
+    values = iter([*inputs, *(block.value for block in missing)])
+    return [None if block.skip_api else next(values) for block in block_fn.inputs]
+
+
+def _plain(message: str) -> str:
+    """A component's message for a person: no Python types, a long value sent cut short."""
+    message = re.sub(r" \(type: <class '\w+'>\)", "", str(message))
+    message = re.sub(r"'([^']{40})[^']+'", r"'\1...'", message)
+    return message if len(message) <= 300 else message[:297] + "..."
+
+
+def _in_our_code(error: BaseException) -> bool:
+    """Whether an error was raised while this app's code ran (app.py, emotion_recognition),
+    past the frame that caught it."""
+    ours = (str(Path(__file__).resolve()), str(Path(emotion_recognition.__file__).parent))
+    frame = error.__traceback__.tb_next if error.__traceback__ else None
+    while frame is not None:
+        if frame.tb_frame.f_code.co_filename.startswith(ours):
+            return True
+        frame = frame.tb_next
+    return False
+
+
+def _check_files(block_fn, inputs: list) -> None:
+    """Every file an event is sent must be an upload of this server (storage.FileStore)."""
+    for block, value in zip(block_fn.inputs, inputs):
+        if not isinstance(block, FILE_INPUTS) or value is None:
+            continue
+        if not isinstance(value, dict) or not isinstance(value.get("path"), str):
+            raise gr.Error(f"{block.label}: send an uploaded file, as {UPLOAD_ROUTE} answers "
+                           "it: {\"path\": ..., \"meta\": {\"_type\": \"gradio.FileData\"}}.")
+        files.check(value["path"])
+
+
+def not_found(request: Request, error: Exception) -> JSONResponse:
+    """An API name (or event number) that is not one of this app's: a 404 and one log
+    line. (Gradio looks an event number up in a dict: a KeyError from elsewhere is ours.)"""
+    if isinstance(error, KeyError) and not request.url.path.endswith("/queue/join"):
+        raise error
+    log_user_error("api", f"no such endpoint: {request.url.path} {error}")
+    return JSONResponse({"error": "There is no such endpoint: see \"Use via API\" at the foot "
+                                  "of the page for this app's."}, status_code=404)
 
 
 class UploadedImage(gr.Image):
@@ -138,40 +226,52 @@ class UploadedImage(gr.Image):
             return str(payload.path) if payload is not None and payload.path else None
 
 
+def detector_setting() -> gr.Radio:
+    """The face detector, an advanced setting (closed accordion) of a tab; an event's last
+    input, which older clients leave out (OPTIONAL_INPUTS)."""
+    with gr.Accordion("Advanced: face detector", open=False, elem_classes=["detector-setting"]):
+        radio = gr.Radio(DETECTOR_CHOICES, value=DEFAULT_DETECTOR, label="Face detector",
+                         info="blazeface is the fastest on large photos but misses more small "
+                         "faces; combined finds the most and is the slowest.")
+    OPTIONAL_INPUTS.add(radio._id)
+    return radio
+
+
 def analyze_photo(image: str | None, emotion_set: str, explain: bool = False,
-                  detector: str = DEFAULT_DETECTOR, kept: KeptPhoto | None = None):
+                  kept: str | None = None, detector: str = DEFAULT_DETECTOR):
     """API ``/analyze``: an image, "emotion7"/"emotion4", explain (default off) and the face
     detector ("haar", the default, "blazeface" or "combined") -> (annotated image, faces).
 
     Faces are ``[{"box": [x, y, w, h], "label", "confidence", "scores": {...}}]``; with
     explain each also has ``"explanation": {"frame": [x, y, w, h], "heatmap": 12x12}``
     (how much hiding each part of the face frame lowers the label's probability, 0..1).
+    ``kept`` is the session's key to its kept photo (photo_session.KeptPhotos).
     """
     if image is None:
         raise _user_error("analyze", "Please upload a photo or take a webcam snapshot first.")
     try:
-        kept = analyse_photo(recognizer, image, kept, files.claim,
-                             emotion_set or DEFAULT_EMOTION_SET, bool(explain),
-                             detector or DEFAULT_DETECTOR)
+        photo, result = analyse_photo(recognizer, image, kept_photos.get(kept), files.claim,
+                                      emotion_set or DEFAULT_EMOTION_SET, bool(explain),
+                                      detector or DEFAULT_DETECTOR)
     except EmotionAppError as error:
         raise _user_error("analyze", error) from None
-    result = kept.analysis
     with files.result_dir() as out:  # this request's own file: never shared, never rewritten
         annotated = save_jpeg(for_display(draw(result.image, result.faces)), out / "annotated.jpg")
-    return str(annotated), result.face_dicts(), kept
+    return str(annotated), result.face_dicts(), kept_photos.put(kept, photo)
 
 
-def reanalyze_photo(image, emotion_set, explain, detector, kept):
+def reanalyze_photo(image, emotion_set, explain, kept, detector):
     """The emotion set, the heat-map toggle or the detector changed: analyse again if there
     is a photo."""
     if image is None:
         return gr.skip(), gr.skip(), gr.skip()
-    return analyze_photo(image, emotion_set, explain, detector, kept)
+    return analyze_photo(image, emotion_set, explain, kept, detector)
 
 
-def show_photo(kept: KeptPhoto | None, explain: bool):
+def show_photo(kept: str | None, explain: bool):
     """Everything the results panel shows, from the session's latest analysis."""
-    result = kept.analysis if kept is not None else None
+    photo = kept_photos.get(kept)
+    result = photo.analysis if photo is not None else None
     faces = result.face_dicts() if result is not None else []
     if not faces:
         note = f"**{result.message}**" if result is not None else ""
@@ -181,7 +281,7 @@ def show_photo(kept: KeptPhoto | None, explain: bool):
     note = f"**{len(faces)} face{'s' if len(faces) > 1 else ''} found.** " + (
         "Pick yours below (or click it in the picture): the bars show its emotions, and it is "
         "the face *Add to my journal* adds." if len(faces) > 1 else "")
-    heat = [(overlay(result.image, e), names[i]) for i, e in enumerate(result.explanations)]
+    heat = list(zip(photo.heat_maps, names))
     # Several faces: none is picked yet (the bars show the first) until the person picks one.
     return (note, gr.update(choices=[(n, i) for i, n in enumerate(names)], value=None,
                             visible=len(faces) > 1),
@@ -206,17 +306,21 @@ def _bars(faces: list[dict], index) -> dict:
     return gr.update(value=face["scores"], label=face_name(int(index), face), visible=True)
 
 
-def pick_face(kept: KeptPhoto | None, evt: gr.SelectData):
+def pick_face(kept: str | None, evt: gr.SelectData):
     """A click on the annotated picture picks the face under it."""
-    shown = display_size(*kept.rgb.shape[:2])[0] if kept is not None else 0
-    index = face_at(kept, evt.index[0], evt.index[1], shown)
+    photo, where = kept_photos.get(kept), evt.index
+    if photo is None or not (isinstance(where, (list, tuple)) and len(where) == 2
+                             and all(isinstance(v, (int, float)) for v in where)):
+        return gr.skip()
+    index = face_at(photo, where[0], where[1], display_size(*photo.shape)[0])
     return gr.skip() if index is None else index
 
 
-def clear_photo(image: str | None = None, kept: KeptPhoto | None = None):
+def clear_photo(image: str | None = None, kept: str | None = None):
     """A new photo (or none): the old results go (unless they are already this photo's:
     an analysis started at once may finish before this event)."""
-    if image is not None and kept is not None and kept.source == image:
+    photo = kept_photos.get(kept)
+    if image is not None and photo is not None and photo.source == image:
         return (gr.skip(),) * 9
     return (None, [], None, "", gr.update(choices=[], value=None, visible=False),
             gr.update(value=None, visible=False), gr.update(visible=False),
@@ -229,32 +333,34 @@ async def live_frame_route(request: Request) -> Response:
     The live tab's own route, outside Gradio's event queue: a frame costs the page one
     fetch and the server one decode, analysis and encode, nothing more (a Gradio stream
     event spent about 30 ms of the page's main thread per frame on its bookkeeping, so the
-    page itself capped the rate). Nothing is written to disk.
+    page itself capped the rate). Nothing is written to disk. Each address may have
+    LIMITS.live_frames_per_client frames in the server at once (a page sends 3); its body
+    is counted as it arrives (BodyLimit) and its header read before it is decoded.
     """
-    if int(request.headers.get("content-length") or 0) > LIVE_MAX_FRAME_BYTES:
-        return PlainTextResponse("A webcam frame is at most 2 MB.", status_code=413)
-    body = await request.body()
-    if len(body) > LIVE_MAX_FRAME_BYTES:
-        return PlainTextResponse("A webcam frame is at most 2 MB.", status_code=413)
+    client = client_address(request.scope)
+    if not live_clients.enter(client):
+        log_user_error("live", f"over {LIMITS.live_frames_per_client} frames at once")
+        return PlainTextResponse("Too many frames at once from this address: a live view "
+                                 "sends three at a time.", status_code=429)
     try:
-        return Response(await run_in_threadpool(_live_answer, request.query_params.get("session"),
-                                                body),
-                        media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+        body = await request.body()
+        answer = await run_in_threadpool(_live_answer, request.query_params.get("session"),
+                                         body, client)
+        return Response(answer, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
     except EmotionAppError as error:
         log_user_error("live", str(error))
         return PlainTextResponse(str(error), status_code=400)
+    finally:
+        live_clients.leave(client)
 
 
-def _live_answer(session_id: str | None, body: bytes) -> bytes:
-    import cv2
-    import numpy as np
-
-    session = live_sessions.get(session_id, create=True)
-    bgr = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR) if body else None
-    if bgr is None or bgr.shape[0] * bgr.shape[1] > 1920 * 1080:
-        raise EmotionAppError("A webcam frame must be a JPEG image of at most 1920x1080.")
+def _live_answer(session_id: str | None, body: bytes, client: str) -> bytes:
+    """A session exists only once a frame was found valid (so bad frames hold no place)."""
+    LiveSessions.check_id(session_id)
+    rgb = decode_frame(body)
+    session = live_sessions.get(session_id, create=True, client=client)
     with session.lock, live_workers:  # this page's frames one at a time, in order
-        annotated, _ = session.process(bgr[..., ::-1], recognizer, session.emotion_set)
+        annotated, _ = session.process(rgb, recognizer, session.emotion_set)
     return jpeg_bytes(annotated, quality=80)
 
 
@@ -290,10 +396,11 @@ def live_timeline(session_id: str | None, choice, emotion_set: str | None = None
 
 def live_csv(session_id: str | None):
     session = live_sessions.get(session_id)
-    if session is None or not session.records:
+    records, labels = session.snapshot() if session is not None else ([], ())
+    if not records:
         raise _user_error("live_csv", "Nothing recorded yet: start the camera first.")
-    with files.result_dir() as out:
-        return str(write_records_csv(session.records, session.labels, out / "webcam_session.csv"))
+    with files.result_dir() as out:  # every emotion of the session (the set may have changed)
+        return str(write_records_csv(records, labels, out / "webcam_session.csv"))
 
 
 ALL_FACES = "all"
@@ -309,7 +416,7 @@ def timeline_plots(timeline: Timeline | None, choice: str | None):
     """(every face's winning emotion, one face's probabilities): the chosen one shown."""
     if timeline is None or not timeline.records:
         return gr.update(value=None, visible=True), gr.update(value=None, visible=False)
-    if choice in (None, ALL_FACES) or int(choice) not in timeline.face_ids():
+    if not str(choice).isdigit() or int(choice) not in timeline.face_ids():
         rows = pd.DataFrame(timeline.winners())
         rows["face"] = "face " + rows["face"].astype(str)  # one row of dots per face
         return gr.update(value=rows, visible=True), gr.update(visible=False)
@@ -333,7 +440,8 @@ def analyze_video_file(video: str | None, emotion_set: str, sample_fps: float,
             csv_path = write_records_csv(result.records, result.labels, out / f"{stem}_emotions.csv")
     except EmotionAppError as error:
         raise _user_error("analyze_video", error) from None
-    return str(result.annotated_path), str(csv_path), result.summary(), result.timeline
+    summary = result.summary()  # to the client, and to show_video from the server's state
+    return str(result.annotated_path), str(csv_path), summary, result.timeline, summary
 
 
 def show_video(summary: dict | None, timeline: Timeline | None):
@@ -344,8 +452,8 @@ def show_video(summary: dict | None, timeline: Timeline | None):
                f"{summary['faces']} face(s) followed." if summary["faces"]
                else f"**No face found** in the {summary['frames_analysed']} frames analysed.")
     if summary.get("stopped_at_s") is not None:
-        message += (f" **Stopped at {summary['stopped_at_s']} s**: a video job may take "
-                    f"{LIMITS.video_job_seconds // 60} minutes at most.")
+        message += (f" **Stopped at {summary['stopped_at_s']} s**: "
+                    f"{summary.get('stopped_because') or 'a limit was reached'}.")
     return (message, gr.update(choices=timeline_choices(timeline), value=ALL_FACES),
             *timeline_plots(timeline, ALL_FACES), _shares(summary["share_of_time"]))
 
@@ -363,16 +471,19 @@ def preview_video(video: str | None):
     if not video:
         return gr.update(value=None, visible=False), "", *clear_video()
     try:
-        info, frame = poster(video)
+        with files.peek(video) as path:  # the upload stays for the analysis
+            info, frame = poster(path)
     except EmotionAppError as error:
         return gr.update(value=None, visible=False), f"**{error}**", *clear_video()
-    facts = (f"**{Path(video).name}**: {info.duration:.1f} s, {info.width}x{info.height}, "
+    length = f"{info.duration:.1f} s" if info.duration else "length not given"
+    facts = (f"**{Path(video).name}**: {length}, {info.width}x{info.height}, "
              f"{info.fps:g} frames per second. Ready to analyse.")
     return gr.update(value=for_display(frame, 640), visible=True), facts, *clear_video()
 
 
 def clear_video():
-    return (None, None, None, None, "", gr.update(choices=timeline_choices(None), value=ALL_FACES),
+    return (None, None, None, None, None, "",
+            gr.update(choices=timeline_choices(None), value=ALL_FACES),
             *timeline_plots(None, None), shares_table({}))
 
 
@@ -385,7 +496,7 @@ def _analysis_tab(sources: list[str], with_examples: bool, api_name: str | None,
             if with_examples:
                 examples = gr.Examples([[str(p)] for p in sorted(EXAMPLES_DIR.glob("*.jpg"))],
                                        inputs=[image], label="Examples (public domain): click one")
-            emotion_set = EmotionSetRadio(EMOTION_SET_CHOICES, value=DEFAULT_EMOTION_SET, label="Emotions")
+            emotion_set = gr.Radio(EMOTION_SET_CHOICES, value=DEFAULT_EMOTION_SET, label="Emotions")
             explain = gr.Checkbox(False, label="Why this emotion? Show heat maps of what the "
                                   "model looked at (slower)", elem_classes=["explain-toggle"])
             detector = detector_setting()
@@ -405,18 +516,19 @@ def _analysis_tab(sources: list[str], with_examples: bool, api_name: str | None,
     with gr.Accordion("Details: where each face is (pixels)", open=False):
         boxes = gr.Dataframe(interactive=False, visible=False, elem_classes=["boxes-table"])
     faces = gr.JSON(label="Faces (JSON)", visible=False)
-    kept = gr.State(None, time_to_live=KEPT_PHOTO_TTL_S)
+    kept = gr.State(None, time_to_live=files.retention.kept_photo_s,  # a key to kept_photos
+                    delete_callback=kept_photos.drop)
     if journal_store is not None:
         _journal_adder(faces, selector, "photo" if "upload" in sources else "snapshot", journal_store)
     results = [message, selector, bars, table, boxes, heat]
     run = dict(concurrency_id="analyze", concurrency_limit=2)
-    event = button.click(analyze_photo, [image, emotion_set, explain, detector, kept],
+    event = button.click(analyze_photo, [image, emotion_set, explain, kept, detector],
                          [annotated, faces, kept],
                          api_name=api_name, api_visibility="public" if api_name else "private", **run)
     event.success(show_photo, [kept, explain], results, api_visibility="private").then(
         None, js=SCROLL_TO_RESULTS_JS)
     rerun = gr.on([emotion_set.input, explain.input, detector.input], reanalyze_photo,
-                  [image, emotion_set, explain, detector, kept], [annotated, faces, kept],
+                  [image, emotion_set, explain, kept, detector], [annotated, faces, kept],
                   api_visibility="private", **run)
     rerun.success(show_photo, [kept, explain], results, api_visibility="private")
     gr.on([image.input, image.clear], clear_photo, [image, kept], [annotated, faces, kept, *results],
@@ -424,7 +536,7 @@ def _analysis_tab(sources: list[str], with_examples: bool, api_name: str | None,
     if with_examples:
         example = examples.load_input_event.then(clear_photo, None, [annotated, faces, kept, *results],
                                                  api_visibility="private", show_progress="hidden")
-        example = example.then(analyze_photo, [image, emotion_set, explain, detector, kept],
+        example = example.then(analyze_photo, [image, emotion_set, explain, kept, detector],
                                [annotated, faces, kept], api_visibility="private", **run)
         example.success(show_photo, [kept, explain], results, api_visibility="private").then(
             None, js=SCROLL_TO_RESULTS_JS)
@@ -466,7 +578,7 @@ def _live_tab(journal_store: gr.BrowserState | None = None) -> None:
     # Its value is the page's own random session id, which every event below sends along.
     session = gr.HTML("", html_template=LIVE_HTML, js_on_load=LIVE_JS, elem_classes=["live"],
                       padding=False)
-    emotion_set = EmotionSetRadio(EMOTION_SET_CHOICES, value=DEFAULT_EMOTION_SET, label="Emotions")
+    emotion_set = gr.Radio(EMOTION_SET_CHOICES, value=DEFAULT_EMOTION_SET, label="Emotions")
     detector = detector_setting()
     choice, winners, one_face = _timeline("Timeline of the last minute")
     with gr.Row():
@@ -478,7 +590,8 @@ def _live_tab(journal_store: gr.BrowserState | None = None) -> None:
                        show_progress="hidden")
     detector.change(live_detector, [session, detector], None, api_visibility="private",
                     show_progress="hidden")
-    gr.Timer(1.0).tick(live_timeline, [session, choice, emotion_set, detector], [winners, one_face, choice],
+    gr.Timer(1.0).tick(live_timeline, [session, choice, emotion_set, detector],
+                       [winners, one_face, choice],
                        api_visibility="private", show_progress="hidden")
     export.click(live_csv, [session], [session_csv], api_visibility="private")
     if journal_store is not None:
@@ -572,8 +685,8 @@ def _video_tab() -> None:
             first_frame = gr.Image(label="First frame", interactive=False, visible=False, buttons=[],
                                    elem_classes=["video-poster"])
             facts = gr.Markdown(elem_classes=["video-facts"])
-            emotion_set = EmotionSetRadio(EMOTION_SET_CHOICES, value=DEFAULT_EMOTION_SET, label="Emotions")
-            sample_fps = FramesSlider(LIMITS.video_fps_min, LIMITS.video_fps_max, value=5, step=1,
+            emotion_set = gr.Radio(EMOTION_SET_CHOICES, value=DEFAULT_EMOTION_SET, label="Emotions")
+            sample_fps = gr.Slider(LIMITS.video_fps_min, LIMITS.video_fps_max, value=5, step=1,
                                       label="Frames analysed per second")
             gr.Markdown(LIMITS.video_text(), elem_classes=["limits"])
             detector = detector_setting()
@@ -588,14 +701,16 @@ def _video_tab() -> None:
                               elem_classes=["video-shares"])
         csv_file = gr.File(label="Per-frame CSV", interactive=False, min_width=340)
     summary, timeline = gr.JSON(visible=False), gr.State(None)
-    results = [annotated, csv_file, summary, timeline, message, choice, winners, one_face, shares]
+    made = gr.State(None)  # the summary as the server made it (the client's copy is not used)
+    results = [annotated, csv_file, summary, timeline, made, message, choice, winners, one_face,
+               shares]
     gr.on([video.upload, video.clear], preview_video, [video], [first_frame, facts, *results],
           api_visibility="private")
     event = button.click(analyze_video_file, [video, emotion_set, sample_fps, detector],
-                         [annotated, csv_file, summary, timeline], api_name="analyze_video",
+                         [annotated, csv_file, summary, timeline, made], api_name="analyze_video",
                          concurrency_id="video", concurrency_limit=1)
     event.success(None, js=SCROLL_TO_RESULTS_JS)
-    event.success(show_video, [summary, timeline], [message, choice, winners, one_face, shares],
+    event.success(show_video, [made, timeline], [message, choice, winners, one_face, shares],
                   api_visibility="private")
     choice.change(timeline_plots, [timeline, choice], [winners, one_face], api_visibility="private",
                   show_progress="hidden")
@@ -670,7 +785,7 @@ def journal_add_face(faces, face_index, note, entries, clock, source: str = "pho
 def journal_add_live(session_id: str | None, face_id, note, entries, clock):
     """A live session, averaged over the frames of the person's face."""
     session = live_sessions.get(session_id)
-    records = session.records if session is not None else []
+    records = session.snapshot()[0] if session is not None else []
     try:
         scores = journal.live_scores(records, face_id)
     except journal.PickAFace as error:
@@ -834,7 +949,7 @@ def _journal_transfer(journal_store: gr.BrowserState) -> None:
 
 
 def build_demo() -> gr.Blocks:
-    with gr.Blocks(title="Facial emotion recognition", analytics_enabled=False) as demo:
+    with SafeBlocks(title="Facial emotion recognition", analytics_enabled=False) as demo:
         gr.Markdown("# Facial emotion recognition\nEvery face in the picture is found with "
                     "OpenCV's Haar cascade, checked by Google's BlazeFace, and labelled by our "
                     "CNN trained on FER2013. "
@@ -865,7 +980,12 @@ if __name__ == "__main__":
     clean_up_on_exit(files)  # SIGTERM, Ctrl+C or a normal exit: nothing of ours is left
     demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), head=PHONE_STYLE,
                 max_file_size=LIMITS.upload_bytes, footer_links=["api"],
-                app_kwargs={"middleware": [Middleware(UploadCounter, store=files)],
+                app_kwargs={"middleware": [Middleware(QuietClientErrors),
+                                           Middleware(BodyLimit, limits=BODY_LIMITS,
+                                                      default=OTHER_REQUESTS),
+                                           Middleware(UploadCounter, store=files)],
                             "lifespan": lifespan(files),
-                            "routes": [Route(LIVE_ROUTE, live_frame_route, methods=["POST"])]},
+                            "routes": [Route(LIVE_ROUTE, live_frame_route, methods=["POST"])],
+                            "exception_handlers": {FnIndexInferError: not_found,
+                                                   KeyError: not_found}},
                 run_history=False)  # no copy of inputs/results (journal included) in the browser

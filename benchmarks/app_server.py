@@ -25,8 +25,9 @@ class AppServer:
     """The real app serving the bundled model; a context manager that stops it at exit."""
 
     def __init__(self, log_path: str | Path, env: dict[str, str] | None = None,
-                 start_timeout: float = 180):
+                 start_timeout: float = 180, python_args: list[str] | None = None):
         self.log_path = Path(log_path)
+        self.python_args = python_args or [str(ROOT / "app.py")]  # e.g. ["-c", a wrapper]
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self._env = {**os.environ, "GRADIO_SERVER_PORT": str(self.port),
@@ -37,7 +38,7 @@ class AppServer:
 
     def start(self) -> "AppServer":
         with open(self.log_path, "w") as output:
-            self.process = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT,
+            self.process = subprocess.Popen([sys.executable, *self.python_args], cwd=ROOT,
                                             env=self._env, stdout=output, stderr=subprocess.STDOUT)
         deadline = time.time() + self._timeout
         while time.time() < deadline:

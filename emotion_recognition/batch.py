@@ -111,7 +111,8 @@ def label_dataset(inputs: list[str] | Inputs, settings: BatchSettings = BatchSet
 
     Images: read + detect in Ray tasks, then an actor pool whose actors each load the model
     once and classify the faces of ``batch_size`` images per call. Videos: one task each.
-    Starts a local Ray if none is running. ``skip`` names sources to leave out.
+    Ray must be running (``with ray_session():``, which also stops it): a Ray started here
+    would outlive the dataset. ``skip`` names sources to leave out.
     """
     import ray
 
@@ -120,7 +121,8 @@ def label_dataset(inputs: list[str] | Inputs, settings: BatchSettings = BatchSet
                                                   result_schema)
 
     if not ray.is_initialized():
-        start_ray()
+        raise EmotionAppError("label_dataset needs a running Ray: call it inside "
+                              "`with ray_session():` (a local Ray, or RAY_ADDRESS's cluster).")
     actors, actor_cpus = settings.classifier_pool(ray.cluster_resources().get("CPU", 1))
     inputs = inputs if isinstance(inputs, Inputs) else expand_inputs(list(inputs))
     bundle = bundle or load_bundle(settings.emotion_set, settings.model_dir)

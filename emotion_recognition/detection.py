@@ -1,4 +1,12 @@
-"""Face detection with the Haar cascades that ship inside OpenCV (cv2.data)."""
+"""Face detection with the Haar cascades that ship inside OpenCV (cv2.data).
+
+A cascade keeps buffers sized by the widest and the tallest image it has seen: one
+request's 60000-pixel strip would leave a shared cascade that crashes or fails on the
+next one. So no image larger than LIMITS.detection_pixels / detection_side reaches a
+cascade (finer passes stop there), and a detector that ran on an image over
+LIMITS.detector_keep_side reloads its cascade at once, freeing what it grew (so what a
+detector keeps is bounded, and a DetectorPool bounds how many detectors many users keep).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +17,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from emotion_recognition.errors import DetectionError
+from emotion_recognition.limits import LIMITS
 from emotion_recognition.preprocessing import Box
 
 PRIMARY_CASCADE = "haarcascade_frontalface_default.xml"
@@ -42,10 +52,13 @@ class Pass:
 
 
 def detection_passes(height: int, width: int, settings: DetectorSettings) -> list[Pass]:
-    """The coarse pass, then finer passes, each for the faces too small for the one before."""
-    scale = min(1.0, (settings.max_pixels / max(height * width, 1)) ** 0.5)
+    """The coarse pass, then finer passes, each for the faces too small for the one before;
+    none larger than LIMITS.detection_pixels, nor LIMITS.detection_side on a side."""
+    largest = min((LIMITS.detection_pixels / max(height * width, 1)) ** 0.5,
+                  LIMITS.detection_side / max(height, width, 1))
+    scale = min(1.0, (settings.max_pixels / max(height * width, 1)) ** 0.5, largest)
     passes = [Pass(scale, settings.window)]
-    finest = min(1.0, settings.window / settings.min_face_pixels)
+    finest = min(1.0, settings.window / settings.min_face_pixels, largest)
     while settings.window / scale > 1.25 * settings.min_face_pixels and scale < finest:
         finer = min(finest, 2 * scale)
         # the bands overlap: each face is seen well inside one band, with its neighbours
@@ -105,34 +118,59 @@ class FaceDetector:
         # a second opinion, (grey, boxes) -> the boxes that are faces (face_verification.py):
         # the fallbacks run when it leaves none
         self.verifier = verifier
-        self._primary = _load_cascade(PRIMARY_CASCADE)
-        self._fallbacks = ([_load_cascade(name) for name in FALLBACK_CASCADES]
-                           if self.settings.use_fallbacks else [])
+        self._load(fallbacks=True)
         self._confirm = (_load_cascade(FALLBACK_CASCADES[0]) if self.settings.confirm_fine
-                         else None)
+                         else None)  # (it only sees small windows around a face)
         self._lock = threading.Lock()  # one cascade object is shared by the app's request threads
 
+    def _load(self, fallbacks: bool) -> None:
+        """(Re)load the cascades that see whole images: a new one holds no buffers yet."""
+        self._primary = _load_cascade(PRIMARY_CASCADE)
+        if fallbacks:
+            self._fallbacks = ([_load_cascade(name) for name in FALLBACK_CASCADES]
+                               if self.settings.use_fallbacks else [])
+
     def detect(self, grey: np.ndarray) -> list[Box]:
-        """Boxes of the faces in a grey uint8 image, in its own pixel coordinates."""
+        """Boxes of the faces in a grey uint8 image, in its own pixel coordinates.
+        Raises DetectionError (a plain message) if OpenCV fails on it."""
         if grey.ndim != 2 or min(grey.shape) < self.settings.window:
             return []
         passes = detection_passes(*grey.shape, self.settings)
         images = [_shrunk(grey, p.scale) for p in passes]
-        with self._lock:
-            boxes = [box.scaled(1 / passes[0].scale)
-                     for box in self._run(self._primary, images[0], passes[0])]
-            for scan, image in zip(passes[1:], images[1:]):
-                found = self._run(self._primary, image, scan)
-                boxes += [box.scaled(1 / scan.scale) for box in found if self._confirmed(image, box)]
-        boxes = self._verified(grey, boxes)
+        boxes = self._verified(grey, self._guarded(self._passes, passes, images))
         if not boxes and self._fallbacks:  # fallbacks on the coarse pass only
-            with self._lock:
-                found = self._fallback(images[0], passes[0])
-            boxes = self._verified(grey, [box.scaled(1 / passes[0].scale) for box in found])
+            boxes = self._verified(grey, self._guarded(self._fallbacks_found, passes, images[:1]))
         return suppress_overlaps(boxes)
+
+    def _guarded(self, search, passes: list[Pass], images: list[np.ndarray]) -> list[Box]:
+        """``search(passes, images)`` under the lock; an OpenCV failure becomes a plain
+        DetectionError, and cascades that saw a large image are reloaded."""
+        with self._lock:
+            try:
+                boxes = search(passes, images)
+            except cv2.error as error:
+                self._load(fallbacks=True)  # nothing of them is reused
+                reason = (getattr(error, "err", None) or str(error)).strip().splitlines() or ["?"]
+                raise DetectionError(f"Face detection failed on this image ({reason[-1][:200]}). "
+                                     "Please try a smaller or more ordinary photo.") from None
+            if max(max(image.shape) for image in images) > LIMITS.detector_keep_side:
+                # frees what they grew (~11 ms; the fallbacks see only the coarse image)
+                self._load(fallbacks=search == self._fallbacks_found)
+        return boxes
 
     def _verified(self, grey: np.ndarray, boxes: list[Box]) -> list[Box]:
         return self.verifier(grey, boxes) if self.verifier is not None and boxes else boxes
+
+    def _passes(self, passes: list[Pass], images: list[np.ndarray]) -> list[Box]:
+        boxes = [box.scaled(1 / passes[0].scale)
+                 for box in self._run(self._primary, images[0], passes[0])]
+        for scan, image in zip(passes[1:], images[1:]):
+            found = self._run(self._primary, image, scan)
+            boxes += [box.scaled(1 / scan.scale) for box in found if self._confirmed(image, box)]
+        return boxes
+
+    def _fallbacks_found(self, passes: list[Pass], images: list[np.ndarray]) -> list[Box]:
+        return [box.scaled(1 / passes[0].scale) for box in self._fallback(images[0], passes[0])]
 
     def smallest_face(self, grey: np.ndarray) -> int:
         """The smallest face width (pixels) this detector looks for in ``grey``."""
@@ -164,12 +202,42 @@ class FaceDetector:
         return []
 
     def _run(self, cascade: cv2.CascadeClassifier, image: np.ndarray, scan: Pass) -> list[Box]:
+        if min(image.shape[:2]) < self.settings.window:
+            return []
         limit = (scan.max_side, scan.max_side) if scan.max_side else None
         found = cascade.detectMultiScale(image, scaleFactor=self.settings.scale_factor,
                                          minNeighbors=self.settings.min_neighbors,
                                          minSize=(scan.min_side, scan.min_side),
                                          **({"maxSize": limit} if limit else {}))
         return [Box(int(x), int(y), int(w), int(h)) for x, y, w, h in found]
+
+
+class DetectorPool:
+    """Detectors shared by many users (the live sessions): however many there are, at most
+    ``size`` detectors, and their cascades' buffers, exist. Each detect() borrows one
+    (waiting when all are busy), so the pool stands in for a detector. ``make`` makes one
+    (a FaceDetector by default; any of detectors.py's)."""
+
+    def __init__(self, size: int, settings: DetectorSettings | None = None, make=None):
+        self.settings = settings or DetectorSettings()
+        self._make = make or (lambda: FaceDetector(self.settings))
+        self._slots = threading.BoundedSemaphore(size)
+        self._free: list = []  # made when first needed
+        self._lock = threading.Lock()
+
+    def detect(self, grey: np.ndarray) -> list[Box]:
+        with self._slots:
+            with self._lock:
+                detector = self._free.pop() if self._free else None
+            detector = detector or self._make()
+            try:
+                return detector.detect(grey)
+            finally:
+                with self._lock:
+                    self._free.append(detector)
+
+    def smallest_face(self, grey: np.ndarray) -> int:
+        return smallest_face(*grey.shape[:2], self.settings)
 
 
 def _shrunk(grey: np.ndarray, scale: float) -> np.ndarray:

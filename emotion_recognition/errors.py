@@ -9,6 +9,10 @@ class ImageDecodeError(EmotionAppError):
     """The input could not be read as an image (empty, truncated, not an image, too big)."""
 
 
+class DetectionError(EmotionAppError):
+    """OpenCV's face detection failed on an image (it says why, in a few words)."""
+
+
 class DatasetError(EmotionAppError):
     """The FER2013 data is missing, laid out unexpectedly, or holds a broken file."""
 

@@ -20,6 +20,9 @@ from emotion_recognition.labels import EMOTION_SETS
 
 log = logging.getLogger(__name__)
 
+# What "the Hub revision cannot be had" raises: network and file errors and every error of
+# huggingface_hub (all OSErrors: unknown repo or revision, offline mode), a malformed repo id.
+_UNAVAILABLE = (OSError, ValueError)
 MODEL_FILES = (*(s.model_file for s in EMOTION_SETS.values()), "labels.json")
 UPLOAD_PATTERNS = ("*.keras", "labels.json", "README.md", "*.png", "*.json", "*.csv")
 
@@ -55,10 +58,16 @@ def resolve_model_source(environ=os.environ, bundled_dir: Path = BUNDLED_MODEL_D
         except Exception as error:  # offline, unknown repo, bad revision: fall back, say why
             source = ModelSource(bundled_dir, f"bundled {bundled_dir} (Hub {repo_id}@{revision} "
                                               f"unavailable: {type(error).__name__}: {error})")
+            # Not the model that was asked for: a warning, with the traceback of an error
+            # that is not the Hub's or the network's (a bug must not pass for "offline").
+            log.warning("Emotion models loaded from %s", source.description,
+                        exc_info=not isinstance(error, _UNAVAILABLE))
+            return source
     else:
         source = ModelSource(bundled_dir, f"bundled {bundled_dir} (EMOTION_MODEL_REPO not set)")
     log.info("Emotion models loaded from %s", source.description)
     return source
+
 
 
 def upload_model_dir(model_dir: str | Path, repo_id: str, token: str | None = None,

@@ -120,13 +120,26 @@ class PickAFace(JournalError):
 
 def photo_scores(faces: list[dict] | None, index: int | None) -> list[dict[str, float]]:
     """The probabilities of the person's face among an analysis's faces (``Face.to_dict``);
-    with several faces ``index`` (0-based) must say which."""
-    faces = faces or []
+    with several faces ``index`` (0-based) must say which. (The faces come back from the
+    browser: anything else than an analysis's is refused with a message.)"""
+    faces = faces if isinstance(faces, list) else []
     if not faces:
         raise JournalError("Analyse a photo with a face in it first.")
-    if len(faces) > 1 and (index is None or not 0 <= int(index) < len(faces)):
+    if len(faces) > 1 and _index(index, len(faces)) is None:
         raise PickAFace("Several faces were found: pick which face is yours first.")
-    return [faces[0 if len(faces) == 1 else int(index)]["scores"]]
+    face = faces[0 if len(faces) == 1 else _index(index, len(faces))]
+    scores = face.get("scores") if isinstance(face, dict) else None
+    if not isinstance(scores, dict) or not scores:
+        raise JournalError("These results cannot be added: analyse the photo again.")
+    return [scores]
+
+
+def _index(value, count: int) -> int | None:
+    try:
+        index = int(value)
+    except (TypeError, ValueError):
+        return None
+    return index if 0 <= index < count else None
 
 
 def live_scores(records, face_id: int | None) -> list[dict[str, float]]:
@@ -148,6 +161,10 @@ def new_entry(scores: list[dict[str, float]], source: str, note: str = "",
     (``scores``: one {emotion: probability} per frame, as ``Face.to_dict()["scores"]``)."""
     if not scores:
         raise JournalError("There is nothing to add: no face was analysed.")
+    if not all(isinstance(s, dict) and s.keys() == scores[0].keys()
+               and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in s.values())
+               for s in scores):
+        raise JournalError("These results cannot be added: analyse the photo again.")
     labels = tuple(scores[0])
     mean = {label: sum(s[label] for s in scores) / len(scores) for label in labels}
     total = sum(mean.values()) or 1.0
@@ -162,39 +179,55 @@ def new_entry(scores: list[dict[str, float]], source: str, note: str = "",
 
 def load(stored) -> list[Entry]:
     """The browser's stored list -> entries, oldest first. Anything unreadable (an old
-    format, a hand-edited store) is skipped rather than breaking the page."""
-    entries = []
-    for item in stored[-MAX_ENTRIES:] if isinstance(stored, list) else []:  # kept in time order
+    format, a hand-edited store) is skipped here rather than breaking the page; add and
+    merge keep it as it is."""
+    return _read(stored[-MAX_ENTRIES:] if isinstance(stored, list) else [])[0]
+
+
+def _read(stored) -> tuple[list[Entry], list]:
+    """(the readable entries in time order, the unreadable items as they are)."""
+    entries, unreadable = [], []
+    for item in stored if isinstance(stored, list) else []:
         try:
             entries.append(Entry.from_dict(item))
         except JournalError:
-            continue
-    return sorted(entries, key=lambda e: e.local_time)
+            unreadable.append(item)
+    return sorted(entries, key=lambda e: e.local_time), unreadable
 
 
-def add(stored, entry: Entry) -> list[dict]:
-    """The stored list with ``entry`` added (kept in time order)."""
-    entries = load(stored)
-    if len(entries) >= MAX_ENTRIES:
+def _stored(entries: list[Entry], unreadable: list) -> list:
+    """What goes back to the browser: every item it had (those this version cannot read
+    first, unchanged: a stricter check must never delete a person's entries), then the
+    entries in time order."""
+    return [*unreadable, *[e.to_dict() for e in sorted(entries, key=lambda e: e.local_time)]]
+
+
+def add(stored, entry: Entry) -> list:
+    """The stored list with ``entry`` added (kept in time order); nothing of it dropped."""
+    if isinstance(stored, list) and len(stored) >= MAX_ENTRIES:
         raise JournalError(f"Your journal is full ({MAX_ENTRIES} entries). Export it, then "
                            "delete everything to start a new one.")
-    return [e.to_dict() for e in sorted([*entries, entry], key=lambda e: e.local_time)]
+    entries, unreadable = _read(stored)
+    return _stored([*entries, entry], unreadable)
 
 
-def merge(stored, imported: list[Entry]) -> tuple[list[dict], int]:
-    """Imported entries added to the stored ones, duplicates once -> (list, how many new)."""
-    entries = load(stored)
+def merge(stored, imported: list[Entry]) -> tuple[list, int]:
+    """Imported entries added to the stored ones, duplicates once -> (list, how many new);
+    nothing stored is dropped."""
+    if isinstance(stored, list) and len(stored) > MAX_ENTRIES:
+        raise JournalError(f"Your journal holds more than {MAX_ENTRIES} entries, the limit.")
+    entries, unreadable = _read(stored)
     known = {e.key() for e in entries}
     new = []
     for entry in imported:
         if entry.key() not in known:
             known.add(entry.key())
             new.append(entry)
-    if len(entries) + len(new) > MAX_ENTRIES:
-        raise JournalError(f"Together with your journal that makes {len(entries) + len(new)} "
-                           f"entries; the limit is {MAX_ENTRIES}.")
-    merged = sorted([*entries, *new], key=lambda e: e.local_time)
-    return [e.to_dict() for e in merged], len(new)
+    total = len(entries) + len(unreadable) + len(new)
+    if total > MAX_ENTRIES:
+        raise JournalError(f"Together with your journal that makes {total} entries; the limit "
+                           f"is {MAX_ENTRIES}.")
+    return _stored([*entries, *new], unreadable), len(new)
 
 
 def to_csv(stored) -> str:
@@ -215,7 +248,9 @@ def from_csv(text: str | bytes) -> list[Entry]:
     (too big, not a journal's columns, bad dates or numbers: rows are named)."""
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
-    text = (text or "").lstrip("\ufeff")
+    if not isinstance(text, str):
+        raise JournalError("That is not the text of a CSV file.")
+    text = text.lstrip("\ufeff")
     if len(text.encode("utf-8")) > MAX_IMPORT_BYTES:
         raise JournalError(f"That file is over {MAX_IMPORT_BYTES // 1_000_000} MB; a journal "
                            "export is smaller. Is it the right file?")

@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from emotion_recognition.errors import DatasetError, ImageDecodeError
+from emotion_recognition.image_header import decode_slot, size_problem
 from emotion_recognition.limits import LIMITS
 
 FACE_SIZE = 48
@@ -137,18 +138,22 @@ def decode_image_within(source, max_pixels: int | None = LIMITS.working_pixels
                         ) -> tuple[np.ndarray, float]:
     """Like decode_image, but an image over ``max_pixels`` is decoded at 1/2, 1/4 or 1/8 of
     its size (JPEGs are decoded at that size directly, which bounds memory too); returns the
-    image and the factor from its pixels to the original's."""
+    image and the factor from its pixels to the original's. The size the image declares is
+    checked against the limits before any pixel is decoded."""
     if isinstance(source, np.ndarray):
         return _array_to_rgb(source), 1.0
     if isinstance(source, Image.Image):
-        return _pil_to_rgb(source), 1.0
-    data = _read_source_bytes(source)
+        _check_size(source.size)
+        with decode_slot():
+            return _pil_to_rgb(source), 1.0
+    data = read_image_bytes(source)
     try:
         with Image.open(io.BytesIO(data)) as image:
-            _check_pixel_count(image.size)
+            _check_size(image.size)
             width = image.size[0]
-            image = _reduced(image, max_pixels)
-            rgb = _pil_to_rgb(image)
+            with decode_slot():
+                image = _reduced(image, max_pixels)
+                rgb = _pil_to_rgb(image)
             return rgb, width / image.size[0]
     except UnidentifiedImageError:
         raise ImageDecodeError("This file is not an image we can read "
@@ -158,10 +163,29 @@ def decode_image_within(source, max_pixels: int | None = LIMITS.working_pixels
                                f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels). "
                                "Please send a smaller image.") from None
     except (OSError, SyntaxError, ValueError) as error:
-        raise ImageDecodeError(f"This image is damaged or truncated and cannot be read ({error}).") from None
+        raise ImageDecodeError(f"This image is damaged or truncated and cannot be read "
+                               f"({error}).") from None
 
 
-def _read_source_bytes(source) -> bytes:
+def decode_frame(data: bytes, width: int = LIMITS.live_frame_width,
+                 height: int = LIMITS.live_frame_height) -> np.ndarray:
+    """A webcam frame: a JPEG of at most ``width`` x ``height`` (either way up) -> RGB uint8.
+    Its header is checked before any pixel is decoded; ImageDecodeError otherwise."""
+    refusal = f"A webcam frame must be a JPEG image of at most {width}x{height}."
+    try:
+        with Image.open(io.BytesIO(data), formats=["JPEG"]) as image:
+            long_side, short_side = max(image.size), min(image.size)
+            if long_side > max(width, height) or short_side > min(width, height):
+                raise ImageDecodeError(f"{refusal} This one is {image.size[0]}x{image.size[1]}.")
+            with decode_slot():
+                return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError,
+            ValueError):
+        raise ImageDecodeError(refusal) from None
+
+
+def read_image_bytes(source) -> bytes:
+    """The bytes of an image file (or bytes), refused when empty or over the file limit."""
     if isinstance(source, (bytes, bytearray)):
         data = bytes(source)
     else:
@@ -194,17 +218,17 @@ def _reduced(image: Image.Image, max_pixels: int | None) -> Image.Image:
     return image.reduce(max(1, round(image.size[0] / target[0])))
 
 
-def _check_pixel_count(size: tuple[int, int]) -> None:
-    width, height = size
-    if width * height > MAX_IMAGE_PIXELS:
-        raise ImageDecodeError(
-            f"The image is {width}x{height} pixels; the limit is "
-            f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels. Please send a smaller image.")
+def _check_size(size: tuple[int, int]) -> None:
+    """Refuse an image over the pixel, side or aspect limit (image_header.size_problem)."""
+    problem = size_problem(*size)
+    if problem is not None:
+        raise ImageDecodeError(f"This image cannot be analysed. {problem} "
+                               "Please send a smaller image.")
 
 
 def _pil_to_rgb(image: Image.Image) -> np.ndarray:
-    _check_pixel_count(image.size)
     image.seek(0)  # first frame of an animation
+    _check_size(image.size)
     image = ImageOps.exif_transpose(image) or image
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):
         values = np.asarray(image, dtype=np.float64)

@@ -5,7 +5,9 @@ one file, and a client cannot tell the server which upload is "its own". So the 
 counts uploads: every upload of a file entitles one request to it; a request claims one,
 and when the last claim ends and no upload of that file awaits its request, the file is
 deleted. A request never deletes anything else: not a file it was merely handed (an
-example, a file the server fetched for it), and never a result. Results go to a fresh,
+example, a file the server fetched for it), and never a result. A request reads nothing
+outside the store (nor a result): any other path gets one message, whether it exists or
+not. Results go to a fresh,
 unguessable folder per request, so they are never shared nor rewritten while a client
 downloads them. A sweeper deletes what no request claimed and results past their time;
 a stopped server's folder is deleted at exit, or by the next start if it crashed.
@@ -33,6 +35,9 @@ from emotion_recognition.limits import Retention
 log = logging.getLogger(__name__)
 INSTANCE_PREFIX = "instance-"
 RESULTS = "results"
+
+
+NOT_AN_UPLOAD = "That file is not an upload: please upload a photo or video to analyse."
 
 
 class UploadUnavailable(EmotionAppError):
@@ -117,16 +122,41 @@ class FileStore:
             with self._lock:
                 self._end(target, kind)
 
-    def _begin(self, target: Path) -> str:
-        if not _is_inside(target, self.root) or target in self._protected:
-            return "public"
-        if _is_inside(target, self.results):
-            raise UploadUnavailable("That file is a result, not an upload: please upload a photo "
-                                    "or video to analyse.")
+    @contextmanager
+    def peek(self, path: str | Path) -> Iterator[Path]:
+        """Read ``path`` as ``claim`` would allow, without claiming it (a video's first frame,
+        shown before the request that analyses it): it is kept for that request."""
+        target = _absolute(path)
+        with self._lock:
+            kind = "public" if target in self._protected else "read"
+            if kind == "read":
+                self.check(target)
+                self._reading[target] = self._reading.get(target, 0) + 1
+        try:
+            yield target
+        finally:
+            with self._lock:
+                self._end(target, kind)
+
+    def check(self, path: str | Path) -> None:
+        """Raise UploadUnavailable unless ``path`` is a file a request may read: an upload in
+        this store (not a result) or a protected file. Outside the store, one message for
+        every path, whether it exists or not."""
+        target = _absolute(path)
+        if target in self._protected:
+            return
+        if not _is_inside(target, self.root) or _is_inside(target, self.results):
+            raise UploadUnavailable(NOT_AN_UPLOAD)
         if not target.is_file():
             raise UploadUnavailable(
                 "This upload is no longer on the server: uploads are deleted once analysed "
-                f"(or after {self.retention.unused_upload_s / 60:g} minutes). Please upload it again.")
+                f"(or after {self.retention.unused_upload_s / 60:g} minutes). "
+                "Please upload it again.")
+
+    def _begin(self, target: Path) -> str:
+        if target in self._protected:
+            return "public"
+        self.check(target)
         entry = self._uploads.get(target)
         if entry is None:  # in the cache but not an upload we counted (e.g. fetched from a link)
             self._reading[target] = self._reading.get(target, 0) + 1
@@ -234,7 +264,7 @@ class FileStore:
         while not self._stop.wait(self.retention.sweep_every_s):
             try:
                 self.sweep()
-            except OSError:
+            except Exception:  # noqa: BLE001 - a real fault, logged; the sweeper keeps sweeping
                 log.exception("sweeping %s failed", self.root)
 
     def close(self) -> None:
@@ -286,7 +316,8 @@ def _hold_lock(base: Path, name: str):
 
 
 def _absolute(path: str | Path) -> Path:
-    return Path(os.path.abspath(path))
+    """The path with "..", "." and symbolic links resolved (what a read would open)."""
+    return Path(os.path.realpath(path))
 
 
 def _is_inside(path: Path, folder: Path) -> bool:

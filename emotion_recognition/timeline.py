@@ -16,9 +16,11 @@ def face_ids(records: Iterable) -> list[int]:
 
 
 def probability_rows(records: Iterable, labels: tuple[str, ...], face_id: int) -> list[dict]:
-    """One face's probabilities over time: rows (time_s, emotion, probability)."""
-    return [{"time_s": round(r.time, 3), "emotion": name, "probability": r.face.scores.get(name, 0.0)}
-            for r in records if r.face.face_id == face_id for name in labels]
+    """One face's probabilities over time: rows (time_s, emotion, probability), none for an
+    emotion the set in use at that moment did not have."""
+    return [{"time_s": round(r.time, 3), "emotion": name, "probability": r.face.scores[name]}
+            for r in records if r.face.face_id == face_id for name in labels
+            if name in r.face.scores]
 
 
 def winner_rows(records: Iterable) -> list[dict]:

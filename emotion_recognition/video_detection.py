@@ -24,7 +24,7 @@ class TrackingDetector:
     """Detect faces in the frames of one video, in order."""
 
     def __init__(self, detector, full_every: int = 5):
-        self.detector = detector  # any of detectors.py's: detect(grey) -> boxes
+        self.detector = detector  # any of detectors.py's, or a DetectorPool of them
         self.full_every = max(1, full_every)
         self.full_searches = 0
         self._previous: list[Box] = []

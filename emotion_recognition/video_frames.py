@@ -17,6 +17,10 @@ from typing import Iterator
 import cv2
 import numpy as np
 
+from emotion_recognition.errors import VideoError
+from emotion_recognition.image_header import size_problem
+from emotion_recognition.limits import LIMITS, Limits
+
 
 @dataclass(frozen=True)
 class SampledFrame:
@@ -25,11 +29,23 @@ class SampledFrame:
     bgr: np.ndarray
 
 
-class FrameReader:
-    """Iterate over the frames of ``path`` closest after every 1/sample_fps seconds."""
+def check_frame_size(width: int, height: int, limits: Limits = LIMITS) -> None:
+    """Refuse video frames over the frame limits (VideoError)."""
+    problem = size_problem(width, height, limits.video_frame_pixels, limits.video_frame_side,
+                           limits.image_aspect)
+    if problem is not None:
+        raise VideoError(f"This video's frames are too large to analyse. {problem} "
+                         "Please send a smaller video (at most 4K).")
 
-    def __init__(self, path: str | Path, fps: float, sample_fps: float, ahead: int = 4):
+
+class FrameReader:
+    """Iterate over the frames of ``path`` closest after every 1/sample_fps seconds; a frame
+    over the size limits (check_frame_size) ends it with a VideoError."""
+
+    def __init__(self, path: str | Path, fps: float, sample_fps: float, ahead: int = 4,
+                 limits: Limits = LIMITS):
         self.path, self.fps, self.step = Path(path), fps, 1.0 / sample_fps
+        self.limits = limits
         self.decode_seconds = 0.0  # the reader thread's own decoding time
         self._queue: queue.Queue = queue.Queue(maxsize=ahead)
         self._stop = threading.Event()
@@ -46,8 +62,11 @@ class FrameReader:
             self.close()
 
     def close(self) -> None:
-        """Stop the reader (early stops included) and wait for it."""
+        """Stop the reader (early stops included) and wait for it; nothing to do if it never
+        started (so an error before the first frame is the one the caller sees)."""
         self._stop.set()
+        if self._thread.ident is None:
+            return
         while self._thread.is_alive():
             try:
                 self._queue.get(timeout=0.05)
@@ -83,6 +102,7 @@ class FrameReader:
             self.decode_seconds += time.perf_counter() - start
             if not ok:
                 return
+            check_frame_size(frame.shape[1], frame.shape[0], self.limits)  # larger than it said
             yield SampledFrame(index, moment, frame)
 
     def _put(self, item) -> bool:

@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
-# One GPU job of the big-model recipe (teachers, then the distilled served student).
+# One GPU job of the clock-planned recipe: a wide teacher, the distilled served-size student,
+# its 4-emotion head, calibrated served models, all inside JOB_SECONDS.
 #
 #   bash scripts/gpu_train.sh OUTPUT_DIR
 #
-# Run it again and again (one call per 10-minute job) until OUTPUT_DIR/recipe_status.json
-# says "finished": true. Each job installs the wheels that travelled with the project (.whl/)
-# if Keras is missing, trains with KERAS_BACKEND=jax, resumes what earlier jobs left in
-# OUTPUT_DIR (or in OUTPUT_DIR/bundle.tar copied back from a machine that is gone), stops
-# inside its time budget, and ends by writing OUTPUT_DIR/bundle.tar: the output's small files
-# (logs, histories, run states, the teachers' outputs on the training images and PublicTest,
-# the student's best weights and exported models), a few MiB while the recipe is under way,
-# which is what a fresh machine or the evaluating machine needs.
+# Installs the wheels that travelled with the project (.whl/) if Keras is missing, trains with
+# KERAS_BACKEND=jax, goes on from what earlier jobs left in OUTPUT_DIR (or in
+# OUTPUT_DIR/bundle.tar copied back from a machine that is gone), and ends by writing
+#   OUTPUT_DIR/bundle.tar   what a later loan needs to go on, within BUNDLE_MIB (the carry
+#                           limit left by the project, the pack and the wheels)
+#   OUTPUT_DIR/results.tar  the served models, histories and outputs, for evaluation
+# (see emotion_recognition/training/bundle.py). Before training on JAX it checks that the
+# augmenter compiles for the GPU within AUGMENT_CHECK_SECONDS; if not, it augments on the CPU.
 #
-# Settings (environment): PACK (default data/fer2013_pack.npz), JOB_SECONDS (default 540),
-# RECIPE (gpu, or tiny for the tests), PYTHON (default python3), KERAS_BACKEND (default jax).
+# Settings (environment): PACK (default data/fer2013_pack.npz), JOB_SECONDS (default 480, of a
+# 600-second call), RECIPE (gpu, or tiny for the tests), BUNDLE_MIB (default 4.5),
+# AUGMENT_CHECK_SECONDS (default 120), PYTHON (default python3), KERAS_BACKEND (default jax),
+# STUDENT_INIT (a served .keras the student starts from, e.g. model/emotion7.keras) and
+# ALSO_TEACH (served .keras files that teach the student beside the recipe's teachers).
 set -euo pipefail
 out=${1:?usage: scripts/gpu_train.sh OUTPUT_DIR}
 cd "$(dirname "$0")/.."
@@ -31,13 +35,18 @@ if [ -f "$out/bundle.tar" ] && [ ! -f "$out/recipe_status.json" ]; then
   tar -xf "$out/bundle.tar" -C "$out"   # a fresh machine: carry on from the copied-back bundle
 fi
 
+if [ "$KERAS_BACKEND" = jax ] && [ -z "${EMOTION_AUGMENT_DEVICE:-}" ]; then
+  if ! timeout "${AUGMENT_CHECK_SECONDS:-120}" "$python" -m emotion_recognition.training.augment \
+      2>&1 | tee -a "$out/log.txt"; then
+    echo "the augmenter did not compile for the accelerator in time: augmenting on the CPU" \
+      | tee -a "$out/log.txt"
+    export EMOTION_AUGMENT_DEVICE=cpu
+  fi
+fi
+
 "$python" -m emotion_recognition.training.recipe --data "${PACK:-data/fer2013_pack.npz}" \
-  --out "$out" --time-budget "${JOB_SECONDS:-540}" --recipe "${RECIPE:-gpu}" 2>&1 \
+  --out "$out" --time-budget "${JOB_SECONDS:-480}" --recipe "${RECIPE:-gpu}" \
+  ${STUDENT_INIT:+--student-init "$STUDENT_INIT"} ${ALSO_TEACH:+--also-teach $ALSO_TEACH} 2>&1 \
   | tee -a "$out/log.txt"
 
-# the bundle: every file under 15 MiB but the checkpoint weights (a run whose weights did not
-# travel starts again; teachers' outputs travel, so a finished teacher never does)
-(cd "$out" && find . -type f ! -name bundle.tar ! -name 'partial-*' \
-   ! -path '*/checkpoint/weights.weights.h5' -size -15M -print0 \
-  | tar -cf bundle.tar.tmp --null -T - && mv bundle.tar.tmp bundle.tar)
-echo "wrote $out/bundle.tar ($(du -h "$out/bundle.tar" | cut -f1))"
+"$python" -m emotion_recognition.training.bundle "$out" --max-mib "${BUNDLE_MIB:-4.5}"

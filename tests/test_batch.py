@@ -176,6 +176,19 @@ def test_dataset_chains_into_a_ray_pipeline(ray_local, recognizer):
     assert happy.count() == labels.count("happy") and dataset.count() == len(labels) + 1
 
 
+def test_label_dataset_never_starts_a_ray_it_would_not_stop(monkeypatch):
+    import ray
+
+    from emotion_recognition.errors import EmotionAppError
+
+    started = []
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(batch, "start_ray", lambda *args, **kwargs: started.append(1))
+    with pytest.raises(EmotionAppError, match="inside `with ray_session"):
+        label_dataset([str(EXAMPLES / "astronaut.jpg")], SETTINGS)
+    assert started == []
+
+
 def test_classifier_pool_is_sized_to_the_cluster():
     assert BatchSettings().classifier_pool(2) == (1, 0.0)  # shares this machine's 2 cores
     assert BatchSettings().classifier_pool(160) == (32, 1.0)

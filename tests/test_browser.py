@@ -223,13 +223,16 @@ def test_labels_lie_inside_the_visible_picture_and_are_legible(page, tmp_path, a
     page.shot("photo_labels_at_the_top")
 
 
-def test_a_one_by_100000_image_gets_an_answer(page, tmp_path):
+def test_a_one_by_100000_image_gets_a_clear_refusal(page, tmp_path):
+    """Too long a strip to be a photo (issue 15: such strips crashed the detector): the
+    person reads why, from its header, and the next photo is analysed."""
     strip = tmp_path / "strip.png"
     Image.new("RGB", (100_000, 1), (120, 120, 120)).save(strip)
     upload_photo(page, strip)
     page.get_by_role("button", name="Analyse", exact=True).click()
-    page.get_by_text("No face found").wait_for()
-    assert_no_error_toast(page)
+    toast = page.locator(ERROR_TOAST).first
+    toast.wait_for()
+    assert "100000x1 pixels; the limit is 16,384 pixels a side" in toast.inner_text()
 
 
 # --- Video -------------------------------------------------------------------------------
@@ -350,4 +353,5 @@ def test_every_tab_fits_and_results_come_into_view(page):
     page.get_by_text("1 face found").wait_for()
     page.wait_for_timeout(1500)  # the smooth scroll
     top = page.locator(".results:visible").first.evaluate("e => e.getBoundingClientRect().top")
-    assert 0 <= top < page.viewport_size["height"] / 2, top  # the answer is on screen
+    assert -1 <= top < page.viewport_size["height"] / 2, top  # the answer is on screen
+    # (-1: the smooth scroll may stop a fraction of a pixel past the panel's top)

@@ -96,3 +96,67 @@ def test_suppression_drops_a_box_inside_a_larger_face():
     eye = Box(30, 30, 20, 20)  # IoU with the face is small, but it lies inside it
     face = Box(0, 0, 100, 100)
     assert suppress_overlaps([eye, face]) == [face]
+
+
+def test_long_strips_cannot_poison_a_shared_detector():
+    """A tall then a wide strip used to leave the cascade's buffers 60000 pixels both ways
+    (a segfault, or "Failed to allocate 39178152448 bytes" for every photo after)."""
+    detector = FaceDetector()
+    for height, width in [(60000, 400), (400, 60000), (65000, 64), (64, 65000), (64800, 32),
+                          (32, 64800)]:
+        assert detector.detect(np.full((height, width), 128, np.uint8)) == []
+    assert len(_faces(detector, "three_faces.jpg")) == 3
+
+
+def test_no_pass_is_larger_than_the_detection_limits_and_12_megapixels_are_searched_whole():
+    from emotion_recognition.detection import DetectorSettings, detection_passes
+    from emotion_recognition.limits import LIMITS
+
+    for height, width in [(4800, 5000), (60000, 400), (400, 60000), (16384, 820)]:
+        for scan in detection_passes(height, width, DetectorSettings()):
+            side = max(height, width) * scan.scale
+            assert side <= LIMITS.detection_side + 1
+            assert height * width * scan.scale**2 <= LIMITS.detection_pixels * 1.01
+    assert detection_passes(3024, 4032, DetectorSettings())[-1].scale == 0.75
+
+
+def test_a_detector_frees_what_a_large_image_grew_and_keeps_its_cascade_otherwise():
+    detector = FaceDetector()
+    cascade = detector._primary
+    detector.detect(np.full((480, 640), 100, np.uint8))
+    assert detector._primary is cascade
+    detector.detect(np.full((3000, 3000), 100, np.uint8))
+    assert detector._primary is not cascade
+
+
+def test_an_opencv_failure_is_a_plain_message_and_the_detector_goes_on():
+    import cv2
+
+    from emotion_recognition.errors import DetectionError
+
+    class FailingCascade:
+        def detectMultiScale(self, *args, **kwargs):
+            raise cv2.error("Failed to allocate 39178152448 bytes")
+
+    detector = FaceDetector()
+    detector._primary = FailingCascade()
+    with pytest.raises(DetectionError, match=r"failed on this image \(Failed to allocate 39"):
+        detector.detect(to_grey(decode_image(EXAMPLES / "astronaut.jpg")))
+    assert len(_faces(detector, "astronaut.jpg")) == 1
+
+
+def test_a_pool_lends_at_most_its_few_detectors_to_many_users():
+    import threading
+
+    from emotion_recognition.detection import DetectorPool
+
+    pool = DetectorPool(2)
+    grey = to_grey(decode_image(EXAMPLES / "astronaut.jpg"))
+    found = []
+    threads = [threading.Thread(target=lambda: found.append(len(pool.detect(grey))))
+               for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert found == [1] * 8 and 1 <= len(pool._free) <= 2

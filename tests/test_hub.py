@@ -57,7 +57,19 @@ def test_falls_back_to_the_bundled_model_when_the_hub_is_unreachable(offline_cac
     source = hub.resolve_model_source(env, bundled_dir=tmp_path)
     assert source.directory == tmp_path
     assert "bundled" in caplog.text and "unavailable" in caplog.text
-    assert len(caplog.records) == 1
+    assert len(caplog.records) == 1 and caplog.records[0].levelno == logging.WARNING
+    assert not caplog.records[0].exc_info  # the Hub's own error: no traceback needed
+
+
+def test_a_bug_in_the_download_is_not_passed_off_as_offline(monkeypatch, tmp_path, caplog):
+    def broken(*args, **kwargs):
+        raise TypeError("a bug")
+
+    monkeypatch.setattr(hub, "download_model_dir", broken)
+    caplog.set_level(logging.INFO, logger="emotion_recognition.hub")
+    source = hub.resolve_model_source({"EMOTION_MODEL_REPO": REPO}, bundled_dir=tmp_path)
+    assert source.directory == tmp_path and "TypeError: a bug" in source.description
+    assert caplog.records[0].levelno == logging.WARNING and caplog.records[0].exc_info
 
 
 def test_no_repo_configured_means_bundled(tmp_path):

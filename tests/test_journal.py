@@ -78,6 +78,18 @@ def test_load_reads_at_most_the_newest_max_entries(monkeypatch):
     assert [e.time for e in journal.load(items)] == [NOW - timedelta(hours=h) for h in (2, 1)]
 
 
+def test_add_and_merge_never_drop_what_they_cannot_read():
+    """A stored item this version cannot read (an older or newer format, a hand edit) is
+    written back as it was: a change to validation must not delete a person's entries."""
+    odd = [{"time": "2025-03-14T08:00:00", "source": "photo", "emotion_set": "emotion9"}, "text"]
+    kept = stored(entry("sad", NOW))
+    added = journal.add([*odd, *kept], entry("happy", NOW - timedelta(hours=1)))
+    assert added[:2] == odd and len(added) == 4
+    merged, new = journal.merge(added, [entry("fear", NOW - timedelta(hours=2))])
+    assert new == 1 and merged[:2] == odd and len(merged) == 5
+    assert [e.emotion for e in journal.load(merged)] == ["fear", "happy", "sad"]
+
+
 def test_add_keeps_order_and_refuses_past_the_limit(monkeypatch):
     first = journal.add([], entry("sad", NOW))
     both = journal.add(first, entry("happy", NOW - timedelta(hours=1)))
@@ -271,3 +283,19 @@ def test_an_edited_table_with_a_gap_is_refused(tmp_path):
     table.write_text("emotion,kind,suggestion\nhappy,music,Pop\n")
     with pytest.raises(ValueError, match="no suggestion for angry/activity"):
         suggestions.load_table(table)
+
+
+@pytest.mark.parametrize("faces, index", [
+    (7, None), ("text", None), ([7], None), ([{"scores": "x"}], None),
+    ([{"scores": {}}], None), ([{"scores": scores("happy")}] * 2, "x"),
+])
+def test_faces_sent_back_by_a_browser_are_checked(faces, index):
+    with pytest.raises(JournalError):
+        journal.photo_scores(faces, index)
+
+
+def test_scores_that_are_not_numbers_make_no_entry():
+    with pytest.raises(JournalError, match="cannot be added"):
+        journal.new_entry([{"happy": "1.0"}], "photo")
+    with pytest.raises(JournalError, match="cannot be added"):
+        journal.new_entry([{"happy": 1.0}, {"sad": 1.0}], "live")

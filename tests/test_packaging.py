@@ -67,3 +67,18 @@ def test_console_scripts_are_installed(tmp_path, script):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "usage:" in done.stdout
+
+
+def test_the_package_requires_what_the_app_requirements_pin():
+    """Every package requirements.txt pins for the app (but Gradio and the plots the app
+    alone uses) is a dependency of the installable package: emotion-video needs av."""
+    import re
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    required = {re.split(r"[<>=!~\[ ]", d)[0].lower().replace("_", "-")
+                for d in project["dependencies"]}
+    pinned = {re.split(r"[<>=!~\[ ]", line)[0].lower().replace("_", "-")
+              for line in (ROOT / "requirements.txt").read_text().splitlines()
+              if line.strip() and not line.startswith("#")}
+    assert pinned - required <= {"gradio", "matplotlib"} and "av" in required

@@ -29,23 +29,62 @@ def test_analyse_again_with_other_settings_after_the_upload_is_deleted(recognize
     upload = tmp_path / "upload.jpg"
     shutil.copy(EXAMPLES / "three_faces.jpg", upload)
     read = DeletingReader()
-    kept = analyse_photo(recognizer, str(upload), None, read, "emotion7")
+    kept, _ = analyse_photo(recognizer, str(upload), None, read, "emotion7")
     assert not upload.exists() and len(kept.analysis.faces) == 3
-    again = analyse_photo(recognizer, str(upload), kept, read, "emotion4", explain=True)
+    again, analysis = analyse_photo(recognizer, str(upload), kept, read, "emotion4", explain=True)
     assert read.reads == 1 and set(again.analysis.faces[0].scores) == {"angry", "happy", "sad", "neutral"}
-    assert len(again.analysis.explanations) == 3
+    assert len(again.analysis.explanations) == 3 and len(again.heat_maps) == 3
+    assert analysis.image.shape[:2] == again.shape  # the pixels: the request's, not kept
+    assert again.analysis.image.size == 0 and again.nbytes < analysis.image.nbytes
     shutil.copy(EXAMPLES / "astronaut.jpg", upload)  # a new upload at the same place
-    fresh = analyse_photo(recognizer, str(upload), again, read, "emotion7")
+    fresh, _ = analyse_photo(recognizer, str(upload), again, read, "emotion7")
     assert read.reads == 2 and len(fresh.analysis.faces) == 1
 
 
 def test_a_click_picks_the_face_under_it(recognizer, tmp_path):
     upload = tmp_path / "upload.jpg"
     shutil.copy(EXAMPLES / "three_faces.jpg", upload)
-    kept = analyse_photo(recognizer, str(upload), None, DeletingReader())
+    kept, _ = analyse_photo(recognizer, str(upload), None, DeletingReader())
     faces = kept.analysis.faces
     box = faces[2].box
     centre = (box.x + box.w / 2, box.y + box.h / 2)
-    assert face_at(kept, *centre, kept.rgb.shape[1]) == 2
-    assert face_at(kept, centre[0] / 2, centre[1] / 2, kept.rgb.shape[1] // 2) == 2  # shown smaller
-    assert face_at(kept, 1, 1, kept.rgb.shape[1]) is None and face_at(None, 1, 1, 10) is None
+    assert face_at(kept, *centre, kept.shape[1]) == 2
+    assert face_at(kept, centre[0] / 2, centre[1] / 2, kept.shape[1] // 2) == 2  # shown smaller
+    assert face_at(kept, 1, 1, kept.shape[1]) is None and face_at(None, 1, 1, 10) is None
+
+
+def _photo(megabytes: int, name: str = "p"):
+    from emotion_recognition.photo_session import KeptPhoto
+
+    return KeptPhoto(name, bytes(megabytes * 2**20))
+
+
+def test_kept_photos_are_bounded_in_all_one_per_key_and_dropped_after_their_time():
+    from emotion_recognition.photo_session import KeptPhotos
+
+    now = [0.0]
+    kept = KeptPhotos(max_bytes=10 * 2**20, ttl_s=60, clock=lambda: now[0])
+    first = kept.put(None, _photo(4, "first"))
+    again = kept.put(first, _photo(4, "second"))  # the session's next photo replaces its last
+    assert again == first and len(kept) == 1 and kept.get(first).source == "second"
+    others = [kept.put(None, _photo(4)) for _ in range(5)]  # 20 MB more: the oldest go first
+    assert kept.bytes() <= 10 * 2**20 and kept.get(first) is None
+    assert kept.get(others[-1]) is not None
+    now[0] = 61
+    assert kept.get(others[-1]) is None and len(kept) == 0
+    assert kept.get("not a key") is None and kept.get(None) is None and kept.get(["x"]) is None
+
+
+def test_an_analysis_makes_a_new_kept_photo_and_leaves_the_old_one_whole(recognizer, tmp_path):
+    import dataclasses
+
+    import pytest
+
+    upload = tmp_path / "upload.jpg"
+    shutil.copy(EXAMPLES / "three_faces.jpg", upload)
+    first, _ = analyse_photo(recognizer, str(upload), None, DeletingReader(), "emotion7")
+    second, _ = analyse_photo(recognizer, str(upload), first, DeletingReader(), "emotion4")
+    assert second is not first and second.data is first.data
+    assert len(first.analysis.faces[0].scores) == 7 and len(second.analysis.faces[0].scores) == 4
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        first.analysis = None

@@ -9,7 +9,9 @@ import pytest
 from PIL import Image
 
 from conftest import EXAMPLES
+from crafted import grey_jpeg, jpeg_declaring, png_declaring
 from emotion_recognition.errors import ImageDecodeError
+from emotion_recognition.limits import LIMITS
 from emotion_recognition.preprocessing import (Box, clip_box, crop_padded, decode_image,
                                                downscale_for_detection, face_crops, face_frame,
                                                to_model_input)
@@ -121,3 +123,72 @@ def test_missing_file_and_arrays(tmp_path):
     assert decode_image(Image.new("LA", (3, 3))).shape == (3, 3, 3)
     with pytest.raises(ImageDecodeError):
         decode_image(np.zeros((0, 3), np.uint8))
+
+
+@pytest.mark.parametrize("data, message", [
+    (jpeg_declaring(30000, 30000), "the limit is 40 megapixels"),  # (Pillow's own check)
+    (png_declaring(20000, 20000), "the limit is 40 megapixels"),
+    (jpeg_declaring(8000, 6000), "8000x6000 pixels; the limit is 40 megapixels"),
+    (jpeg_declaring(400, 60000), "the limit is 16,384 pixels a side"),
+    (jpeg_declaring(64, 16000), "250 times longer than wide; the limit is 20"),
+    (png_declaring(0, 10), "not an image"),
+])
+def test_a_size_over_a_limit_is_refused_from_the_header_before_any_decode(
+        data, message, monkeypatch):
+    import emotion_recognition.preprocessing as preprocessing
+
+    def no_decoding():
+        raise AssertionError("decoded")
+
+    monkeypatch.setattr(preprocessing, "decode_slot", no_decoding)
+    assert len(data) < 1000
+    with pytest.raises(ImageDecodeError, match=message):
+        decode_image(data)
+
+
+def test_a_webcam_frame_is_a_jpeg_within_1920x1080_checked_before_its_decode(monkeypatch):
+    import emotion_recognition.preprocessing as preprocessing
+    from emotion_recognition.preprocessing import decode_frame
+
+    frame = grey_jpeg(640, 480)
+    assert decode_frame(frame).shape == (480, 640, 3)
+    assert decode_frame(grey_jpeg(1080, 1920)).shape == (1920, 1080, 3)  # a phone held upright
+    monkeypatch.setattr(preprocessing, "decode_slot", lambda: pytest.fail("decoded"))
+    png = _encode(Image.new("RGB", (64, 48)), "PNG")
+    for refused in (jpeg_declaring(30000, 30000), jpeg_declaring(32, 64800),
+                    jpeg_declaring(1920, 1200), png, b"", b"x"):
+        with pytest.raises(ImageDecodeError, match="JPEG image of at most 1920x1080"):
+            decode_frame(refused)
+
+
+def test_at_most_a_few_images_decode_at_once(monkeypatch):
+    import threading
+    import time
+
+    import emotion_recognition.image_header as image_header
+
+    running, most = [0], [0]
+    lock = threading.Lock()
+    original = image_header._decoding
+
+    class Counting:
+        def __enter__(self):
+            original.acquire()
+            with lock:
+                running[0] += 1
+                most[0] = max(most[0], running[0])
+            time.sleep(0.05)
+
+        def __exit__(self, *exc):
+            with lock:
+                running[0] -= 1
+            original.release()
+
+    monkeypatch.setattr(image_header, "_decoding", Counting())
+    photo = (EXAMPLES / "astronaut.jpg").read_bytes()
+    threads = [threading.Thread(target=decode_image, args=(photo,)) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert 1 < most[0] <= LIMITS.decodes_at_once

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -80,7 +81,7 @@ def test_a_request_deletes_only_uploads(store):
     with store.result_dir() as out:
         result = out / "annotated.jpg"
         result.write_bytes(b"someone's result")
-    with pytest.raises(UploadUnavailable, match="result, not an upload"):
+    with pytest.raises(UploadUnavailable, match="not an upload"):
         with store.claim(result):
             pass
     fetched = store.root / "hash2" / "from_a_link.jpg"  # in the cache, never counted
@@ -95,6 +96,56 @@ def test_a_request_deletes_only_uploads(store):
         with store.claim(path) as mine:
             assert mine.read_bytes()
     assert result.exists() and fetched.exists() and example.exists()
+
+
+def test_nothing_outside_the_store_is_read_and_the_refusal_says_nothing_of_what_exists(
+        store, tmp_path):
+    from emotion_recognition.storage import NOT_AN_UPLOAD
+
+    secret = tmp_path / "secret.jpg"
+    secret.write_bytes(b"private")
+    upload = _upload(store)
+    link = store.root / "hash9" / "link.jpg"  # a link inside the store to a file outside it
+    link.parent.mkdir()
+    link.symlink_to(secret)
+    named = [secret, tmp_path / "no_such_file.jpg", tmp_path, "/etc/passwd", link,
+             store.root / ".." / "secret.jpg", f"{upload.parent}/../../../secret.jpg"]
+    same_message = f"^{re.escape(NOT_AN_UPLOAD)}$"
+    for path in named:
+        for read in (store.claim, store.peek):
+            with pytest.raises(UploadUnavailable, match=same_message):
+                with read(path):
+                    pass
+        with pytest.raises(UploadUnavailable, match=same_message):
+            store.check(path)
+    assert secret.read_bytes() == b"private"
+
+
+def test_a_peek_leaves_the_upload_for_the_request_that_analyses_it(store):
+    path = _upload(store)
+    store.note_uploads([str(path)])
+    with store.peek(path) as seen:
+        assert seen.read_bytes() == b"same bytes"
+    assert path.exists()
+    with store.claim(path):
+        pass
+    assert not path.exists()
+
+
+def test_the_sweeper_survives_any_error(store, monkeypatch):
+    import time
+
+    calls = []
+
+    def failing_sweep(now=None):
+        calls.append(now)
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(store, "sweep", failing_sweep)
+    store.retention = Retention(sweep_every_s=0.05)
+    store.start_sweeper()
+    time.sleep(0.4)
+    assert len(calls) >= 2 and store._sweeper.is_alive()
 
 
 def test_a_gone_upload_gets_a_clear_message(store):

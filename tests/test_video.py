@@ -100,6 +100,66 @@ def test_bad_videos_get_clear_messages(tmp_path, clip):
         analyze_video(clip, None, "emotion7", 0)
 
 
+def test_a_webm_without_a_duration_is_analysed_and_kept_within_the_limits(tmp_path, recognizer):
+    import dataclasses
+
+    from crafted import webm_without_duration
+    from emotion_recognition.limits import LIMITS
+
+    webm = webm_without_duration(tmp_path / "recorded.webm", frames=20)  # 2 s at 10 fps
+    info = probe_video(webm)
+    assert info.frame_count == 0 and info.duration == 0.0  # unknown, not -9e16 frames
+    result = analyze_video(webm, recognizer, "emotion7", 5, limits=LIMITS)
+    assert result.frames_analysed == 10 and result.summary()["duration_s"] == pytest.approx(1.9)
+    short = dataclasses.replace(LIMITS, video_seconds=1)  # read as it goes: stops at the limit
+    stopped = analyze_video(webm, recognizer, "emotion7", 5, limits=short)
+    assert stopped.summary()["stopped_because"] == "videos may last 1 s at most"
+    assert stopped.frames_analysed == 6  # 0.0, 0.2, ... 1.0 s
+
+
+def test_a_still_image_or_frames_over_4k_are_refused_before_a_frame_is_decoded(
+        tmp_path, monkeypatch):
+    import shutil
+
+    import emotion_recognition.video as video
+    from conftest import EXAMPLES
+    from crafted import mjpeg_avi
+
+    photo = tmp_path / "photo.mp4"
+    shutil.copy(EXAMPLES / "astronaut.jpg", photo)
+    big = mjpeg_avi(tmp_path / "big.avi", frames=2, size=(5000, 4000))
+
+    class NoDecoding:  # OpenCV's capture, but decoding a frame fails the test
+        def __init__(self, *args):
+            self.capture = opencv_capture(*args)
+
+        def grab(self):
+            raise AssertionError("a frame was decoded")
+
+        def __getattr__(self, name):
+            return getattr(self.capture, name)
+
+    opencv_capture = cv2.VideoCapture
+
+    monkeypatch.setattr(video.cv2, "VideoCapture", NoDecoding)
+    with pytest.raises(VideoError, match="still image, not a video"):
+        probe_video(photo)
+    with pytest.raises(VideoError, match="5000x4000 pixels; the limit is 8.29 megapixels"):
+        probe_video(big)
+
+
+def test_a_frame_larger_than_the_limits_ends_the_reading_and_an_unused_reader_closes(clip):
+    import dataclasses
+
+    from emotion_recognition.limits import LIMITS
+    from emotion_recognition.video_frames import FrameReader
+
+    FrameReader(clip, 30, 5).close()  # never started: nothing to stop, no error of its own
+    tiny = dataclasses.replace(LIMITS, video_frame_pixels=1000)
+    with pytest.raises(VideoError, match="frames are too large"):
+        list(FrameReader(clip, 30, 5, limits=tiny))
+
+
 def test_live_session_keeps_ids_and_records(recognizer):
     session = LiveSession(smoothing=0.6)
     frame = np.full((480, 640, 3), 100, np.uint8)
@@ -132,9 +192,55 @@ def test_videos_and_live_sessions_use_the_chosen_detector(clip, recognizer, dete
         type(served.detector).__name__)
     with pytest.raises(EmotionAppError, match="Unknown face detector"):
         analyze_video(clip, recognizer, "emotion7", 5, detector="yolo")
+    from emotion_recognition.video import LiveSessions
+
+    sessions = LiveSessions()  # the server's sessions share a pool of detectors per name
+    assert sessions.pool(detector) is sessions.pool(detector) is not sessions.pool("haar")
+    shared = sessions.get("a" * 32, create=True, client="10.0.0.1")
+    shared.detector_name = detector
+    assert len(shared.process(frame, recognizer)[1]) == 1
+    assert shared.detector.detector is sessions.pool(detector)
     assert video_cli.main([str(clip), "--no-video", "--detector", detector, "--out",
                            str(clip.parent / detector)]) == 0
     assert json.loads(capsys.readouterr().out)["faces"] == 1
+
+
+def test_live_sessions_are_made_for_valid_frames_only_and_capped_per_client():
+    from emotion_recognition.video import LiveSessions
+
+    sessions = LiveSessions(ttl_s=60, max_sessions=6, per_client=2)
+    ids = [f"{n:032x}" for n in range(8)]
+    assert sessions.get(ids[0]) is None and len(sessions) == 0  # asking makes nothing
+    for bad in (None, "../results", "x" * 32, ["a"], {"a": 1}, 7):
+        assert sessions.get(bad) is None
+        with pytest.raises(VideoError, match="not valid"):
+            sessions.get(bad, create=True, client="10.0.0.1")
+    sessions.get(ids[0], create=True, client="10.0.0.1")
+    sessions.get(ids[1], create=True, client="10.0.0.1")
+    with pytest.raises(VideoError, match="already has 2 live sessions"):
+        sessions.get(ids[2], create=True, client="10.0.0.1")
+    assert sessions.get(ids[0], create=True, client="10.0.0.1") is not None  # its own: fine
+    for n in range(3, 7):  # others still get theirs, until the server's own limit
+        sessions.get(ids[n], create=True, client=f"10.0.0.{n}")
+    with pytest.raises(VideoError, match="Too many live sessions"):
+        sessions.get(ids[7], create=True, client="10.0.0.9")
+
+
+def test_a_live_csv_after_switching_the_emotion_set_leaves_unmeasured_emotions_empty(
+        recognizer, tmp_path):
+    session = LiveSession(max_records=5)
+    frame = np.full((480, 640, 3), 100, np.uint8)
+    frame[100:300, 50:250] = face_patch(200)
+    for emotion_set in ("emotion4", "emotion4", "emotion7", "emotion7", "emotion7", "emotion7"):
+        session.process(frame, recognizer, emotion_set)
+    records, labels = session.snapshot()
+    assert len(records) == 5 and labels == EMOTIONS7  # the oldest dropped, every emotion kept
+    rows = list(csv.DictReader(open(write_records_csv(records, labels, tmp_path / "live.csv"))))
+    assert rows[0]["disgust"] == "" and rows[0]["happy"] != ""  # an emotion4 frame
+    assert all(rows[-1][name] != "" for name in EMOTIONS7)
+    assert abs(sum(float(rows[-1][name]) for name in EMOTIONS7) - 1) < 0.01
+    one_face = session.timeline().probabilities(records[0].face.face_id)
+    assert len(one_face) == 4 + 7 * 4  # no made-up 0.0 for emotions a frame did not have
 
 
 def test_video_cli_writes_csv_video_and_summary(clip, tmp_path, capsys):

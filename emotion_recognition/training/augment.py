@@ -7,10 +7,17 @@ trains on TensorFlow (CPU) and JAX (GPU) and the served model carries no trainin
 from __future__ import annotations
 
 import math
+import os
+import time
 
 import keras
 import numpy as np
 from keras import layers
+
+
+# "cpu": a JAX machine augments on its CPU (scripts/gpu_train.sh falls back to it when
+# compiling the augmenter for the GPU fails or hangs)
+AUGMENT_DEVICE_VARIABLE = "EMOTION_AUGMENT_DEVICE"
 
 
 def make_augmenter(seed: int) -> keras.Sequential:
@@ -45,26 +52,47 @@ def class_weights(labels: np.ndarray, num_classes: int, mode: str) -> np.ndarray
     return (weights / mean_weight).astype(np.float32)
 
 
-def reseed(augmenter: keras.Sequential, seed: int) -> None:
-    """Restart the random state of every layer of the augmenter from ``seed``."""
+def seed_states(augmenter: keras.Sequential, seed: int) -> list[np.ndarray]:
+    """The random-generator state of every layer of the augmenter for this seed, in the
+    order of ``augmenter.non_trainable_variables`` (what ``stateless_call`` takes)."""
+    by_variable = {}
     for index, layer in enumerate(augmenter.layers):
         generator = getattr(layer, "generator", None)
         if generator is not None:
             state = np.array([(seed + 7919 * index) % 2**31, 0])
-            generator.state.assign(state.astype(generator.state.dtype))
+            by_variable[id(generator.state)] = state.astype(generator.state.dtype)
+    return [by_variable[id(v)] for v in augmenter.non_trainable_variables]
 
 
 def _compiled(augmenter: keras.Sequential):
-    """The augmenter as one compiled TensorFlow graph (3x faster than eager, same output);
-    other backends call it eagerly (jit-compiling random layers hung on JAX)."""
-    def augment(faces):
-        return augmenter(faces, training=True)
+    """(faces, seed states) -> augmented faces, as one compiled graph: a tf.function on
+    TensorFlow (3x faster than eager), jax.jit on JAX (eager JAX took 150 ms a batch).
 
-    if keras.backend.backend() != "tensorflow":
-        return augment
-    import tensorflow as tf
+    Stateless (the seed states are arguments, nothing is assigned), so batches can be made
+    on several threads at once and each depends only on its own seed."""
+    if not augmenter.built:
+        augmenter.build((None, None, None, 1))
 
-    return tf.function(tf.autograph.experimental.do_not_convert(augment))
+    def augment(faces, states):
+        return augmenter.stateless_call([], states, faces, training=True)[0]
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(tf.autograph.experimental.do_not_convert(augment))
+    if keras.backend.backend() == "jax":
+        import jax
+
+        compiled = jax.jit(augment)
+        if os.environ.get(AUGMENT_DEVICE_VARIABLE) != "cpu":
+            return compiled
+        cpu = jax.devices("cpu")[0]
+
+        def on_cpu(faces, states):
+            with jax.default_device(cpu):
+                return compiled(faces, states)
+        return on_cpu
+    return augment
 
 
 class AugmentedFaces(keras.utils.PyDataset):
@@ -106,10 +134,30 @@ class AugmentedFaces(keras.utils.PyDataset):
         rows = self.order(epoch)[index * self.batch_size:(index + 1) * self.batch_size]
         faces = self.images[rows]
         if self.augmenter is not None:
-            reseed(self.augmenter, self.seed * 100_003 + epoch * 1_009 + index)
-            faces = keras.ops.convert_to_numpy(self._augment(faces))
+            states = seed_states(self.augmenter, self.seed * 100_003 + epoch * 1_009 + index)
+            faces = keras.ops.convert_to_numpy(self._augment(faces, states))
         return np.clip(faces, 0, 255), self.targets[rows], self.weights[rows]
 
     def __getitem__(self, position: int):
         epoch, index = divmod(position, len(self))
         return self.batch(self.start_epoch + epoch, index)
+
+
+def check(batches: int = 20, batch_size: int = 128) -> float:
+    """Compile the augmenter on this backend and device; return seconds per batch after."""
+    faces = np.random.default_rng(0).integers(0, 256, (batch_size, 48, 48, 1)).astype(np.float32)
+    augmenter = make_augmenter(1)
+    augment = _compiled(augmenter)
+    started = time.monotonic()
+    keras.ops.convert_to_numpy(augment(faces, seed_states(augmenter, 0)))
+    compiled = time.monotonic()
+    for index in range(batches):
+        keras.ops.convert_to_numpy(augment(faces, seed_states(augmenter, index)))
+    per_batch = (time.monotonic() - compiled) / batches
+    print(f"augmenter on {keras.backend.backend()}: compiled in {compiled - started:.1f} s, "
+          f"{per_batch * 1000:.1f} ms a batch of {batch_size}", flush=True)
+    return per_batch
+
+
+if __name__ == "__main__":  # python -m emotion_recognition.training.augment: the check
+    check()

@@ -32,13 +32,19 @@ class RunState:
     train_seconds: float = 0.0
     finished: bool = False
     stopped_by_time_budget: bool = False
+    planned_epochs: int = 0  # a clock-planned run's number of epochs; 0 = not planned (yet)
+
+    def target_epochs(self, configured: int) -> int:
+        """The epochs this run ends at: its plan, or the configured number."""
+        return self.planned_epochs or configured
 
 
 def read_state(run_dir: str | Path) -> RunState:
     path = Path(run_dir) / CHECKPOINT_DIR / STATE_FILE
     if not path.is_file():
         return RunState()
-    return RunState(**json.loads(path.read_text()))
+    known = RunState.__dataclass_fields__
+    return RunState(**{k: v for k, v in json.loads(path.read_text()).items() if k in known})
 
 
 def _write_atomically(path: Path, write) -> None:
@@ -91,14 +97,16 @@ class RunCheckpoint(keras.callbacks.Callback):
         super().__init__()
         self.run_dir, self.state, self.deadline = Path(run_dir), state, deadline
         self._epoch_started = time.monotonic()
-        self._longest_epoch = 0.0
+        self._durations: list[float] = []
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_started = time.monotonic()
 
     def on_epoch_end(self, epoch, logs=None):
         now = time.monotonic()
-        self._longest_epoch = max(self._longest_epoch, now - self._epoch_started)
+        self._durations.append(now - self._epoch_started)
+        # the job's first epoch includes compiling: it stands in only until another is timed
+        longest = max(self._durations[1:] or self._durations)
         accuracy = float((logs or {}).get("val_accuracy", -1.0))
         state = self.state
         state.epochs_done = epoch + 1
@@ -107,9 +115,9 @@ class RunCheckpoint(keras.callbacks.Callback):
             state.best_val_accuracy, state.best_epoch = accuracy, epoch + 1
             _write_atomically(self.run_dir / "best.weights.h5",
                               lambda p: self.model.save_weights(p))
-        more_to_do = epoch + 1 < self.params.get("epochs", 0)
+        more_to_do = epoch + 1 < state.target_epochs(self.params.get("epochs", 0))
         # the slowest epoch so far, with a margin, must end before the deadline
-        if more_to_do and self.deadline and now + 1.15 * self._longest_epoch > self.deadline:
+        if more_to_do and self.deadline and now + 1.15 * longest > self.deadline:
             state.stopped_by_time_budget = True
             self.model.stop_training = True
         save_checkpoint(self.model, self.run_dir, state)

@@ -1,15 +1,23 @@
-"""The big-model recipe as resumable steps: wide teachers, then the served student.
+"""The big-model recipe, planned by the clock: wide teachers, the served student, calibrated.
 
     python -m emotion_recognition.training.recipe --data data/fer2013_pack.npz \
-        --out runs/gpu --time-budget 540 [--recipe gpu|tiny]
+        --out runs/gpu --time-budget 480 [--recipe gpu|tiny]
 
-Each call is one job: it goes through the steps in order, skips those finished, resumes
-the one in progress (train --resume) and stops before its time budget runs out; the next
-call carries on. Run it again and again until ``recipe_status.json`` says all finished.
-scripts/gpu_train.sh wraps it for a GPU machine (wheels, JAX, a bundle to copy back).
+One call is one job (a GPU loan's 10-minute call): it spends ``--time-budget`` seconds so
+that it always ends with served models, however fast the machine is:
 
-Teachers are VGG-style nets of about 4.7 M parameters (too big to serve: ~19 MB each), the
-student is the served size; it learns from the teachers' averaged softened outputs.
+1. a wide teacher, its number of epochs chosen by the clock (``train --plan-seconds``) to
+   leave the student its share; its outputs on Training and PublicTest are stored, so its
+   (large) weights never need to travel; further teachers only while the time left would
+   still give one at least ``teacher_min_epochs`` epochs after the student's share;
+2. the served-size student, distilled from every finished teacher;
+3. a dedicated 4-emotion head fine-tuned from the student;
+4. ``served/``: the student's emotion7.keras, the head's emotion4.keras, each with a
+   temperature fitted on PublicTest (``calibration.json``).
+
+A later job with the same folder (or its ``bundle.tar``) goes on: finished steps are kept,
+a step stopped mid-way resumes from its checkpoint, further teachers join, and a new
+student is distilled from them all. scripts/gpu_train.sh wraps this for a GPU machine.
 """
 
 from __future__ import annotations
@@ -25,52 +33,54 @@ from pathlib import Path
 from emotion_recognition.training.checkpoint import CHECKPOINT_DIR, read_state
 
 STATUS_FILE = "recipe_status.json"
+SERVED_DIR = "served"
 
 
 @dataclass(frozen=True)
-class Step:
-    """One training run of the recipe: its folder name, its train options and the steps
-    it learns from (teachers)."""
+class Recipe:
+    """Sizes and time shares of a recipe."""
 
-    name: str
-    options: tuple[str, ...]
-    teachers: tuple[str, ...] = ()
-
-
-def _teacher(seed: int, width: int, epochs: int, extra: tuple[str, ...] = ()) -> Step:
-    return Step(f"teacher{seed}", ("--architecture", "vgg", "--width", str(width),
-                                   "--epochs", str(epochs), "--learning-rate", "0.05",
-                                   "--seed", str(seed), "--tta", "flip", *extra))
-
-
-def _student(teachers: list[Step], width: int, epochs: int, extra: tuple[str, ...] = ()) -> Step:
-    return Step("student", ("--architecture", "vgg", "--width", str(width),
-                            "--epochs", str(epochs), "--seed", "7", "--tta", "flip_zoom",
-                            "--distill-temperature", "4", "--distill-weight", "0.7", *extra),
-                tuple(t.name for t in teachers))
+    teacher_width: int
+    teacher_max_epochs: int
+    teacher_min_epochs: int  # a further teacher only if it gets at least this many
+    max_teachers: int
+    student_width: int
+    student_max_epochs: int
+    four_max_epochs: int
+    student_share: float  # of the job's seconds, kept for the student
+    four_share: float  # ... and for the 4-emotion head
+    reserve_seconds: float  # teacher outputs, export, calibration, bundle
+    extra: tuple[str, ...] = ()  # options every step gets (the tiny recipe's subset)
 
 
-def recipe_steps(recipe: str) -> list[Step]:
-    """``gpu``: 3 teachers (width 64, 120 epochs) and the student (width 24, 150 epochs).
-    ``tiny``: the same shape on a few images with tiny nets, for the tests."""
-    if recipe == "gpu":
-        teachers = [_teacher(seed, 64, 120) for seed in (1, 2, 3)]
-        return [*teachers, _student(teachers, 24, 150)]
-    if recipe == "tiny":
-        tiny = ("--limit", "40", "--batch-size", "8")
-        teachers = [_teacher(seed, 4, 2, tiny) for seed in (1, 2)]
-        return [*teachers, _student(teachers, 4, 3, tiny)]
-    raise ValueError(f"unknown recipe '{recipe}' (gpu or tiny)")
+RECIPES = {
+    # width 64: ~4.7 M parameters (19 MB, too big to serve); width 24: the served 0.66 M
+    "gpu": Recipe(64, 150, 60, 3, 24, 200, 15, 0.32, 0.06, 45.0),
+    "tiny": Recipe(4, 3, 2, 2, 4, 3, 2, 0.3, 0.1, 5.0, ("--limit", "40", "--batch-size", "8")),
+}
 
 
-def _argv(step: Step, data: str, out: Path, seconds: float) -> list[str]:
-    """train's arguments: a fresh start, or a resume of the step's run folder."""
-    run_dir = out / step.name
-    budget = ["--data", data, "--time-budget", f"{seconds:.0f}"]
-    if read_state(run_dir).epochs_done > 0:
-        return ["--resume", str(run_dir), *budget]
-    teachers = ["--teacher", *[str(out / name) for name in step.teachers]] if step.teachers else []
-    return [*step.options, *teachers, "--out", str(run_dir), *budget]
+def teacher_options(recipe: Recipe, seed: int) -> list[str]:
+    return ["--architecture", "vgg", "--width", str(recipe.teacher_width),
+            "--epochs", str(recipe.teacher_max_epochs), "--learning-rate", "0.05",
+            "--seed", str(seed), "--tta", "flip", *recipe.extra]
+
+
+def student_options(recipe: Recipe, teachers: list[Path], init: str = "") -> list[str]:
+    """A fresh student, or (``init``: a served .keras or run folder) one warm-started from
+    a trained net at a fine-tuning rate."""
+    start = (["--init-from", init, "--learning-rate", "0.01", "--warmup-epochs", "1"]
+             if init else [])
+    return ["--architecture", "vgg", "--width", str(recipe.student_width),
+            "--epochs", str(recipe.student_max_epochs), "--seed", "7", "--tta", "flip_zoom",
+            "--distill-temperature", "4", "--distill-weight", "0.7", *start,
+            "--teacher", *[str(t) for t in teachers], *recipe.extra]
+
+
+def four_options(recipe: Recipe, student: Path) -> list[str]:
+    return ["--init-from", str(student), "--classes", "emotion4",
+            "--epochs", str(recipe.four_max_epochs), "--learning-rate", "0.01",
+            "--warmup-epochs", "1", "--seed", "11", "--tta", "flip_zoom", *recipe.extra]
 
 
 def _usable(run_dir: Path) -> bool:
@@ -80,34 +90,81 @@ def _usable(run_dir: Path) -> bool:
     return state.finished or state.epochs_done == 0 or weights.is_file()
 
 
-def run_recipe(data: str, out: str | Path, time_budget: float, recipe: str = "gpu",
-               min_step_seconds: float = 60.0) -> dict:
-    """Advance the recipe by one job; return (and write) each step's state."""
-    import keras
+class Job:
+    """One job of the recipe: its folder, its clock and how each step is run."""
 
-    from emotion_recognition.training import train
+    def __init__(self, data: str, out: Path, time_budget: float, recipe: Recipe,
+                 min_step_seconds: float, student_init: str = "", also_teach: tuple = ()):
+        self.data, self.out, self.recipe = data, out, recipe
+        self.student_init, self.also_teach = student_init, tuple(also_teach)
+        self.time_budget, self.min_step_seconds = time_budget, min_step_seconds
+        self.deadline = time.monotonic() + time_budget
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + time_budget
-    for step in recipe_steps(recipe):
-        run_dir = out / step.name
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
+
+    @property
+    def four_seconds(self) -> float:
+        """Kept for the 4-emotion head: its share, and never less than a step can use
+        (its first epoch includes compiling)."""
+        return max(self.recipe.four_share * self.time_budget, 1.5 * self.min_step_seconds)
+
+    def run_step(self, name: str, options: list[str], plan_seconds: float) -> bool:
+        """Train (or resume) one step within the job's time; True once it has finished."""
+        import keras
+
+        from emotion_recognition.training import train
+
+        run_dir = self.out / name
         if not _usable(run_dir):
-            print(f"{step.name}: its checkpoint did not come back; starting it again", flush=True)
+            print(f"{name}: its checkpoint did not come back; starting it again", flush=True)
             shutil.rmtree(run_dir)
-        if read_state(run_dir).finished:
-            continue
-        remaining = deadline - time.monotonic()
-        if remaining < min_step_seconds:
-            break
-        print(f"== {step.name}: {remaining:.0f} s left in this job", flush=True)
-        summary = train.train(train.parse_args(_argv(step, data, out, remaining)))
-        if step.name.startswith("teacher") and summary.get("finished"):
-            _store_teacher_logits(run_dir, data)
+        state = read_state(run_dir)
+        if state.finished:
+            return True
+        budget = ["--data", self.data, "--time-budget",
+                  f"{max(1.0, self.left() - self.recipe.reserve_seconds):.0f}"]
+        if state.epochs_done > 0:
+            argv = ["--resume", str(run_dir), *budget]
+        else:
+            argv = [*options, "--out", str(run_dir), "--plan-seconds", f"{plan_seconds:.0f}",
+                    *budget]
+        print(f"== {name}: {self.left():.0f} s left in this job", flush=True)
+        summary = train.train(train.parse_args(argv))
         keras.backend.clear_session()
-        if not summary.get("finished"):
-            break
-    return _write_status(out, recipe)
+        return bool(summary.get("finished", read_state(run_dir).finished))
+
+
+def _teacher_dirs(out: Path) -> list[Path]:
+    return sorted((p for p in out.glob("teacher*") if (p / "config.json").is_file()),
+                  key=lambda p: int(p.name.removeprefix("teacher") or 0))
+
+
+def _seconds_per_epoch(run_dir: Path) -> float:
+    state = read_state(run_dir)
+    return state.train_seconds / max(1, state.epochs_done)
+
+
+def _train_teachers(job: Job) -> list[Path]:
+    """Train teachers while the clock allows; return the finished ones (outputs stored)."""
+    recipe = job.recipe
+    kept_for_student = recipe.student_share * job.time_budget + job.four_seconds
+    while True:
+        teachers = _teacher_dirs(job.out)
+        finished = [t for t in teachers if read_state(t).finished]
+        current = next((t for t in teachers if not read_state(t).finished),
+                       job.out / f"teacher{len(teachers) + 1}")
+        seconds = job.left() - kept_for_student - recipe.reserve_seconds
+        if finished and current not in teachers:  # a further teacher: only with time to spare
+            need = recipe.teacher_min_epochs * _seconds_per_epoch(finished[0])
+            if seconds < need or len(finished) >= recipe.max_teachers:
+                return finished
+        if seconds < job.min_step_seconds:
+            return finished
+        seed = int(current.name.removeprefix("teacher"))
+        if not job.run_step(current.name, teacher_options(recipe, seed), seconds):
+            return finished
+        _store_teacher_logits(current, job.data)
 
 
 def _store_teacher_logits(run_dir: Path, data: str) -> None:
@@ -116,22 +173,92 @@ def _store_teacher_logits(run_dir: Path, data: str) -> None:
     from emotion_recognition.labels import emotion_set
     from emotion_recognition.training.distill import (PUBLICTEST_LOGITS_FILE,
                                                       TRAIN_LOGITS_FILE, run_logits)
-    from emotion_recognition.training.train import _splits_for, resumed_config
+    from emotion_recognition.training.train import resumed_config, splits_for
 
     config = resumed_config(run_dir, data=data)
-    train_split, val_split = _splits_for(config, emotion_set(config.classes))
+    train_split, val_split = splits_for(config, emotion_set(config.classes))
     run_logits(run_dir, train_split.images, train_split.keys, TRAIN_LOGITS_FILE)
     run_logits(run_dir, val_split.images, val_split.keys, PUBLICTEST_LOGITS_FILE)
 
 
-def _write_status(out: Path, recipe: str) -> dict:
+def student_name(teachers: list[Path], warm: bool) -> str:
+    """student<number of run teachers>, with a ``w`` when warm-started."""
+    return f"student{len(teachers)}" + ("w" if warm else "")
+
+
+def _student_of(job: Job, teachers: list[Path]) -> Path | None:
+    """The student distilled from these teachers (and ``also_teach``), trained or resumed
+    now; None if the job's time ran out first."""
+    recipe = job.recipe
+    student = job.out / student_name(teachers, bool(job.student_init))
+    plan = job.left() - job.four_seconds - recipe.reserve_seconds
+    if not read_state(student).finished and plan < job.min_step_seconds:
+        return None
+    options = student_options(recipe, [*teachers, *map(Path, job.also_teach)], job.student_init)
+    done = job.run_step(student.name, options, plan)
+    return student if done else None
+
+
+def _four_of(job: Job, student: Path) -> Path | None:
+    four = job.out / f"{student.name}_four"
+    plan = job.left() - job.recipe.reserve_seconds
+    if not read_state(four).finished and plan < job.min_step_seconds:
+        return None
+    done = job.run_step(four.name, four_options(job.recipe, student), plan)
+    return four if done else None
+
+
+def _serve(job: Job, student: Path, four: Path) -> dict:
+    """served/: the student's 7-emotion model and the head's 4-emotion model, calibrated."""
+    from emotion_recognition.labels import SEVEN
+    from emotion_recognition.training.calibrate import calibrate_model_dir
+    from emotion_recognition.training.data import load_fer2013
+
+    served = job.out / SERVED_DIR
+    served.mkdir(exist_ok=True)
+    shutil.copy(student / SEVEN.model_file, served / SEVEN.model_file)
+    shutil.copy(four / "emotion4.keras", served / "emotion4.keras")
+    shutil.copy(student / "labels.json", served / "labels.json")
+    report = calibrate_model_dir(served, load_fer2013(job.data)["PublicTest"])
+    report["from"] = {"emotion7": student.name, "emotion4": four.name}
+    (served / "calibration.json").write_text(json.dumps(report, indent=2))
+    return report
+
+
+def run_recipe(data: str, out: str | Path, time_budget: float, recipe: str = "gpu",
+               min_step_seconds: float = 60.0, student_init: str = "",
+               also_teach: tuple = ()) -> dict:
+    """Advance the recipe by one job; return (and write) where each step stands."""
+    job = Job(data, Path(out), time_budget, RECIPES[recipe], min_step_seconds, student_init,
+              also_teach)
+    job.out.mkdir(parents=True, exist_ok=True)
+    teachers = _train_teachers(job)
+    student = _student_of(job, teachers) if teachers else None
+    four = _four_of(job, student) if student else None
+    served = job.out / SERVED_DIR / "calibration.json"
+    if four and not (served.is_file() and json.loads(served.read_text())["from"]["emotion4"]
+                     == four.name):
+        _serve(job, student, four)
+    expected = student_name(_teacher_dirs(job.out), bool(student_init))
+    return write_status(job.out, recipe, expected)
+
+
+def write_status(out: Path, recipe: str, student: str) -> dict:
+    """recipe_status.json: every run's epochs, plan and best PublicTest accuracy, and
+    whether the job ended with served models from the ``student`` it was after."""
+    runs = sorted(p.parent.parent for p in out.glob(f"*/{CHECKPOINT_DIR}/state.json"))
     steps = {}
-    for step in recipe_steps(recipe):
-        state = read_state(out / step.name)
-        steps[step.name] = {"epochs_done": state.epochs_done, "finished": state.finished,
-                            "best_public_test_accuracy": round(state.best_val_accuracy, 4)}
-    status = {"recipe": recipe, "finished": all(s["finished"] for s in steps.values()),
-              "steps": steps, "updated": time.strftime("%Y-%m-%d %H:%M:%S")}
+    for run_dir in runs:
+        state = read_state(run_dir)
+        steps[run_dir.name] = {"epochs_done": state.epochs_done, "finished": state.finished,
+                               "planned_epochs": state.planned_epochs,
+                               "seconds": state.train_seconds,
+                               "best_public_test_accuracy": round(state.best_val_accuracy, 4)}
+    calibration = out / SERVED_DIR / "calibration.json"
+    served_from = json.loads(calibration.read_text())["from"] if calibration.is_file() else None
+    status = {"recipe": recipe, "steps": steps, "served_from": served_from,
+              "finished": bool(served_from and served_from["emotion7"] == student),
+              "updated": time.strftime("%Y-%m-%d %H:%M:%S")}
     (out / STATUS_FILE).write_text(json.dumps(status, indent=2))
     print(json.dumps(status), flush=True)
     return status
@@ -142,12 +269,19 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", required=True, help="a training pack (.npz) or fer2013.zip")
     parser.add_argument("--out", type=Path, required=True, help="the recipe's output folder")
-    parser.add_argument("--time-budget", type=float, default=540.0,
-                        help="seconds this job may take (default 540: a 10-minute job)")
-    parser.add_argument("--recipe", default="gpu", choices=("gpu", "tiny"))
+    parser.add_argument("--time-budget", type=float, default=480.0,
+                        help="seconds this job may take (default 480: a 10-minute call with "
+                             "room for set-up and copying back)")
+    parser.add_argument("--recipe", default="gpu", choices=sorted(RECIPES))
+    parser.add_argument("--student-init", default="", metavar="MODEL",
+                        help="warm-start the student from this served .keras (or run folder)")
+    parser.add_argument("--also-teach", nargs="*", default=[], metavar="MODEL",
+                        help="served .keras models (or run folders) that teach the student "
+                             "beside the recipe's teachers, e.g. the model served now")
     args = parser.parse_args(argv)
     run_recipe(args.data, args.out, args.time_budget, args.recipe,
-               min_step_seconds=5.0 if args.recipe == "tiny" else 60.0)
+               min_step_seconds=5.0 if args.recipe == "tiny" else 60.0,
+               student_init=args.student_init, also_teach=tuple(args.also_teach))
 
 
 if __name__ == "__main__":

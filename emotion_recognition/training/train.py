@@ -8,8 +8,10 @@
 Writes to --out: config.json (every setting and the seed), history.csv (curves),
 best.weights.h5 (the epoch with the best PublicTest accuracy), checkpoint/ (what a resume
 needs), emotion7.keras and emotion4.keras (the served models) and labels.json.
-With --time-budget the run stops after the last epoch that fits and can be resumed.
-PrivateTest is never read here.
+With --time-budget the run stops after the last epoch that fits and can be resumed; with
+--plan-seconds it chooses its number of epochs (up to --epochs) so that it ends, annealed,
+within that time. --precision auto trains in bfloat16 where the CPU or GPU has it; the served
+models are float32 either way. PrivateTest is never read here.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from emotion_recognition.training.precision import PRECISIONS
 
 
 @dataclass
@@ -51,10 +55,19 @@ class TrainConfig:
     seed: int = 1234
     limit: int = 0  # use only the first N images of each split (smoke tests); 0 = all
     time_budget: float = 0.0  # seconds this invocation may take; 0 = no limit
+    plan_seconds: float = 0.0  # > 0: as many epochs (up to --epochs) as end within this
+    #                            many seconds of the start, learning rate set per epoch
+    precision: str = "auto"  # auto, float32 or mixed_bfloat16 (the served graph is float32)
 
 
-# What may change when a run is resumed: where the data is and how long this job may take.
-RESUME_OVERRIDES = ("data", "ferplus_dir", "time_budget")
+# What may change when a run is resumed: where the data is, how long this job may take and
+# the arithmetic (variables are float32 in every precision).
+RESUME_OVERRIDES = ("data", "ferplus_dir", "time_budget", "precision")
+CHOICES = {"precision": PRECISIONS}
+AGREEMENT_FACES = 1024  # PublicTest faces the float32 copy is checked on (two batches of 512)
+# What a run recorded before a setting existed had that setting's old value.
+OLD_RUN_DEFAULTS = {"precision": "float32"}
+
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -69,7 +82,8 @@ def _parser() -> argparse.ArgumentParser:
         elif field.type.startswith("tuple"):
             parser.add_argument(flag, nargs="+", metavar=field.name.upper())
         else:
-            parser.add_argument(flag, type={"int": int, "float": float, "str": str}[field.type])
+            parser.add_argument(flag, type={"int": int, "float": float, "str": str}[field.type],
+                                choices=CHOICES.get(field.name))
     return parser
 
 
@@ -102,6 +116,7 @@ def resumed_config(run_dir: str | Path, **overrides) -> TrainConfig:
         raise SystemExit(f"cannot resume {run_dir}: it has no config.json")
     saved = json.loads(path.read_text())["config"]
     saved["teacher"] = tuple(saved.get("teacher", ()))
+    saved = {**OLD_RUN_DEFAULTS, **saved}
     known = {f.name for f in dataclasses.fields(TrainConfig)}
     config = TrainConfig(**{k: v for k, v in saved.items() if k in known})
     return dataclasses.replace(config, out=str(run_dir), **overrides)
@@ -145,12 +160,12 @@ def _compile(model, config: TrainConfig, steps_per_epoch: int, num_classes: int)
     import keras
 
     from emotion_recognition.training.distill import DistillationLoss, label_accuracy
+    from emotion_recognition.training.schedule import step_schedule
 
-    total = max(1, config.epochs * steps_per_epoch)
-    warmup = min(config.warmup_epochs * steps_per_epoch, total // 2)
-    schedule = keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=config.learning_rate * 0.1, decay_steps=total - warmup,
-        warmup_target=config.learning_rate, warmup_steps=warmup, alpha=0.0)
+    # a clock-planned run gets its rate per epoch from ClockPlan
+    schedule = (config.learning_rate * 0.1 if config.plan_seconds > 0 else
+                step_schedule(config.learning_rate, config.epochs, config.warmup_epochs,
+                              steps_per_epoch))
     optimizer = keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True,
                                      weight_decay=config.weight_decay)
     if config.teacher:
@@ -165,7 +180,7 @@ def _compile(model, config: TrainConfig, steps_per_epoch: int, num_classes: int)
     model.compile(optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=jit)
 
 
-def _splits_for(config: TrainConfig, classes):
+def splits_for(config: TrainConfig, classes):
     """Training and PublicTest (never PrivateTest), limited to ``classes`` (an EmotionSet)
     and re-indexed into it."""
     from emotion_recognition.labels import SEVEN
@@ -207,17 +222,23 @@ def _with_init_network(config: TrainConfig) -> TrainConfig:
     return dataclasses.replace(config, architecture=architecture, width=width)
 
 
-def _fit(model, batches, val_data, config: TrainConfig, out: Path, state, deadline):
+def _fit(model, batches, val_data, config: TrainConfig, out: Path, state, deadline,
+         started: float):
     import keras
 
     from emotion_recognition.training.checkpoint import RunCheckpoint
+    from emotion_recognition.training.schedule import ClockPlan
 
     batches.start_epoch = state.epochs_done
-    return model.fit(batches, epochs=config.epochs, initial_epoch=state.epochs_done,
+    callbacks = [keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
+                 RunCheckpoint(out, state, deadline)]
+    if config.plan_seconds > 0:  # first: it decides the plan RunCheckpoint saves
+        callbacks.insert(0, ClockPlan(state, config.learning_rate, config.warmup_epochs,
+                                      config.epochs, started + config.plan_seconds))
+    return model.fit(batches, epochs=state.target_epochs(config.epochs),
+                     initial_epoch=state.epochs_done,
                      steps_per_epoch=len(batches), shuffle=False,  # batches shuffle themselves
-                     validation_data=val_data, verbose=2,
-                     callbacks=[keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
-                                RunCheckpoint(out, state, deadline)])
+                     validation_data=val_data, verbose=2, callbacks=callbacks)
 
 
 def _training_targets(config: TrainConfig, train_split, classes, out: Path) -> np.ndarray:
@@ -273,48 +294,89 @@ def _prepare_run_folder(config: TrainConfig, out: Path, record: dict):
     return saved, state
 
 
-def train(config: TrainConfig) -> dict:
-    """Run (or resume) one training; return a summary (best PublicTest accuracy, epoch...)."""
+def _data_workers() -> int:
+    """Threads making batches: on an accelerator augmentation is the host's job and must
+    keep up; on a CPU training already takes every core."""
     import keras
 
-    from emotion_recognition.labels import EMOTION_SETS, emotion_set
-    from emotion_recognition.training.augment import AugmentedFaces, class_weights
+    return 4 if keras.backend.backend() == "jax" else 1
+
+
+def _train_network(config: TrainConfig, classes, train_split, val_split, weights, out: Path,
+                   started: float):
+    """Build, compile, restore and fit the network (in the run's precision); return it
+    with the best epoch's weights loaded, and the run's state."""
+    from emotion_recognition.training.augment import AugmentedFaces
     from emotion_recognition.training.checkpoint import restore_checkpoint, save_checkpoint
-    from emotion_recognition.training.export import save_served_models
 
-    deadline = time.monotonic() + config.time_budget if config.time_budget else None
-    config = _with_init_network(config)
-    out = Path(config.out)
-    keras.utils.set_random_seed(config.seed)
-    classes = emotion_set(config.classes)
-    train_split, val_split = _splits_for(config, classes)
-    weights = class_weights(train_split.labels, len(classes), config.class_weighting)
-    record, state = _prepare_run_folder(
-        config, out, _start_record(config, classes, train_split, val_split, weights))
-    if state.finished:
-        print(f"{out} has already finished all {config.epochs} epochs", flush=True)
-        return {k: record[k] for k in ("best_public_test_accuracy", "best_epoch") if k in record}
-
-    batches = AugmentedFaces(train_split.images, _training_targets(config, train_split, classes, out),
+    deadline = started + config.time_budget if config.time_budget else None
+    batches = AugmentedFaces(train_split.images,
+                             _training_targets(config, train_split, classes, out),
                              weights[train_split.labels], config.batch_size, config.seed,
-                             augment=config.augment)
+                             augment=config.augment, workers=_data_workers())
     model = _network(config, classes)
     _compile(model, config, len(batches), len(classes))
     state = restore_checkpoint(model, out)
     val_data = (val_split.images[..., None].astype(np.float32),
                 _validation_targets(config, val_split, classes, out))
-    _fit(model, batches, val_data, config, out, state, deadline)
-    state.finished = state.epochs_done >= config.epochs
+    _fit(model, batches, val_data, config, out, state, deadline, started)
+    state.finished = state.epochs_done >= state.target_epochs(config.epochs)
     save_checkpoint(model, out, state)
     model.load_weights(out / "best.weights.h5")
-    save_served_models(model, out, config.tta, classes)
+    return model, state
+
+
+def _float32_network(model, config: TrainConfig, classes, val_split) -> tuple:
+    """The trained network rebuilt in float32 (what is served), and how well its outputs
+    agree with the network as trained (None when it trained in float32)."""
+    from emotion_recognition.training import precision
+
+    if model.dtype_policy.name == "float32":
+        return model, None
+    with precision.float32_policy():
+        network = _network(config, classes)
+    network.set_weights(model.get_weights())
+    faces = val_split.images[:AGREEMENT_FACES, ..., None].astype(np.float32)
+    return network, precision.agreement(model, network, faces)
+
+
+def train(config: TrainConfig) -> dict:
+    """Run (or resume) one training; return a summary (best PublicTest accuracy, epoch...)."""
+    import keras
+
+    from emotion_recognition.labels import EMOTION_SETS, emotion_set
+    from emotion_recognition.training import precision
+    from emotion_recognition.training.augment import class_weights
+    from emotion_recognition.training.export import save_served_models
+
+    started = time.monotonic()
+    config = _with_init_network(config)
+    out = Path(config.out)
+    keras.utils.set_random_seed(config.seed)
+    classes = emotion_set(config.classes)
+    train_split, val_split = splits_for(config, classes)
+    weights = class_weights(train_split.labels, len(classes), config.class_weighting)
+    record, state = _prepare_run_folder(
+        config, out, _start_record(config, classes, train_split, val_split, weights))
+    if state.finished:
+        print(f"{out} has already finished all its epochs", flush=True)
+        return {k: record[k] for k in ("best_public_test_accuracy", "best_epoch") if k in record}
+
+    policy = precision.resolve(config.precision)
+    with precision.dtype_policy(policy):
+        model, state = _train_network(config, classes, train_split, val_split, weights, out,
+                                      started)
+    network, check = _float32_network(model, config, classes, val_split)
+    save_served_models(network, out, config.tta, classes)
     (out / "labels.json").write_text(json.dumps(
         {name: list(labels) for name, labels in EMOTION_SETS.items()}, indent=2))
     summary = {"best_public_test_accuracy": round(state.best_val_accuracy, 4),
                "best_epoch": state.best_epoch, "epochs_done": state.epochs_done,
+               "planned_epochs": state.planned_epochs,
                "finished": state.finished, "train_seconds": state.train_seconds,
                "seconds_per_epoch": round(state.train_seconds / max(1, state.epochs_done), 2),
-               "parameters": int(model.count_params())}
+               "parameters": int(model.count_params()), "dtype_policy": policy,
+               "float32_agreement": check}
     record.update(summary)
     (out / "config.json").write_text(json.dumps(record, indent=2))
     print(json.dumps(summary), flush=True)
