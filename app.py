@@ -117,12 +117,12 @@ class DetectorRadio(_QuietValidation, gr.Radio):
     is_template = True
 
 
-def detector_setting(info: str = "") -> DetectorRadio:
+def detector_setting() -> DetectorRadio:
     """The face detector, an advanced setting (closed accordion) of a tab."""
     with gr.Accordion("Advanced: face detector", open=False, elem_classes=["detector-setting"]):
         return DetectorRadio(DETECTOR_CHOICES, value=DEFAULT_DETECTOR, label="Face detector",
-                             info=info or "Haar proposes faces and BlazeFace checks each one; "
-                             "BlazeFace alone is faster on large photos; both finds the most.")
+                             info="blazeface is the fastest on large photos but misses more "
+                             "small faces; combined finds the most and is the slowest.")
 
 
 class UploadedImage(gr.Image):
@@ -478,7 +478,8 @@ def _live_tab(journal_store: gr.BrowserState | None = None) -> None:
                        show_progress="hidden")
     detector.change(live_detector, [session, detector], None, api_visibility="private",
                     show_progress="hidden")
-    gr.Timer(1.0).tick(live_timeline, [session, choice, emotion_set, detector], [winners, one_face, choice],
+    gr.Timer(1.0).tick(live_timeline, [session, choice, emotion_set, detector],
+                       [winners, one_face, choice],
                        api_visibility="private", show_progress="hidden")
     export.click(live_csv, [session], [session_csv], api_visibility="private")
     if journal_store is not None:

@@ -204,8 +204,8 @@ def analyze_video(path: str | Path, recognizer: EmotionRecognizer,
     deadline = time.monotonic() + limits.video_job_seconds if limits is not None else None
     reader = FrameReader(path, info.fps, sample_fps)
     try:
-        _analyse_frames(reader, result, video_detector(recognizer, sample_fps, detector), classifier,
-                        FaceTracker(smoothing=smoothing), writer, progress, deadline)
+        _analyse_frames(reader, result, video_detector(recognizer, sample_fps, detector),
+                        classifier, FaceTracker(smoothing=smoothing), writer, progress, deadline)
     finally:
         reader.close()
         if writer is not None:
