@@ -173,7 +173,8 @@ def run(images: int, per_size: int, faces: list[np.ndarray], seed: int, detector
             f"{name} {t['ms'][-1]:.0f} ms" for name, t in tallies.items()), flush=True)
     return {"canvas": f"{CANVAS[1]}x{CANVAS[0]}", "images": images, "faces_per_size": total,
             "detectors": {name: {
-                "recall_by_size": {str(s): round(t["found"][s] / max(total[s], 1), 3) for s in SIZES},
+                "recall_by_size": {str(s): round(t["found"][s] / max(total[s], 1), 3)
+                                   for s in SIZES},
                 "false_positives_per_image": round(t["fp"] / images, 2),
                 "ms_per_image_p50": round(float(np.median(t["ms"])), 1)}
                 for name, t in tallies.items()}}
@@ -224,10 +225,12 @@ def run_shifted_astronaut(detectors: dict) -> dict:
 
 def markdown(result: dict) -> str:
     sizes = list(SIZES)
-    lines = ["| detector | " + " | ".join(map(str, sizes)) + " | false boxes / photo | ms / photo |",
+    lines = ["| detector | " + " | ".join(map(str, sizes))
+             + " | false boxes / photo | ms / photo |",
              "|---|" + "---:|" * (len(sizes) + 2)]
     for name, r in result["detectors"].items():
-        lines.append(f"| {name} | " + " | ".join(f"{r['recall_by_size'][str(s)]:.0%}" for s in sizes)
+        recall = r["recall_by_size"]
+        lines.append(f"| {name} | " + " | ".join(f"{recall[str(s)]:.0%}" for s in sizes)
                      + f" | {r['false_positives_per_image']} | {r['ms_per_image_p50']:.0f} |")
     return "\n".join(lines)
 

@@ -22,8 +22,8 @@ def filled(grey: np.ndarray, size: tuple[int, int] = SIZE) -> np.ndarray:
     """The image scaled to cover ``size`` (aspect kept) and cropped to it, centred."""
     width, height = size
     scale = max(width / grey.shape[1], height / grey.shape[0])
-    big = cv2.resize(grey, (max(width, round(grey.shape[1] * scale)),
-                            max(height, round(grey.shape[0] * scale))), interpolation=cv2.INTER_CUBIC)
+    size = (max(width, round(grey.shape[1] * scale)), max(height, round(grey.shape[0] * scale)))
+    big = cv2.resize(grey, size, interpolation=cv2.INTER_CUBIC)
     top, left = (big.shape[0] - height) // 2, (big.shape[1] - width) // 2
     return np.ascontiguousarray(big[top:top + height, left:left + width])
 

@@ -219,18 +219,65 @@ def rotation() -> str:
               f"{f['face_side']} px in a {f['canvas'][0]}x{f['canvas'][1]} canvas.\n")
 
 
+DETECTOR_LABELS = {"haar": "**haar** (the default: Haar, checked by BlazeFace)",
+                   "blazeface": "blazeface", "combined": "combined",
+                   "haar_unverified": "Haar alone (served before BlazeFace)",
+                   "peer": "peer (full-size Haar, 1.1 / 5 / 30)"}
+
+
+def _load_note(figures: dict) -> str:
+    load_average = figures.get("load_average_1min")
+    if not load_average:
+        return ""
+    busy = max(load_average.values()) > figures.get("cpu_cores", 2)
+    return (f"; 1-minute load average {load_average['before']:.1f} before and "
+            f"{load_average['end']:.1f} at the end" + (" (other jobs shared the machine: "
+                                                       "noisy times)" if busy else ""))
+
+
 def detection_recall() -> str:
-    """Recall by face size in 12 MP photos, ours against the peer's settings."""
+    """Recall by face size in 12 MP photos, per detector and the peer's."""
     f = load("detection_recall")
-    sizes = list(f["ours"]["recall_by_size"])
-    rows = [(name, *[f"{100 * f[key]['recall_by_size'][size]:.0f} %" for size in sizes],
-             f"{f[key]['false_positives_per_image']:.2f}", f"{f[key]['ms_per_image_p50'] / 1000:.1f} s")
-            for key, name in (("ours", "ours"), ("peer", "peer (full size, 1.1 / 5 / 30)"))]
+    detectors = f["detectors"]
+    sizes = list(next(iter(detectors.values()))["recall_by_size"])
+    rows = [(DETECTOR_LABELS.get(key, key),
+             *[f"{100 * d['recall_by_size'][size]:.0f} %" for size in sizes],
+             f"{d['false_positives_per_image']:.2f}", f"{d['ms_per_image_p50'] / 1000:.1f} s")
+            for key, d in detectors.items()]
     count = next(iter(f["faces_per_size"].values()))
     return (_table(["face width (px)", *sizes, "false boxes / photo", "time / photo (p50)"], rows,
                    "|---|" + "---:|" * (len(sizes) + 2))
             + f"\n{count} faces per size in {f['images']} {f['canvas']} photos "
-              f"({f['face_sources']}); {f['cpu_cores']} CPU cores.\n")
+              f"({f['face_sources']}); {f['cpu_cores']} CPU cores{_load_note(f)}.\n")
+
+
+def false_faces() -> str:
+    """False faces on the face-free set and phantoms on the shifted astronaut, per detector."""
+    f = load("detection_recall")
+    free, shifted = f["face_free"], f["shifted_astronaut"]
+    rows = []
+    for key, d in free["detectors"].items():
+        astronaut = shifted["detectors"][key]
+        rows.append((DETECTOR_LABELS.get(key, key), f"{d['false_boxes_per_photo']:.2f}",
+                     f"{d['photos_with_false_boxes']} of {free['photos']}",
+                     f"{d['ms_per_photo_p50'] / 1000:.1f} s", str(astronaut["phantom_boxes"]),
+                     str(astronaut["missed_faces"])))
+    return (_table(["detector", "false boxes / face-free 12 MP photo", "photos with a false box",
+                    "time / photo (p50)", f"phantoms on {shifted['copies']} shifted astronauts",
+                    "her face missed"], rows, "|---|---:|---:|---:|---:|---:|")
+            + f"\n{free['photos']} face-free photos: {', '.join(free['names'])}.\n")
+
+
+def detector_frames() -> str:
+    """Each detector's cost per 640x480 webcam frame (benchmarks.speed)."""
+    f = load("speed")
+    frames = f["detector_ms_per_frame"]
+    rows = [(DETECTOR_LABELS.get(key, key), f"{d['whole_frame_ms']:.1f} ms",
+             f"{d['tracking_guided_ms']:.1f} ms" if "tracking_guided_ms" in d else "–")
+            for key, d in frames.items()]
+    return (_table(["detector", "whole 640x480 frame (p50)",
+                    "per frame, tracking-guided as in live and video (mean)"], rows,
+                   "|---|---:|---:|") + _machine(f))
 
 
 def explanation() -> str:
@@ -259,7 +306,10 @@ def live_browser() -> str:
             f"{' (other jobs shared the machine)' if busy else ''}.\n")
 
 
-RENDERERS = {"detection-recall": detection_recall, "explanation": explanation, "speed": speed, "video-stages": video_stages, "load": load_test, "memory": memory,
+RENDERERS = {"detection-recall": detection_recall, "false-faces": false_faces,
+             "detector-frames": detector_frames,
+             "explanation": explanation, "speed": speed, "video-stages": video_stages,
+             "load": load_test, "memory": memory,
              "experiments": experiments, "batch": batch, "accuracy": accuracy,
              "calibration": calibration, "selection": selection, "rotation": rotation,
              "live-browser": live_browser}

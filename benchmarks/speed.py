@@ -131,7 +131,8 @@ def bench_detectors_per_frame(frames: int) -> dict:
     from emotion_recognition.video_detection import TrackingDetector
 
     images = [to_grey(frame) for frame in moving_face_frames(frames)]
-    peer = cv2.CascadeClassifier(str(Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"))
+    peer = cv2.CascadeClassifier(str(Path(cv2.data.haarcascades)
+                                     / "haarcascade_frontalface_default.xml"))
     result = {"peer": {"whole_frame_ms": float(np.median(time_calls(
         lambda: peer.detectMultiScale(images[0], 1.1, 5, minSize=(30, 30)), 30)))}}
     for name in DETECTORS:

@@ -212,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="video frames analysed per second")
     parser.add_argument("--model-dir", help="a folder with emotion7/4.keras and labels.json")
     parser.add_argument("--detector", choices=list(DETECTORS), default=defaults.detector,
-                        help="face detector: " + "; ".join(f"{k}: {v}" for k, v in DETECTORS.items()))
+                        help="; ".join(f"{k}: {v}" for k, v in DETECTORS.items()))
     parser.add_argument("--address", help="Ray cluster address (default: RAY_ADDRESS, else "
                                           "a local Ray started and stopped by this command)")
     parser.add_argument("--num-cpus", type=int, help="CPUs of the local Ray (default: all)")

@@ -108,9 +108,13 @@ def box_iou(box: np.ndarray, others: np.ndarray) -> np.ndarray:
     x1 = np.minimum(box[2], others[:, 2])
     y1 = np.minimum(box[3], others[:, 3])
     inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-    area = lambda b: np.clip(b[..., 2] - b[..., 0], 0, None) * np.clip(b[..., 3] - b[..., 1], 0, None)  # noqa: E731
-    union = area(box) + area(others) - inter
+    union = _area(box) + _area(others) - inter
     return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
+
+
+def _area(boxes: np.ndarray) -> np.ndarray:
+    return (np.clip(boxes[..., 2] - boxes[..., 0], 0, None)
+            * np.clip(boxes[..., 3] - boxes[..., 1], 0, None))
 
 
 def weighted_nms(decoded: Decoded, min_score: float = MIN_SCORE,

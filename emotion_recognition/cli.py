@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--annotated", type=Path, help="save annotated copies in this folder")
     parser.add_argument("--model-dir", type=Path, help="a folder with emotion7/4.keras and labels.json")
     parser.add_argument("--detector", choices=list(DETECTORS), default=DEFAULT_DETECTOR,
-                        help="face detector: " + "; ".join(f"{k}: {v}" for k, v in DETECTORS.items()))
+                        help="; ".join(f"{k}: {v}" for k, v in DETECTORS.items()))
     return parser
 
 

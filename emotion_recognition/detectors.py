@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emotion_recognition.blazeface import BlazeFace, Detection, Region
+from emotion_recognition.blazeface import Detection, Region
 from emotion_recognition.detection import DetectorSettings, FaceDetector, overlap
 from emotion_recognition.errors import EmotionAppError
 from emotion_recognition.face_verification import FaceVerifier
@@ -102,7 +102,8 @@ def merge_detections(detections: list[Detection], iou: float = 0.3,
     that overlap (IoU above ``iou``, or mostly inside the other)."""
     kept: list[Detection] = []
     for found in sorted(detections, key=lambda d: d.score, reverse=True):
-        if all(overlap(found.box, other.box) <= iou and _share_inside(found.box, other.box) <= inside
+        if all(overlap(found.box, other.box) <= iou
+               and _share_inside(found.box, other.box) <= inside
                and _share_inside(other.box, found.box) <= inside for other in kept):
             kept.append(found)
     return kept
@@ -131,7 +132,8 @@ class _Verified:
         BlazeFace's models asked about every face (face_verification.py); made once."""
         with self._strict_lock:
             if self._strict is None:
-                self._strict = self if self.verifier.strict else self._with(self.verifier.strictly())
+                strict = self.verifier.strict
+                self._strict = self if strict else self._with(self.verifier.strictly())
             return self._strict
 
     def _with(self, verifier: FaceVerifier):
@@ -166,7 +168,8 @@ class BlazeFaceDetector(_Verified):
 
     def smallest_face(self, grey: np.ndarray) -> int:
         """The smallest face width (pixels) looked for in ``grey``: the finest tiles'."""
-        finest = min(r.side for r in tile_regions(*grey.shape[:2], self.tiles, self.model.input_size))
+        regions = tile_regions(*grey.shape[:2], self.tiles, self.model.input_size)
+        finest = min(region.side for region in regions)
         return int(math.ceil(finest * self.tiles.min_face_in_input / self.model.input_size))
 
 

@@ -26,7 +26,7 @@ def main(argv=None) -> int:
     parser.add_argument("--no-video", action="store_true", help="write the CSV only")
     parser.add_argument("--model-dir", type=Path)
     parser.add_argument("--detector", choices=list(DETECTORS), default=DEFAULT_DETECTOR,
-                        help="face detector: " + "; ".join(f"{k}: {v}" for k, v in DETECTORS.items()))
+                        help="; ".join(f"{k}: {v}" for k, v in DETECTORS.items()))
     args = parser.parse_args(argv)
 
     from emotion_recognition.pipeline import EmotionRecognizer

@@ -118,7 +118,8 @@ def test_the_detector_is_an_api_parameter_with_a_default(client):
 
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     for name in ("/analyze", "/analyze_video"):
-        (detector,) = [p for p in endpoints[name]["parameters"] if p["parameter_name"] == "detector"]
+        (detector,) = [p for p in endpoints[name]["parameters"]
+                       if p["parameter_name"] == "detector"]
         assert detector["parameter_has_default"] and detector["parameter_default"] == "haar"
     photo = handle_file(str(EXAMPLES / "three_faces.jpg"))
     for name in ("blazeface", "combined"):

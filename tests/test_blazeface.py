@@ -23,12 +23,14 @@ def test_anchor_grids_match_the_models_outputs(models):
     assert np.allclose(short[0], short[1]) and np.allclose(short[0], [0.5 / 16, 0.5 / 16])
     assert np.allclose(short[2], [1.5 / 16, 0.5 / 16])  # x varies first, two anchors per cell
     assert np.allclose(short[512], [0.5 / 8, 0.5 / 8]) and np.allclose(short[512:518], short[512])
-    assert np.allclose(full[1], [1.5 / 48, 0.5 / 48]) and np.allclose(full[48], [0.5 / 48, 1.5 / 48])
+    assert np.allclose(full[1], [1.5 / 48, 0.5 / 48])
+    assert np.allclose(full[48], [0.5 / 48, 1.5 / 48])
     assert short.min() > 0 and short.max() < 1 and full.min() > 0 and full.max() < 1
     for name, model in models.items():  # as many anchors as the model predicts
         raw_boxes, raw_scores = model.raw(np.zeros((1, model.input_size, model.input_size, 3),
                                                     np.float32))
-        assert raw_boxes.shape == (len(model.anchors), 16) and raw_scores.shape == (len(model.anchors), 1)
+        assert raw_boxes.shape == (len(model.anchors), 16)
+        assert raw_scores.shape == (len(model.anchors), 1)
 
 
 def test_decoding_offsets_are_input_pixels_from_the_anchor():
@@ -38,7 +40,8 @@ def test_decoding_offsets_are_input_pixels_from_the_anchor():
     raw[0, 4:6] = [-12.8, 0]  # first keypoint 0.1 left of the anchor
     decoded = decode(raw, np.array([[0.0], [200.0]]), anchors, 128)
     assert np.allclose(decoded.boxes[0], [0.35 - 0.125, 0.45 - 0.25, 0.35 + 0.125, 0.45 + 0.25])
-    assert np.allclose(decoded.keypoints[0, 0], [0.15, 0.5]) and np.allclose(decoded.keypoints[0, 1], [0.25, 0.5])
+    assert np.allclose(decoded.keypoints[0, 0], [0.15, 0.5])
+    assert np.allclose(decoded.keypoints[0, 1], [0.25, 0.5])
     assert decoded.keypoints.shape == (2, 6, 2)
     assert decoded.scores[0] == pytest.approx(0.5) and decoded.scores[1] == pytest.approx(1.0)
     assert np.isfinite(decoded.scores).all()  # a huge logit is clipped, not an overflow

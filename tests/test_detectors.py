@@ -47,7 +47,8 @@ def detection(x, y, side, score, eyes=((0.3, 0.4), (0.7, 0.4))):
 
 
 def test_merging_keeps_the_best_of_a_face_seen_on_several_tiles():
-    whole, partial, other = detection(100, 100, 50, 0.9), detection(110, 100, 40, 0.7), detection(400, 0, 50, 0.6)
+    whole, partial = detection(100, 100, 50, 0.9), detection(110, 100, 40, 0.7)
+    other = detection(400, 0, 50, 0.6)
     inside = detection(105, 105, 20, 0.95)  # a face-part inside a better face... kept first
     assert merge_detections([partial, whole, other]) == [whole, other]
     assert merge_detections([whole, inside]) == [inside]

@@ -100,7 +100,8 @@ def test_faces_on_turned_copies_need_both_models():
 
     cell = filled(dict(picked())["cell"])
     scale = (alignment.RETRY_MAX_PIXELS / alignment._turned_area(cell.shape, (25.0,))) ** 0.5
-    small = cv2.resize(cell, (round(4000 * scale), round(3000 * scale)), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(cell, (round(4000 * scale), round(3000 * scale)),
+                       interpolation=cv2.INTER_AREA)
     turned, _ = alignment.rotate_about_centre(small, 25.0)
     verifier, box = FaceVerifier(), Box(471, 234, 136, 136)
     assert verifier.score(turned, box) >= 0.8 and verifier.confirms(turned, box)
@@ -108,7 +109,8 @@ def test_faces_on_turned_copies_need_both_models():
     astronaut = to_grey(decode_image(EXAMPLES / "astronaut.jpg"))
     assert verifier.strictly().confirms(astronaut, Box(174, 65, 99, 99))  # real faces pass
     served = create_detector("haar")
-    assert served.on_turned_copies.verifier.strict and served.on_turned_copies is served.on_turned_copies
+    assert served.on_turned_copies.verifier.strict
+    assert served.on_turned_copies is served.on_turned_copies
     assert served.on_turned_copies.on_turned_copies is served.on_turned_copies
 
 
