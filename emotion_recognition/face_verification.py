@@ -34,7 +34,10 @@ FULL_MIN_SCORE = 0.4  # what it must give such a face
 # BlazeFace's face may be this many times the proposal's width: a proposal much larger than
 # the face (BlazeFace's face under 0.6 of it) is refused, so the well-sized one is kept
 SIZE_RANGE = (0.6, 2.5)
-LEVEL_EYES = False  # turn each crop by BlazeFace's eye line (benchmarks.rotation decides)
+# Turn each crop by the eye line BlazeFace found (free: its keypoints come with the check).
+# benchmarks.rotation, 100 PublicTest faces per angle: 1.7 points more labelled right on
+# average over -30..30 degrees, 2-5 points at 20-30, within a point at 0-10.
+LEVEL_EYES = True
 
 
 class FaceVerifier:
