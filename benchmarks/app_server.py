@@ -1,8 +1,10 @@
-"""`python app.py` as a child process on a free localhost port, for benchmarks and tests:
-start it with chosen environment variables, wait for it, read its memory, stop it."""
+"""`python app.py` as a child process on a free localhost port, for benchmarks and tests (the
+one way both start it): start it with chosen environment variables, wait for it, upload to
+it and call its events over plain HTTP, read its memory, stop it."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -37,7 +39,8 @@ class AppServer:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> "AppServer":
-        with open(self.log_path, "w") as output:
+        """Start it (again, after a stop: the same port, its log appended) and wait for it."""
+        with open(self.log_path, "a") as output:
             self.process = subprocess.Popen([sys.executable, *self.python_args], cwd=ROOT,
                                             env=self._env, stdout=output, stderr=subprocess.STDOUT)
         deadline = time.time() + self._timeout
@@ -51,6 +54,33 @@ class AppServer:
                 time.sleep(0.5)
         self.process.kill()
         raise RuntimeError(f"app.py did not answer within {self._timeout:.0f} s:\n{self.log()}")
+
+    def upload(self, data: bytes, name: str) -> str:
+        """Upload a file as a browser does: the path the server saved it at."""
+        import httpx
+
+        answer = httpx.post(f"{self.url}gradio_api/upload", files={"files": (name, data)},
+                            timeout=60)
+        answer.raise_for_status()
+        return answer.json()[0]
+
+    def call(self, api_name: str, data: list, timeout: float = 120) -> tuple[str, object]:
+        """An event by its API name, over Gradio's plain HTTP API (no client-side upload):
+        ('complete' | 'error', payload), or ('http', (status, text)) when it is refused."""
+        import httpx
+
+        with httpx.Client(base_url=self.url, timeout=timeout) as http:
+            answer = http.post(f"gradio_api/call/{api_name}", json={"data": data})
+            if answer.status_code != 200:
+                return "http", (answer.status_code, answer.text)
+            event, kind = answer.json()["event_id"], ""
+            with http.stream("GET", f"gradio_api/call/{api_name}/{event}") as stream:
+                for line in stream.iter_lines():
+                    if line.startswith("event:"):
+                        kind = line.split(":", 1)[1].strip()
+                    elif line.startswith("data:") and kind in ("complete", "error"):
+                        return kind, json.loads(line.split(":", 1)[1])
+        return kind, None
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")

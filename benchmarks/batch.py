@@ -5,8 +5,10 @@
 Makes N 640x480 JPEGs with one real face each (the astronaut photo at a random size and
 place on a random background), then times, as subprocesses, exactly what a user runs:
 
-* ``python -m emotion_recognition.cli FOLDER --csv ...`` (one process, one file at a time);
-* ``python -m emotion_recognition.batch FOLDER --out ...`` (a local Ray sized to the machine).
+* ``emotion-photo FOLDER --csv ...`` (python -m emotion_recognition.cli.photo: one process, one
+  file at a time);
+* ``emotion-batch FOLDER --out ...`` (python -m emotion_recognition.batch.command: a local Ray
+  sized to the machine).
 
 Each command also runs on a single image; the difference is the steady throughput
 without start-up (Python, TensorFlow, Ray, actors). The scaling plan for 1 million photos
@@ -29,6 +31,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from benchmarks.figures_io import write_figures
+
 ROOT = Path(__file__).resolve().parent.parent
 PHOTO = ROOT / "examples" / "astronaut.jpg"
 FIGURES = ROOT / "benchmarks" / "figures" / "batch.json"
@@ -37,7 +41,7 @@ TARGET_PER_HOUR = 1_000_000
 
 def make_images(folder: Path, count: int, seed: int = 0) -> list[Path]:
     """``count`` 640x480 JPEGs (quality 90), each with the astronaut's face somewhere."""
-    from emotion_recognition.preprocessing import decode_image
+    from emotion_recognition.core.decode import decode_image
 
     rng = np.random.default_rng(seed)
     face = decode_image(PHOTO)[20:260, 110:350]  # as tests/conftest.face_patch: one face found
@@ -65,11 +69,11 @@ def timed(command: list[str]) -> float:
 
 
 def cli_command(inputs: list[str], out: Path) -> list[str]:
-    return [sys.executable, "-m", "emotion_recognition.cli", *inputs, "--csv", str(out)]
+    return [sys.executable, "-m", "emotion_recognition.cli.photo", *inputs, "--csv", str(out)]
 
 
 def batch_command(inputs: list[str], out: Path, summary: Path, cpus: int) -> list[str]:
-    return [sys.executable, "-m", "emotion_recognition.batch", *inputs, "--out", str(out),
+    return [sys.executable, "-m", "emotion_recognition.batch.command", *inputs, "--out", str(out),
             "--num-cpus", str(cpus), "--summary-json", str(summary), "--progress-every", "0"]
 
 
@@ -94,10 +98,11 @@ def work_split(paths: list[Path], repeats: int = 3) -> dict:
     tf.config.threading.set_inter_op_parallelism_threads(1)
     cv2.setNumThreads(1)
     from benchmarks.timing import time_calls
-    from emotion_recognition.classifier import EmotionClassifier
-    from emotion_recognition.alignment import find_faces
-    from emotion_recognition.detectors import create_detector
-    from emotion_recognition.preprocessing import decode_image, face_crops, to_grey
+    from emotion_recognition.core.classify import EmotionClassifier
+    from emotion_recognition.core.crops import face_crops, to_grey
+    from emotion_recognition.core.decode import decode_image
+    from emotion_recognition.core.detection.detectors import create_detector
+    from emotion_recognition.core.detection.policy import find_faces
 
     detector, sample = create_detector(), paths[:40]  # the default, as the batch stage runs it
 
@@ -163,10 +168,8 @@ def main(argv=None) -> None:
                "work_split_one_thread": split}
     faces_per_photo = summary["faces"] / max(summary["images"], 1)
     figures["plan_1m_photos_per_hour"] = scaling_plan(ray, args.cpus, split, faces_per_photo)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(figures, indent=2) + "\n")
     print(json.dumps(figures["plan_1m_photos_per_hour"], indent=2))
-    print(f"wrote {args.json}")
+    write_figures(args.json, figures)
 
 
 def labels_agree(cli_csv: Path, batch_parquet: Path) -> float:

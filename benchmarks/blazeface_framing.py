@@ -2,7 +2,7 @@
 
     python -m benchmarks.blazeface_framing --data ../shared/data/fer2013/fer2013.zip
 
-The classifier's crops are calibrated on Haar's boxes (preprocessing.CROP_SCALE), so a face
+The classifier's crops are calibrated on Haar's boxes (core/crops.py: CROP_SCALE), so a face
 BlazeFace finds is re-framed as Haar would frame it. Both detectors run on FER2013 Training
 faces (never the test splits) enlarged to 200 pixels on a mid-grey 480x480 canvas, and on the
 example photos' faces at several sizes; where both find one face, the ratio of Haar's width
@@ -19,6 +19,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
+from benchmarks.figures_io import write_figures
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "figures" / "blazeface_framing.json"
@@ -49,7 +51,8 @@ def training_canvases(data: Path, count: int, seed: int):
 
 
 def example_canvases():
-    from emotion_recognition.preprocessing import decode_image, to_grey
+    from emotion_recognition.core.crops import to_grey
+    from emotion_recognition.core.decode import decode_image
 
     for name in ("astronaut.jpg", "grace_hopper.jpg"):
         grey = to_grey(decode_image(ROOT / "examples" / name))
@@ -71,8 +74,8 @@ def main(argv=None) -> None:
     parser.add_argument("--json", type=Path, default=OUT)
     args = parser.parse_args(argv)
 
-    from emotion_recognition.detection import DetectorSettings, FaceDetector
-    from emotion_recognition.detectors import BlazeFaceDetector
+    from emotion_recognition.core.detection.detectors import BlazeFaceDetector
+    from emotion_recognition.core.detection.haar import DetectorSettings, FaceDetector
 
     haar = FaceDetector(DetectorSettings(use_fallbacks=False))
     blazeface = BlazeFaceDetector()
@@ -83,8 +86,7 @@ def main(argv=None) -> None:
               "examples": summary(examples),
               "note": "quartiles [25, 50, 75] %; the served constants are the Training medians"}
     print(json.dumps(result, indent=2))
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2) + "\n")
+    write_figures(args.json, result)
 
 
 if __name__ == "__main__":

@@ -3,11 +3,11 @@
     python -m benchmarks.detection_recall --data ../shared/data/fer2013/fer2013.zip \
         --json benchmarks/figures/detection_recall.json
 
-Every detector a user can choose (emotion_recognition.detectors: haar, the default;
-blazeface; combined), Haar as served before BlazeFace checked its faces (haar_unverified),
+Every detector a user can choose (core/detection/detectors.py: haar, the default; blazeface;
+combined), Haar as served before BlazeFace checked its faces (haar_unverified),
 and the peer, the fer package's detector: haarcascade_frontalface_default at full size,
 scaleFactor 1.1, minNeighbors 5, minSize 30x30. Ours run as the photo pipeline does
-(alignment.find_faces: turned copies are searched when nothing is found upright).
+(policy.find_faces: turned copies are searched when nothing is found upright).
 
 * Recall by face size: faces are pasted at 40-600 pixels (the side of a FER2013-style face
   frame, about 1.2 times the face's width) into 4000x3000 photo-like backgrounds (mosaics
@@ -25,13 +25,14 @@ scaleFactor 1.1, minNeighbors 5, minSize 30x30. Ours run as the photo pipeline d
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+from benchmarks.figures_io import write_figures
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -41,14 +42,15 @@ CANVAS = (3000, 4000)  # height, width: a typical 12 MP phone photo
 
 def example_faces() -> list[np.ndarray]:
     """Grey FER2013-style frames of the example photos' faces (found by the primary cascade)."""
-    from emotion_recognition.preprocessing import crop_padded, decode_image, face_frame, to_grey
+    from emotion_recognition.core.crops import crop_padded, face_frame, to_grey
+    from emotion_recognition.core.decode import decode_image
 
     cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
     faces = []
     for name in ("astronaut.jpg", "grace_hopper.jpg"):
         grey = to_grey(decode_image(EXAMPLES / name))
         x, y, w, h = max(cascade.detectMultiScale(grey, 1.1, 5, minSize=(30, 30)), key=lambda b: b[2])
-        from emotion_recognition.preprocessing import Box
+        from emotion_recognition.core.types import Box
 
         faces.append(crop_padded(grey, face_frame(Box(int(x), int(y), int(w), int(h)))))
     return faces
@@ -74,7 +76,8 @@ def fer_faces(data: Path, count: int, seed: int) -> list[np.ndarray]:
 
 def background(rng: np.random.Generator) -> np.ndarray:
     """A 12 MP grey mosaic of face-free photo parts, with film grain."""
-    from emotion_recognition.preprocessing import decode_image, to_grey
+    from emotion_recognition.core.crops import to_grey
+    from emotion_recognition.core.decode import decode_image
 
     sources = [to_grey(decode_image(EXAMPLES / "coffee_no_face.jpg")),
                to_grey(decode_image(EXAMPLES / "astronaut.jpg"))[300:, :],     # suit and flag
@@ -131,9 +134,9 @@ def score(boxes, placed) -> tuple[dict[int, bool], int]:
 
 def measured_detectors() -> dict:
     """name -> (grey image -> boxes as [x, y, w, h])."""
-    from emotion_recognition.alignment import find_faces
-    from emotion_recognition.detection import FaceDetector
-    from emotion_recognition.detectors import DETECTORS, create_detector
+    from emotion_recognition.core.detection.detectors import DETECTORS, create_detector
+    from emotion_recognition.core.detection.haar import FaceDetector
+    from emotion_recognition.core.detection.policy import find_faces
 
     def served(detector):
         return lambda grey: [b.as_list() for b in find_faces(detector, grey)]
@@ -204,7 +207,8 @@ def run_face_free(detectors: dict, seed: int) -> dict:
 
 def run_shifted_astronaut(detectors: dict) -> dict:
     """Boxes off her face (phantoms) and copies where her face was missed."""
-    from emotion_recognition.preprocessing import decode_image, to_grey
+    from emotion_recognition.core.crops import to_grey
+    from emotion_recognition.core.decode import decode_image
 
     grey = to_grey(decode_image(EXAMPLES / "astronaut.jpg"))
     shifts = [(dx, dy) for dx in range(-6, 7) for dy in (-3, 0, 3)]
@@ -244,7 +248,7 @@ def main(argv=None) -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from emotion_recognition.detectors import create_detector
+    from emotion_recognition.core.detection.detectors import create_detector
 
     load_before = round(os.getloadavg()[0], 1)
     faces = example_faces() + (fer_faces(args.data, 60, args.seed) if args.data else [])
@@ -260,8 +264,7 @@ def main(argv=None) -> None:
     result["load_average_1min"] = {"before": load_before, "end": round(os.getloadavg()[0], 1)}
     print(markdown(result))
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+        write_figures(args.json, result)
 
 
 if __name__ == "__main__":

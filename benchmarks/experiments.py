@@ -14,6 +14,8 @@ import json
 import os
 from pathlib import Path
 
+from benchmarks.figures_io import write_figures
+
 RUNS = (
     ("custom_cnn", "sqrt"),
     ("vgg", "sqrt"),
@@ -25,9 +27,9 @@ RUNS = (
 
 def run_one(data: str, architecture: str, weighting: str, args) -> dict:
     from benchmarks.timing import single_face_ms
-    from emotion_recognition.classifier import EmotionClassifier
-    from emotion_recognition.training.evaluate import evaluate_all
+    from emotion_recognition.core.classify import EmotionClassifier
     from emotion_recognition.training.data import load_fer2013
+    from emotion_recognition.training.evaluate import evaluate_all
     from emotion_recognition.training.train import TrainConfig, train
 
     out = Path(args.out) / f"{architecture}_w{args.width}_{weighting}"
@@ -51,7 +53,7 @@ WEIGHTINGS = {"sqrt": "sqrt", "none": "none", "inverse": "inverse frequency"}
 FIGURES_JSON = Path(__file__).resolve().parent / "figures" / "experiments.json"
 
 
-def write_figures(rows: list[dict], args) -> None:
+def write_table(rows: list[dict], args) -> None:
     """The model card's table, as benchmarks/figures/experiments.json (benchmarks.readme_figures
     renders it into model/README.md)."""
     table = [{"network": NAMES[r["architecture"]], "class_weighting": WEIGHTINGS[r["class_weighting"]],
@@ -61,10 +63,10 @@ def write_figures(rows: list[dict], args) -> None:
               "disgust_recall": round(r["disgust_recall"], 2), "file_mb": round(r["file_mb"], 1),
               "ms_per_face": round(r["ms_per_face"], 1),
               "seconds_per_epoch": round(r["seconds_per_epoch"])} for r in rows]
-    FIGURES_JSON.write_text(json.dumps(
-        {"source": "measured by python -m benchmarks.experiments",
-         "command": f"python -m benchmarks.experiments --data fer2013.zip --epochs {args.epochs} "
-                    f"--width {args.width}", "rows": table}, indent=2) + "\n")
+    write_figures(FIGURES_JSON, {
+        "source": "measured by python -m benchmarks.experiments",
+        "command": f"python -m benchmarks.experiments --data fer2013.zip --epochs {args.epochs} "
+                   f"--width {args.width}", "rows": table})
 
 
 def markdown(rows: list[dict]) -> str:
@@ -94,10 +96,9 @@ def main(argv=None) -> None:
         if (architecture, weighting) in done:
             continue
         rows.append(run_one(args.data, architecture, weighting, args))
-        results_file.parent.mkdir(parents=True, exist_ok=True)
-        results_file.write_text(json.dumps(rows, indent=2))
+        write_figures(results_file, rows, quiet=True)
         print(markdown(rows), flush=True)
-    write_figures(rows, args)
+    write_table(rows, args)
     print(markdown(rows))
 
 

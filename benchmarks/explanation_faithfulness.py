@@ -22,6 +22,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from benchmarks.figures_io import write_figures
+
 ROOT = Path(__file__).resolve().parent.parent
 SIDE = 16
 
@@ -46,7 +48,7 @@ def hidden(face: np.ndarray, corner: tuple[int, int], how: str, side: int = SIDE
 
 
 def measure(faces: np.ndarray, classifier, seed: int) -> dict:
-    from emotion_recognition.explain import occlusion_map
+    from emotion_recognition.core.explain import occlusion_map
 
     rng = np.random.default_rng(seed)
     drops = {how: {"hottest": [], "random": []} for how in ("mean", "blur")}
@@ -82,7 +84,7 @@ def main(argv=None) -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    from emotion_recognition.classifier import EmotionClassifier
+    from emotion_recognition.core.classify import EmotionClassifier
     from emotion_recognition.training.data import load_fer2013
 
     images = load_fer2013(args.data)["PublicTest"].images
@@ -92,8 +94,7 @@ def main(argv=None) -> None:
               "cpu_cores": os.cpu_count()}
     print(json.dumps(result, indent=2))
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+        write_figures(args.json, result)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,8 @@ def filled(grey: np.ndarray, size: tuple[int, int] = SIZE) -> np.ndarray:
 
 def picked() -> list[tuple[str, np.ndarray]]:
     """The face-free photos, grey, at their own size."""
-    from emotion_recognition.preprocessing import decode_image, to_grey
+    from emotion_recognition.core.crops import to_grey
+    from emotion_recognition.core.decode import decode_image
 
     files = sorted(PHOTOS.glob("*.jpg")) + [ROOT / "examples" / "coffee_no_face.jpg"]
     return [(f.stem, to_grey(decode_image(f))) for f in files]

@@ -26,6 +26,7 @@ import numpy as np
 from PIL import Image
 
 from benchmarks.app_server import AppServer
+from benchmarks.figures_io import write_figures
 
 ROOT = Path(__file__).resolve().parent.parent
 FIGURES = ROOT / "benchmarks" / "figures"
@@ -152,8 +153,7 @@ def write_summary(path: Path, results: list[dict], server: AppServer, base: Path
                "uploads_left_in_server_folder": files_left(base),
                "server_log": {"tracebacks": log.count("Traceback"),
                               "user_error_lines": log.count("user error in")}}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(summary, indent=2) + "\n")
+    write_figures(path, summary)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ import cv2
 import numpy as np
 
 from benchmarks.app_server import AppServer
-from emotion_recognition.limits import LIMITS
+from benchmarks.figures_io import write_figures
+from emotion_recognition.core.limits import LIMITS
 
 ROOT = Path(__file__).resolve().parent.parent
 FIGURES = ROOT / "benchmarks" / "figures"
@@ -69,8 +70,7 @@ def main(argv=None) -> None:
                                     f"after_{SETTLE_S:.0f}_s": settled["rss_mb"],
                                     "peak_increase": round(after["peak_rss_mb"] - before["rss_mb"], 1)}}
     print(json.dumps(figures, indent=2))
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    write_figures(args.json, figures)
 
 
 if __name__ == "__main__":

@@ -26,19 +26,78 @@ the accuracy over all faces and among those found, and ms per photo. PublicTest 
 from __future__ import annotations
 
 import argparse
-import json
+import math
 import os
+import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+from benchmarks.figures_io import write_figures
+from emotion_recognition.core.types import Box
 
 ANGLES = (-30, -20, -10, 0, 10, 20, 30)
 FACE_SIDE = 144
 CANVAS = (480, 360)
 BACKGROUND = Path(__file__).resolve().parent.parent / "examples" / "coffee_no_face.jpg"
 OUT = Path(__file__).resolve().parent / "figures" / "rotation.json"
+
+
+# --- The "eyes" strategy: OpenCV's eye cascade levels each crop. Measured here, no gain over
+# upright crops, so it is not served (the served crops are levelled by BlazeFace's eye line).
+
+EYE_CASCADE = "haarcascade_eye.xml"
+MAX_EYE_ANGLE = 35.0  # a steeper "eye line" is a false eye, not a tilt
+
+_eyes: cv2.CascadeClassifier | None = None
+_load_lock = threading.Lock()  # loading the cascade, once
+_eyes_lock = threading.Lock()  # one cascade object is shared by the app's request threads
+
+
+def _eye_cascade() -> cv2.CascadeClassifier:
+    """The eye cascade, loaded once on first use."""
+    global _eyes
+    with _load_lock:
+        if _eyes is None:
+            _eyes = cv2.CascadeClassifier(str(Path(cv2.data.haarcascades) / EYE_CASCADE))
+            if _eyes.empty():
+                raise RuntimeError(f"OpenCV's {EYE_CASCADE} could not be loaded")
+        return _eyes
+
+
+def eye_angle(grey: np.ndarray, box: Box) -> float | None:
+    """The tilt of the line through the eyes in degrees (positive: the eye on the image's
+    right sits lower), i.e. the Box.angle that levels them; None when two eyes are not
+    found."""
+    x0, y0 = max(box.x, 0), max(box.y, 0)
+    upper = grey[y0:y0 + box.h * 6 // 10, x0:x0 + box.w]
+    if upper.size == 0 or min(upper.shape) < 12:
+        return None
+    scale = 120.0 / max(upper.shape[1], 1)  # eyes ~25 px wide: the cascade's sweet spot
+    region = cv2.resize(upper, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
+    cascade = _eye_cascade()
+    with _eyes_lock:
+        found = cascade.detectMultiScale(region, scaleFactor=1.1, minNeighbors=4,
+                                                minSize=(12, 12), maxSize=(60, 60))
+    if len(found) < 2:
+        return None
+    middle = region.shape[1] / 2
+    centres = [(x + w / 2, y + h / 2, w * h) for x, y, w, h in found]
+    left = [c for c in centres if c[0] < middle]
+    right = [c for c in centres if c[0] >= middle]
+    if not left or not right:
+        return None
+    (lx, ly, _), (rx, ry, _) = max(left, key=lambda c: c[2]), max(right, key=lambda c: c[2])
+    angle = math.degrees(math.atan2(ry - ly, rx - lx))
+    return angle if abs(angle) <= MAX_EYE_ANGLE else None
+
+
+def with_eye_angles(grey: np.ndarray, boxes: list[Box]) -> list[Box]:
+    """The boxes, each carrying the tilt of its eyes (0 where they are not found)."""
+    return [replace(b, angle=b.angle + (eye_angle(grey, b) or 0.0)) for b in boxes]
 
 
 def _oval_mask(side: int) -> np.ndarray:
@@ -67,10 +126,10 @@ def staged_photo(face48: np.ndarray, angle: float, background: np.ndarray,
 
 def strategies(detector):
     """name -> grey image -> boxes (with the angle that makes each face upright)."""
-    from emotion_recognition.alignment import detect_on_rotated_copies, find_faces, with_eye_angles
-    from emotion_recognition.detectors import DETECTORS, VerifiedHaarDetector, create_detector
-    from emotion_recognition.face_verification import FaceVerifier
-    from emotion_recognition.preprocessing import Box
+    from emotion_recognition.core.detection.detectors import (DETECTORS, VerifiedHaarDetector,
+                                                              create_detector)
+    from emotion_recognition.core.detection.policy import detect_on_rotated_copies, find_faces
+    from emotion_recognition.core.detection.verification import FaceVerifier
 
     def retry(grey):
         return detector.detect(grey) or detect_on_rotated_copies(detector, grey)
@@ -100,7 +159,7 @@ def _hit(boxes, where) -> int | None:
 
 def measure(faces: np.ndarray, labels: np.ndarray, detector, classifier, seed: int = 0,
             only: list[str] | None = None) -> dict:
-    from emotion_recognition.preprocessing import face_crops
+    from emotion_recognition.core.crops import face_crops
 
     background = cv2.imread(str(BACKGROUND), cv2.IMREAD_GRAYSCALE)
     background = cv2.resize(background, (CANVAS[0] * 2, CANVAS[1] * 2))
@@ -140,24 +199,22 @@ def main(argv=None) -> None:
     parser.add_argument("--strategies", nargs="*", help="only these (default: all)")
     args = parser.parse_args(argv)
 
-    from emotion_recognition.classifier import BUNDLED_MODEL_DIR, EmotionClassifier
-    from emotion_recognition.detection import FaceDetector
+    from emotion_recognition.core.classify import EmotionClassifier
+    from emotion_recognition.core.detection.haar import FaceDetector
+    from emotion_recognition.models.bundled import bundled_model_dir
     from emotion_recognition.training.data import load_fer2013
 
     public = load_fer2013(args.data)["PublicTest"]
     rows = np.random.default_rng(0).permutation(len(public))[:args.images]
-    classifier = EmotionClassifier.from_dir(BUNDLED_MODEL_DIR, "emotion7")
+    classifier = EmotionClassifier.from_dir(bundled_model_dir(), "emotion7")
     load_before = round(os.getloadavg()[0], 1)
     table = measure(public.images[rows], public.labels[rows], FaceDetector(), classifier,
                     only=args.strategies)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"split": "PublicTest", "images_per_angle": len(rows),
-                                     "face_side": FACE_SIDE, "canvas": list(CANVAS),
-                                     "strategies": table, "cpu_cores": os.cpu_count(),
-                                     "load_average_1min": {"before": load_before,
-                                                           "end": round(os.getloadavg()[0], 1)}},
-                                    indent=2))
-    print(f"wrote {args.json}")
+    write_figures(args.json, {"split": "PublicTest", "images_per_angle": len(rows),
+                              "face_side": FACE_SIDE, "canvas": list(CANVAS),
+                              "strategies": table, "cpu_cores": os.cpu_count(),
+                              "load_average_1min": {"before": load_before,
+                                                    "end": round(os.getloadavg()[0], 1)}})
 
 
 if __name__ == "__main__":

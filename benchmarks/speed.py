@@ -20,7 +20,6 @@ Prints, for the same images in the same run:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from benchmarks.figures_io import write_figures
 from benchmarks.timing import summary, time_calls
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,7 +39,7 @@ PHOTO = ROOT / "examples" / "astronaut.jpg"
 
 def photo_640x480() -> bytes:
     """The astronaut photo placed in a 640x480 frame, as JPEG bytes."""
-    from emotion_recognition.preprocessing import decode_image
+    from emotion_recognition.core.decode import decode_image
 
     face = cv2.resize(decode_image(PHOTO), (400, 400))
     frame = np.full((480, 640, 3), 120, np.uint8)
@@ -74,7 +74,7 @@ class PeerPipeline:
 
 
 def bench_photo(recognizer, peer, repeats: int) -> dict:
-    from emotion_recognition.annotate import draw
+    from emotion_recognition.core.annotate import draw
 
     jpeg = photo_640x480()
     classifier = recognizer.classifier("emotion7")
@@ -97,7 +97,7 @@ def bench_photo(recognizer, peer, repeats: int) -> dict:
 
 
 def moving_face_frames(count: int) -> list[np.ndarray]:
-    from emotion_recognition.preprocessing import decode_image
+    from emotion_recognition.core.decode import decode_image
 
     face = cv2.resize(decode_image(PHOTO)[20:260, 110:350], (200, 200))
     frames = []
@@ -110,7 +110,7 @@ def moving_face_frames(count: int) -> list[np.ndarray]:
 
 
 def bench_live(recognizer, frames: int) -> float:
-    from emotion_recognition.video import LiveSession
+    from emotion_recognition.live.session import LiveSession
 
     session, images = LiveSession(), moving_face_frames(frames)
     session.process(images[0], recognizer)
@@ -125,10 +125,10 @@ def bench_live(recognizer, frames: int) -> float:
 def bench_detectors_per_frame(frames: int) -> dict:
     """ms per 640x480 frame with one moving face: whole-frame search (p50) and
     tracking-guided search (mean over ``frames`` consecutive frames), per detector."""
-    from emotion_recognition.detectors import DETECTORS, create_detector
-    from emotion_recognition.preprocessing import to_grey
-    from emotion_recognition.video import LIVE_FULL_SEARCH_EVERY
-    from emotion_recognition.video_detection import TrackingDetector
+    from emotion_recognition.core.crops import to_grey
+    from emotion_recognition.core.detection.detectors import DETECTORS, create_detector
+    from emotion_recognition.video.analysis import LIVE_FULL_SEARCH_EVERY
+    from emotion_recognition.video.guided import TrackingDetector
 
     images = [to_grey(frame) for frame in moving_face_frames(frames)]
     peer = cv2.CascadeClassifier(str(Path(cv2.data.haarcascades)
@@ -154,7 +154,7 @@ def bench_detectors_per_frame(frames: int) -> dict:
 def bench_video(recognizer, seconds: int, sample_fps: float = 5) -> dict:
     """The realistic clip analysed as the app does (annotated MP4 included)."""
     from benchmarks.clips import write_clip
-    from emotion_recognition.video import analyze_video
+    from emotion_recognition.video.analysis import analyze_video
 
     with tempfile.TemporaryDirectory() as folder:
         clip = write_clip(Path(folder) / "clip.mp4", seconds)
@@ -213,7 +213,7 @@ def main(argv=None) -> None:
     parser.add_argument("--skip-cold-start", action="store_true")
     args = parser.parse_args(argv)
 
-    from emotion_recognition.pipeline import EmotionRecognizer
+    from emotion_recognition.core.pipeline import EmotionRecognizer
 
     print(f"machine: {os.cpu_count()} CPU cores")
     recognizer = EmotionRecognizer(model_dir=ROOT / "model")
@@ -228,8 +228,7 @@ def main(argv=None) -> None:
         figures["cold_start_s"] = bench_cold_start()
     figures["machine"] = {"cpu_cores": os.cpu_count(),
                           "load_average_1min_at_end": round(os.getloadavg()[0], 1)}
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    write_figures(args.json, figures)
 
 
 if __name__ == "__main__":

@@ -18,17 +18,12 @@ OUT = ROOT / "docs" / "photo_tab.jpg"
 
 def main() -> None:
     sys.path.insert(0, str(ROOT))
-    from playwright.sync_api import sync_playwright
-
     from benchmarks.app_server import AppServer
-    from benchmarks.live_browser import CHROMIUM, CHROMIUM_ARGS
+    from benchmarks.browser import chromium, open_page
 
     with tempfile.TemporaryDirectory() as folder, AppServer(Path(folder) / "app.log") as server, \
-            sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.set_default_timeout(90_000)
-        page.goto(server.url)
+            chromium() as browser:
+        page = open_page(browser, server.url)
         page.locator(".gallery-item").nth(3).click()  # three_faces.jpg (examples are sorted)
         page.get_by_text("3 faces found").wait_for()
         page.locator(".face-selector").get_by_text("Face 2:").click()
@@ -37,7 +32,6 @@ def main() -> None:
         page.wait_for_timeout(1000)
         OUT.parent.mkdir(exist_ok=True)
         page.screenshot(path=str(OUT), type="jpeg", quality=80)
-        browser.close()
     print(f"{OUT.relative_to(ROOT)}: {OUT.stat().st_size // 1024} KB")
 
 

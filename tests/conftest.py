@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
-from emotion_recognition.labels import EMOTIONS7
+from emotion_recognition.core.labels import EMOTIONS7
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -73,53 +73,20 @@ def tiny_model_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def recognizer():
     """The recognizer on the bundled model/ folder, shared by the tests of a session."""
-    from emotion_recognition.pipeline import EmotionRecognizer
+    from emotion_recognition.core.pipeline import EmotionRecognizer
 
-    return EmotionRecognizer(model_dir=ROOT / "model")
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return EmotionRecognizer(ROOT / "model")
 
 
 @pytest.fixture(scope="session")
 def app_url(tmp_path_factory):
-    """The real app (python app.py) serving the bundled model on a free localhost port."""
-    import subprocess
-    import sys
-    import time
-    import urllib.request
+    """The real app (python app.py) serving the bundled model on a free localhost port,
+    shared by the app tests (benchmarks.app_server: the one way tests and benchmarks start
+    it)."""
+    from benchmarks.app_server import AppServer
 
-    port = _free_port()
-    log = tmp_path_factory.mktemp("app") / "app.log"
-    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1",
-           "GRADIO_ANALYTICS_ENABLED": "False", "EMOTION_MODEL_REPO": ""}
-    with open(log, "w") as output:
-        process = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env,
-                                   stdout=output, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"app.py exited early:\n{log.read_text()}")
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        process.kill()
-        raise RuntimeError(f"app.py did not answer within 120 s:\n{log.read_text()}")
-    yield url
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    with AppServer(tmp_path_factory.mktemp("app") / "app.log") as server:
+        yield server.url
 
 
 FOURCC = {".mp4": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".webm": "VP80"}
@@ -127,7 +94,7 @@ FOURCC = {".mp4": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".webm": "VP80"}
 
 def face_patch(side: int = 200) -> np.ndarray:
     """The astronaut's face (a public-domain photo), cut loosely and scaled to side x side."""
-    from emotion_recognition.preprocessing import decode_image
+    from emotion_recognition.core.decode import decode_image
 
     rgb = decode_image(EXAMPLES / "astronaut.jpg")
     return cv2.resize(rgb[20:260, 110:350], (side, side), interpolation=cv2.INTER_AREA)
@@ -182,6 +149,19 @@ def write_walk_video(path: Path, seconds: float = 5.0, fps: float = 30.0) -> Pat
         writer.write(frame)
     writer.release()
     return path
+
+
+TIERS = ("unit", "app", "browser", "training")  # pytest.ini's markers
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test has exactly one tier (a module's ``pytestmark``), so ``-m unit`` and the
+    others together are the whole suite."""
+    wrong = [f"{item.nodeid}: {tiers or 'none'}" for item in items
+             if len(tiers := [m.name for m in item.iter_markers() if m.name in TIERS]) != 1]
+    if wrong:
+        raise pytest.UsageError("tests without exactly one tier marker (" + ", ".join(TIERS)
+                                + "):\n" + "\n".join(wrong))
 
 
 @pytest.hookimpl(hookwrapper=True)

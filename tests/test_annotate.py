@@ -6,10 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from emotion_recognition.annotate import (TOP_BAND, colour_hex, draw, for_display, label_box,
-                                          label_text)
-from emotion_recognition.pipeline import Face
-from emotion_recognition.preprocessing import Box
+from emotion_recognition.core.annotate import (TOP_BAND, colour_hex, draw, for_display, label_box,
+                                               label_text)
+from emotion_recognition.core.types import Box, Face
+
+pytestmark = pytest.mark.unit
 
 
 def _face(box: Box, label: str = "happy") -> Face:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pytest
 from PIL import Image
 
 from conftest import EXAMPLES
+
+pytestmark = pytest.mark.app
 
 
 @pytest.fixture(scope="module")
@@ -28,15 +28,15 @@ def test_api_returns_the_annotated_image_and_faces(client):
     annotated, faces = _analyze(client, EXAMPLES / "three_faces.jpg")
     assert Image.open(annotated).size == Image.open(EXAMPLES / "three_faces.jpg").size
     assert len(faces) == 3
-    for face in faces:
-        assert set(face) == {"box", "label", "confidence", "scores"}
-        assert len(face["box"]) == 4 and len(face["scores"]) == 7
-        assert face["label"] == max(face["scores"], key=face["scores"].get)
+    for number, face in enumerate(faces, 1):
+        assert set(face) == {"face", "box", "label", "confidence", "probabilities"}
+        assert face["face"] == number and len(face["box"]) == 4 and len(face["probabilities"]) == 7
+        assert face["label"] == max(face["probabilities"], key=face["probabilities"].get)
 
 
 def test_api_four_emotions_and_no_face(client):
     _, faces = _analyze(client, EXAMPLES / "grace_hopper.jpg", "emotion4")
-    assert len(faces) == 1 and set(faces[0]["scores"]) == {"angry", "happy", "sad", "neutral"}
+    assert len(faces) == 1 and set(faces[0]["probabilities"]) == {"angry", "happy", "sad", "neutral"}
     _, none = _analyze(client, EXAMPLES / "coffee_no_face.jpg")
     assert none == []
 
@@ -98,7 +98,7 @@ def test_bad_input_gets_a_clear_message_or_a_right_answer_and_the_server_goes_on
 
 
 def test_uploads_are_deleted_after_the_request(client, tmp_path):
-    from emotion_recognition.storage import default_base
+    from emotion_recognition.serving.store import default_base
 
     marker = tmp_path / "privacy_marker_photo.jpg"
     marker.write_bytes((EXAMPLES / "astronaut.jpg").read_bytes())
@@ -107,9 +107,14 @@ def test_uploads_are_deleted_after_the_request(client, tmp_path):
 
 
 def test_only_the_documented_endpoints_are_public(client):
-    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    assert "/analyze" in endpoints
-    assert not any(name.startswith("/describe") for name in endpoints)
+    """The README documents two endpoints, with these inputs; every other event is private."""
+    api = client.view_api(print_info=False, return_format="dict")
+    assert set(api["named_endpoints"]) == {"/analyze", "/analyze_video"}
+    assert api["unnamed_endpoints"] == {}
+    inputs = {name: [p["parameter_name"] for p in endpoint["parameters"]]
+              for name, endpoint in api["named_endpoints"].items()}
+    assert inputs == {"/analyze": ["image", "emotion_set", "explain", "detector"],
+                      "/analyze_video": ["video", "emotion_set", "sample_fps", "detector"]}
 
 
 def test_the_detector_is_an_api_parameter_with_a_default(client):
@@ -144,7 +149,8 @@ def test_video_endpoint_returns_video_csv_and_summary(client, tmp_path):
     assert str(video_path).endswith(".mp4")
     rows = list(csv.DictReader(open(csv_path)))
     assert len(rows) == summary["frames_analysed"] == 15
-    assert {r["face_id"] for r in rows} == {"1"} and summary["faces"] == 1
+    assert {r["face"] for r in rows} == {"1"} and summary["faces"] == 1
+    assert {r["source"] for r in rows} == {"clip.mp4"}  # the upload's name, not a server path
 
 
 def test_video_endpoint_refuses_a_broken_file_and_goes_on(client, tmp_path):

@@ -19,14 +19,18 @@ pytest.importorskip("ray", reason='batch analysis needs the batch extra: pip ins
 import pyarrow.parquet as pq  # noqa: E402  (ray[data] brings pyarrow)
 
 from conftest import EXAMPLES, ROOT, write_video  # noqa: E402
-from emotion_recognition import batch  # noqa: E402
-from emotion_recognition.batch import BatchSettings, label_dataset, ray_session, run_batch  # noqa: E402
-from emotion_recognition.batch_inputs import expand_inputs, glob_regex  # noqa: E402
-from emotion_recognition.batch_model import file_revision  # noqa: E402
-from emotion_recognition.batch_output import CsvFile  # noqa: E402
-from emotion_recognition.errors import EmotionAppError  # noqa: E402
-from emotion_recognition.labels import EMOTIONS7  # noqa: E402
-from emotion_recognition.video import analyze_video  # noqa: E402
+from emotion_recognition.batch import command as batch, run as batch_run  # noqa: E402
+from emotion_recognition.batch.inputs import expand_inputs, glob_regex  # noqa: E402
+from emotion_recognition.batch.output import CsvFile  # noqa: E402
+from emotion_recognition.batch.run import (BatchSettings, label_dataset,  # noqa: E402
+                                           ray_session, run_batch)
+from emotion_recognition.core.classify import model_revision  # noqa: E402
+from emotion_recognition.core.errors import EmotionAppError  # noqa: E402
+from emotion_recognition.core.labels import EMOTIONS7  # noqa: E402
+from emotion_recognition.core.rows import row_columns  # noqa: E402
+from emotion_recognition.video.analysis import analyze_video  # noqa: E402
+
+pytestmark = pytest.mark.unit
 
 MODEL_DIR = str(ROOT / "model")
 SETTINGS = BatchSettings(fps=2, images_per_task=2, batch_size=3, model_dir=MODEL_DIR)
@@ -85,7 +89,7 @@ def test_one_row_per_face_plus_no_face_and_error_rows(results, collection, faces
     for name, count in faces_per_photo.items():
         mine = rows_of(rows, collection, name)
         assert len(mine) == count and set(mine.status) == {"face"}
-        assert sorted(mine.face) == list(range(count)) and set(mine.face_count) == {count}
+        assert sorted(mine.face) == list(range(1, count + 1)) and set(mine.face_count) == {count}
     assert list(rows_of(rows, collection, "coffee_no_face.jpg").status) == ["no_face"]
     for name in ("corrupt.jpg", "empty.png", "missing.jpg", "broken.mp4"):
         mine = rows_of(rows, collection, name)
@@ -100,12 +104,12 @@ def test_one_row_per_face_plus_no_face_and_error_rows(results, collection, faces
 
 def test_columns_and_model_revision(results):
     _, rows, _, _ = results
-    assert list(rows.columns) == [
-        "source", "kind", "status", "face_count", "face", "track_id", "frame", "time_s",
+    assert list(rows.columns) == list(row_columns(EMOTIONS7)) == [
+        "source", "kind", "status", "face_count", "face", "frame", "time_s",
         "x", "y", "w", "h", "label", "confidence", *EMOTIONS7,
-        "emotion_set", "model_revision", "error"]
+        "emotion_set", "model_revision", "error"]  # the one face-row schema (core/rows.py)
     assert set(rows.emotion_set) == {"emotion7"}
-    assert set(rows.model_revision) == {file_revision((ROOT / "model" / "emotion7.keras").read_bytes())}
+    assert set(rows.model_revision) == {model_revision((ROOT / "model" / "emotion7.keras").read_bytes())}
     faces = rows[rows.status == "face"]
     assert np.allclose(faces[list(EMOTIONS7)].sum(axis=1), 1, atol=1e-4)
     assert faces.label.isin(EMOTIONS7).all() and faces.error.isna().all()
@@ -120,8 +124,8 @@ def test_same_labels_and_probabilities_as_analyze(results, collection, recognize
                [f.box.as_list() for f in expected]
         assert list(mine.label) == [f.label for f in expected]
         got = mine[list(EMOTIONS7)].to_numpy(np.float64)
-        want = np.array([[f.scores[n] for n in EMOTIONS7] for f in expected])
-        assert np.allclose(got, want, atol=1e-5), (name, got, want)
+        want = np.array([[f.probabilities[n] for n in EMOTIONS7] for f in expected])
+        assert np.allclose(got, want, atol=5e-5), (name, got, want)  # rows: 4 decimals
 
 
 def test_video_rows_are_the_video_clis(results, collection, recognizer):
@@ -132,7 +136,12 @@ def test_video_rows_are_the_video_clis(results, collection, recognizer):
     assert list(mine.frame) == [r.frame for r in expected.records]
     assert list(mine.time_s) == pytest.approx([r.time for r in expected.records])
     assert list(mine.label) == [r.face.label for r in expected.records]
-    assert set(mine.track_id) == {1} and set(mine.kind) == {"video"}
+    assert set(mine.face) == {1} and set(mine.kind) == {"video"}
+    import pandas as pd
+
+    columns = [c for c in row_columns(EMOTIONS7) if c not in ("source", "error")]
+    want = pd.DataFrame(expected.rows("clip.mp4"))[columns]  # the video CLI's rows, the same
+    pd.testing.assert_frame_equal(mine[columns].reset_index(drop=True), want, check_dtype=False)
 
 
 def test_summary_progress_and_csv(results, faces_per_photo):
@@ -179,11 +188,11 @@ def test_dataset_chains_into_a_ray_pipeline(ray_local, recognizer):
 def test_label_dataset_never_starts_a_ray_it_would_not_stop(monkeypatch):
     import ray
 
-    from emotion_recognition.errors import EmotionAppError
+    from emotion_recognition.core.errors import EmotionAppError
 
     started = []
     monkeypatch.setattr(ray, "is_initialized", lambda: False)
-    monkeypatch.setattr(batch, "start_ray", lambda *args, **kwargs: started.append(1))
+    monkeypatch.setattr(batch_run, "start_ray", lambda *args, **kwargs: started.append(1))
     with pytest.raises(EmotionAppError, match="inside `with ray_session"):
         label_dataset([str(EXAMPLES / "astronaut.jpg")], SETTINGS)
     assert started == []
@@ -208,7 +217,7 @@ def test_cli_reads_a_list_file_and_reports(ray_local, tmp_path, capsys):
     import pandas as pd
 
     table = pd.read_csv(tmp_path / "out.csv")
-    assert list(table.columns[14:18]) == ["angry", "happy", "sad", "neutral"]
+    assert list(table.columns[13:17]) == ["angry", "happy", "sad", "neutral"]
     assert set(table.emotion_set) == {"emotion4"}
     assert set(table.source) == {str(EXAMPLES / "astronaut.jpg"),
                                  f"file://{EXAMPLES / 'grace_hopper.jpg'}"}
@@ -217,7 +226,7 @@ def test_cli_reads_a_list_file_and_reports(ray_local, tmp_path, capsys):
 @pytest.mark.parametrize("argv, message", [
     (["EMPTY"], "say where the results go"),
     (["EMPTY", "--out", "x.parquet"], "no images or videos found"),
-    (["EMPTY", "--csv", "x.csv", "--fps", "0"], "--fps must be between"),
+    (["EMPTY", "--csv", "x.csv", "--fps", "0"], "--fps: Frames per second to analyse must be"),
     ([str(EXAMPLES), "--csv", "s3://bucket/x.csv"], "--csv writes a local file"),
 ])
 def test_bad_arguments_get_a_clear_message(tmp_path, capsys, argv, message):
@@ -261,7 +270,7 @@ def test_workers_import_the_package_shipped_by_the_runtime_env(tmp_path):
     the session started for the run is stopped after it."""
     script = textwrap.dedent(f"""
         import ray
-        from emotion_recognition.batch import ray_session, run_batch, BatchSettings
+        from emotion_recognition.batch.run import BatchSettings, ray_session, run_batch
         with ray_session(num_cpus=2, object_store_mb=200):
             where = ray.remote(lambda: __import__("emotion_recognition").__file__)
             print("worker:", ray.get(where.remote()))
@@ -282,7 +291,7 @@ def test_workers_import_the_package_shipped_by_the_runtime_env(tmp_path):
 
 
 def test_the_detector_choice_reaches_the_detection_stage(capsys):
-    from emotion_recognition.batch_stages import detect_one
+    from emotion_recognition.batch.stages import detect_one
 
     args = batch.build_parser().parse_args(["in/", "--csv", "x.csv", "--detector", "blazeface"])
     assert batch.settings_from(args).detector == "blazeface"

@@ -6,10 +6,15 @@ import numpy as np
 import pytest
 
 from conftest import EXAMPLES
-from emotion_recognition import blazeface
-from emotion_recognition.blazeface import (MODELS, BlazeFace, Decoded, Region, decode,
-                                           region_input, ssd_anchors, weighted_nms)
-from emotion_recognition.preprocessing import Box, decode_image, to_grey
+from emotion_recognition.core.crops import to_grey
+from emotion_recognition.core.decode import decode_image
+from emotion_recognition.core.detection import blazeface
+from emotion_recognition.core.detection.blazeface import (BlazeFace, Decoded, MODELS, Region,
+                                                          decode, region_input, ssd_anchors,
+                                                          weighted_nms)
+from emotion_recognition.core.types import Box
+
+pytestmark = pytest.mark.unit
 
 
 @pytest.fixture(scope="module")

@@ -10,20 +10,17 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from benchmarks.browser import DESKTOP, PHONE, chromium, open_page
 from conftest import EXAMPLES, ROOT, face_patch, write_walk_video, write_y4m
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage"]
-SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+pytestmark = pytest.mark.browser
+SIZES = {"desktop": DESKTOP, "phone": PHONE}
 TABS = ("Photo", "Snapshot", "Live", "Video")
 FOUR = "4 emotions (angry, happy, sad, neutral)"
 ERROR_TOAST = "[data-testid=toast-body]"
@@ -38,28 +35,16 @@ def screenshot_dir() -> Path:
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
     """One Chromium for the module, with a fake camera playing a clip of a real face."""
-    if not os.path.exists(CHROMIUM):
-        pytest.fail("Debian's chromium is not installed (scripts/test.sh installs it)")
-    from playwright.sync_api import sync_playwright
-
     camera = write_y4m(tmp_path_factory.mktemp("camera") / "face.y4m")
-    args = CHROMIUM_ARGS + ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-                            f"--use-file-for-fake-video-capture={camera}"]
-    with sync_playwright() as instance:
-        chromium = instance.chromium.launch(executable_path=CHROMIUM, args=args)
-        yield chromium
-        chromium.close()
+    with chromium(camera) as launched:
+        yield launched
 
 
 @pytest.fixture(params=list(SIZES))
 def page(request, browser, app_url):
     """A fresh page at each size; ``page.size`` names it, ``page.shot(name)`` saves a
     screenshot of the whole page."""
-    context = browser.new_context(viewport=SIZES[request.param], accept_downloads=True)
-    context.grant_permissions(["camera"], origin=app_url.rstrip("/"))
-    tab = context.new_page()
-    tab.set_default_timeout(90_000)
-    tab.goto(app_url)
+    tab = open_page(browser, app_url, SIZES[request.param], camera=True)
     tab.get_by_role("tab", name="Photo", exact=True).wait_for()  # the app has loaded
     tab.size = request.param
     tab.shot = lambda name: tab.screenshot(path=str(screenshot_dir() / f"{name}_{request.param}.png"),
@@ -67,7 +52,7 @@ def page(request, browser, app_url):
     yield tab
     if getattr(request.node, "failed_call", False):
         tab.shot(f"FAILED_{request.node.name.split('[')[0]}")
-    context.close()
+    tab.context.close()
 
 
 def open_tab(page, name: str) -> None:
@@ -188,8 +173,8 @@ def _edge_photo(tmp_path: Path) -> Path:
 def test_labels_lie_inside_the_visible_picture_and_are_legible(page, tmp_path, app_url):
     from gradio_client import Client, handle_file
 
-    from emotion_recognition.annotate import label_box, label_text
-    from emotion_recognition.preprocessing import Box
+    from emotion_recognition.core.annotate import label_box, label_text
+    from emotion_recognition.core.types import Box
 
     photo = _edge_photo(tmp_path)
     _, faces = Client(app_url, verbose=False).predict(handle_file(str(photo)), "emotion7",
@@ -330,7 +315,8 @@ def test_the_live_tab_streams_a_face_with_a_timeline_and_csv(page, tmp_path):
     saved = tmp_path / "session.csv"
     download.value.save_as(saved)
     rows = list(csv.DictReader(saved.open()))
-    assert len(rows) >= 5 and {r["face_id"] for r in rows} == {"1"}
+    assert len(rows) >= 5 and {r["face"] for r in rows} == {"1"}
+    assert {r["kind"] for r in rows} == {"live"} and {r["status"] for r in rows} == {"face"}
     times = [float(r["time_s"]) for r in rows]
     assert times == sorted(times) and times[-1] > times[0]
 

@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 
 from conftest import kaggle_entries, write_kaggle_zip
-from emotion_recognition.labels import EMOTIONS7
+from emotion_recognition.core.labels import EMOTIONS7
 from emotion_recognition.training import calibrate, evaluate
+
+pytestmark = pytest.mark.unit
 
 
 def test_ece_is_the_count_weighted_gap_between_confidence_and_accuracy():

@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 
 from conftest import kaggle_entries, synthetic_face, write_kaggle_zip
-from emotion_recognition.errors import DatasetError
-from emotion_recognition.labels import EMOTIONS7
+from emotion_recognition.core.errors import DatasetError
+from emotion_recognition.core.labels import EMOTIONS7
 from emotion_recognition.training.data import load_csv, load_fer2013, load_ferplus_votes
+
+pytestmark = pytest.mark.unit
 
 
 def test_zip_splits_by_prefix_and_labels_by_folder(fer_zip):

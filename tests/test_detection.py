@@ -6,8 +6,12 @@ import numpy as np
 import pytest
 
 from conftest import EXAMPLES
-from emotion_recognition.detection import FaceDetector, overlap, suppress_overlaps
-from emotion_recognition.preprocessing import Box, decode_image, to_grey
+from emotion_recognition.core.crops import to_grey
+from emotion_recognition.core.decode import decode_image
+from emotion_recognition.core.detection.haar import FaceDetector, suppress_overlaps
+from emotion_recognition.core.types import Box
+
+pytestmark = pytest.mark.unit
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +62,8 @@ def test_large_photo_is_detected_at_full_resolution_coordinates(detector):
 
 def test_overlap_and_suppression():
     a, b = Box(0, 0, 10, 10), Box(5, 0, 10, 10)
-    assert overlap(a, b) == pytest.approx(50 / 150)
-    assert overlap(a, Box(20, 20, 5, 5)) == 0.0
+    assert a.overlap(b) == pytest.approx(50 / 150)
+    assert a.overlap(Box(20, 20, 5, 5)) == 0.0
     assert suppress_overlaps([a, Box(1, 1, 9, 9), Box(40, 40, 5, 5)]) == [a, Box(40, 40, 5, 5)]
 
 
@@ -81,7 +85,8 @@ def test_a_12_megapixel_photo_keeps_its_small_and_loosely_cropped_faces(detector
 
 
 def test_detection_passes_and_the_smallest_face_looked_for():
-    from emotion_recognition.detection import DetectorSettings, Pass, detection_passes, smallest_face
+    from emotion_recognition.core.detection.haar import (DetectorSettings, Pass, detection_passes,
+                                                         smallest_face)
 
     settings = DetectorSettings()
     assert detection_passes(480, 640, settings) == [Pass(0.625, 24)]  # a webcam frame: one pass
@@ -109,8 +114,8 @@ def test_long_strips_cannot_poison_a_shared_detector():
 
 
 def test_no_pass_is_larger_than_the_detection_limits_and_12_megapixels_are_searched_whole():
-    from emotion_recognition.detection import DetectorSettings, detection_passes
-    from emotion_recognition.limits import LIMITS
+    from emotion_recognition.core.detection.haar import DetectorSettings, detection_passes
+    from emotion_recognition.core.limits import LIMITS
 
     for height, width in [(4800, 5000), (60000, 400), (400, 60000), (16384, 820)]:
         for scan in detection_passes(height, width, DetectorSettings()):
@@ -132,7 +137,7 @@ def test_a_detector_frees_what_a_large_image_grew_and_keeps_its_cascade_otherwis
 def test_an_opencv_failure_is_a_plain_message_and_the_detector_goes_on():
     import cv2
 
-    from emotion_recognition.errors import DetectionError
+    from emotion_recognition.core.errors import DetectionError
 
     class FailingCascade:
         def detectMultiScale(self, *args, **kwargs):
@@ -148,9 +153,9 @@ def test_an_opencv_failure_is_a_plain_message_and_the_detector_goes_on():
 def test_a_pool_lends_at_most_its_few_detectors_to_many_users():
     import threading
 
-    from emotion_recognition.detection import DetectorPool
+    from emotion_recognition.core.detection.pool import DetectorPool
 
-    pool = DetectorPool(2)
+    pool = DetectorPool(2, FaceDetector)
     grey = to_grey(decode_image(EXAMPLES / "astronaut.jpg"))
     found = []
     threads = [threading.Thread(target=lambda: found.append(len(pool.detect(grey))))

@@ -6,13 +6,18 @@ import numpy as np
 import pytest
 
 from conftest import EXAMPLES
-from emotion_recognition import detectors
-from emotion_recognition.blazeface import Detection, Region
-from emotion_recognition.detectors import (DEFAULT_DETECTOR, DETECTORS, TileSettings,
-                                           check_detector, create_detector, haar_framed,
-                                           merge_detections, tile_regions)
-from emotion_recognition.errors import EmotionAppError
-from emotion_recognition.preprocessing import Box, decode_image, to_grey
+from emotion_recognition.core.crops import to_grey
+from emotion_recognition.core.decode import decode_image
+from emotion_recognition.core.detection import detectors
+from emotion_recognition.core.detection.blazeface import Detection, Region
+from emotion_recognition.core.detection.detectors import (DEFAULT_DETECTOR, DETECTORS, TileSettings,
+                                                          check_detector, create_detector,
+                                                          haar_framed, merge_detections,
+                                                          tile_regions)
+from emotion_recognition.core.errors import EmotionAppError
+from emotion_recognition.core.types import Box
+
+pytestmark = pytest.mark.unit
 
 
 def test_detector_names():

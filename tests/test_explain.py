@@ -6,9 +6,12 @@ import numpy as np
 import pytest
 
 from conftest import EXAMPLES
-from emotion_recognition.explain import (PATCH, STRIDE, Explanation, explain_faces, occluded_batch,
-                                         occlusion_map, overlay)
-from emotion_recognition.preprocessing import Box, decode_image, to_grey
+from emotion_recognition.core.crops import to_grey
+from emotion_recognition.core.explain import (PATCH, STRIDE, explain_faces, occluded_batch,
+                                              occlusion_map, overlay)
+from emotion_recognition.core.types import Box, Explanation
+
+pytestmark = pytest.mark.unit
 
 
 class MouthModel:

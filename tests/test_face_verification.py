@@ -10,11 +10,15 @@ import pytest
 from PIL import Image
 
 from conftest import EXAMPLES
-from emotion_recognition.alignment import find_faces
-from emotion_recognition.detection import FaceDetector
-from emotion_recognition.detectors import PROPOSAL_SETTINGS, create_detector
-from emotion_recognition.face_verification import FaceVerifier
-from emotion_recognition.preprocessing import Box, decode_image, decode_image_within, to_grey
+from emotion_recognition.core.crops import to_grey
+from emotion_recognition.core.decode import decode_image, decode_photo
+from emotion_recognition.core.detection.detectors import PROPOSAL_SETTINGS, create_detector
+from emotion_recognition.core.detection.haar import FaceDetector
+from emotion_recognition.core.detection.policy import find_faces
+from emotion_recognition.core.detection.verification import FaceVerifier
+from emotion_recognition.core.types import Box
+
+pytestmark = pytest.mark.unit
 
 SHIFTS = [(dx, dy) for dx in (-6, -4, -2, 0, 2, 4, 6) for dy in (-3, 0, 3)]
 
@@ -37,7 +41,7 @@ def hopper_enlarged() -> np.ndarray:
                                                                            Image.BICUBIC)
     data = io.BytesIO()
     big.save(data, "JPEG", quality=90)
-    return to_grey(decode_image_within(data.getvalue())[0])
+    return to_grey(decode_photo(data.getvalue())[0])
 
 
 def test_the_shifted_astronaut_has_one_face_not_a_phantom_on_her_suit(served):
@@ -97,13 +101,13 @@ def test_faces_on_turned_copies_need_both_models():
     """A microscope cell scaled to 12 MP, turned as the retry turns it: the short-range model
     takes it for a face (0.85), the full-range one does not: only the strict check refuses."""
     from benchmarks.face_free import filled, picked
-    from emotion_recognition import alignment
+    from emotion_recognition.core.detection import policy
 
     cell = filled(dict(picked())["cell"])
-    scale = (alignment.RETRY_MAX_PIXELS / alignment._turned_area(cell.shape, (25.0,))) ** 0.5
+    scale = (policy.RETRY_MAX_PIXELS / policy._turned_area(cell.shape, (25.0,))) ** 0.5
     small = cv2.resize(cell, (round(4000 * scale), round(3000 * scale)),
                        interpolation=cv2.INTER_AREA)
-    turned, _ = alignment.rotate_about_centre(small, 25.0)
+    turned, _ = policy.rotate_about_centre(small, 25.0)
     verifier, box = FaceVerifier(), Box(471, 234, 136, 136)
     assert verifier.score(turned, box) >= 0.8 and verifier.confirms(turned, box)
     assert not verifier.strictly().confirms(turned, box)

@@ -14,10 +14,12 @@ import pytest
 
 from conftest import ROOT, kaggle_entries, write_kaggle_zip
 
+pytestmark = pytest.mark.training
+
 
 @pytest.fixture(scope="module")
 def pack(tmp_path_factory):
-    from emotion_recognition.training.pack import write_pack
+    from emotion_recognition.training.fer2013 import write_pack
 
     folder = tmp_path_factory.mktemp("pack")
     return write_pack(write_kaggle_zip(folder / "fer2013.zip", kaggle_entries(6)),

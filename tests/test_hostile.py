@@ -26,8 +26,10 @@ from benchmarks.app_server import AppServer
 from conftest import EXAMPLES
 from crafted import (grey_jpeg, jpeg_declaring, mjpeg_avi, png_declaring,
                      webm_without_duration)
-from emotion_recognition.limits import LIMITS
-from emotion_recognition.storage import NOT_AN_UPLOAD
+from emotion_recognition.core.limits import LIMITS
+from emotion_recognition.serving.store import NOT_AN_UPLOAD
+
+pytestmark = pytest.mark.app
 
 KEEP_UPLOADS_S, KEEP_RESULTS_S, SWEEP_S = 6, 8, 1
 MEMORY_BUDGET_MB = 500  # over the server's memory once warm (issue 15)
@@ -94,25 +96,10 @@ class Hostile:
     # --- requests -----------------------------------------------------------------------
 
     def upload(self, data: bytes, name: str) -> str:
-        answer = httpx.post(f"{self.server.url}gradio_api/upload",
-                            files={"files": (name, data)}, timeout=60)
-        answer.raise_for_status()
-        return answer.json()[0]
+        return self.server.upload(data, name)
 
     def call(self, api_name: str, data: list, timeout: float = 120) -> tuple[str, object]:
-        """Gradio's plain HTTP API: ('complete' | 'error', payload) or ('http', status)."""
-        with httpx.Client(base_url=self.server.url, timeout=timeout) as http:
-            answer = http.post(f"gradio_api/call/{api_name}", json={"data": data})
-            if answer.status_code != 200:
-                return "http", (answer.status_code, answer.text)
-            event, kind = answer.json()["event_id"], ""
-            with http.stream("GET", f"gradio_api/call/{api_name}/{event}") as stream:
-                for line in stream.iter_lines():
-                    if line.startswith("event:"):
-                        kind = line.split(":", 1)[1].strip()
-                    elif line.startswith("data:") and kind in ("complete", "error"):
-                        return kind, json.loads(line.split(":", 1)[1])
-        return kind, None
+        return self.server.call(api_name, data, timeout)
 
     def event(self, fn_index: int, data: list, event_data=None) -> tuple[object, object]:
         """Any event by number, as the page calls it (queue/join): (success, output)."""

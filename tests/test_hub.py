@@ -7,8 +7,12 @@ import shutil
 
 import pytest
 
-from emotion_recognition import hub
-from emotion_recognition.pipeline import EmotionRecognizer
+from emotion_recognition.core.classify import model_revision
+from emotion_recognition.core.pipeline import EmotionRecognizer
+from emotion_recognition.models import hub
+from emotion_recognition.models.bundled import check_model_dir
+
+pytestmark = pytest.mark.unit
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 REPO = "our-org/fer2013-emotions"
@@ -41,18 +45,18 @@ def test_download_a_pinned_revision_from_the_cache(offline_cache):
 
 
 def test_resolve_uses_the_hub_revision_and_logs_it(offline_cache, caplog):
-    caplog.set_level(logging.INFO, logger="emotion_recognition.hub")
+    caplog.set_level(logging.INFO, logger="emotion_recognition.models.hub")
     env = {"EMOTION_MODEL_REPO": REPO, "EMOTION_MODEL_REVISION": COMMIT}
     source = hub.resolve_model_source(env)
     assert source.directory.name == COMMIT
     assert f"Hugging Face Hub {REPO}@{COMMIT}" in caplog.text
-    recognizer = EmotionRecognizer()
-    recognizer._model_dir = source.directory  # the recognizer loads what resolve gave
+    recognizer = EmotionRecognizer(source.directory)  # the recognizer loads what resolve gave
     assert recognizer.classifier("emotion4").labels == ("angry", "happy", "sad", "neutral")
 
 
-def test_falls_back_to_the_bundled_model_when_the_hub_is_unreachable(offline_cache, tmp_path, caplog):
-    caplog.set_level(logging.INFO, logger="emotion_recognition.hub")
+def test_falls_back_to_the_bundled_model_when_the_hub_is_unreachable(offline_cache, tmp_path,
+                                                                     caplog):
+    caplog.set_level(logging.INFO, logger="emotion_recognition.models.hub")
     env = {"EMOTION_MODEL_REPO": "someone/not-in-cache", "EMOTION_MODEL_REVISION": COMMIT}
     source = hub.resolve_model_source(env, bundled_dir=tmp_path)
     assert source.directory == tmp_path
@@ -66,7 +70,7 @@ def test_a_bug_in_the_download_is_not_passed_off_as_offline(monkeypatch, tmp_pat
         raise TypeError("a bug")
 
     monkeypatch.setattr(hub, "download_model_dir", broken)
-    caplog.set_level(logging.INFO, logger="emotion_recognition.hub")
+    caplog.set_level(logging.INFO, logger="emotion_recognition.models.hub")
     source = hub.resolve_model_source({"EMOTION_MODEL_REPO": REPO}, bundled_dir=tmp_path)
     assert source.directory == tmp_path and "TypeError: a bug" in source.description
     assert caplog.records[0].levelno == logging.WARNING and caplog.records[0].exc_info
@@ -77,12 +81,13 @@ def test_no_repo_configured_means_bundled(tmp_path):
     assert source.directory == tmp_path and "EMOTION_MODEL_REPO not set" in source.description
 
 
-def test_recognizer_reads_the_environment(offline_cache, monkeypatch):
+def test_the_served_models_follow_the_environment_when_first_needed(offline_cache, monkeypatch):
+    recognizer = EmotionRecognizer(hub.served_model_dir)  # nothing resolved yet
     monkeypatch.setenv("EMOTION_MODEL_REPO", REPO)
     monkeypatch.setenv("EMOTION_MODEL_REVISION", COMMIT)
-    recognizer = EmotionRecognizer()
-    recognizer.classifier("emotion7")
-    assert recognizer.model_source == f"Hugging Face Hub {REPO}@{COMMIT}"
+    snapshot = hub.download_model_dir(REPO, COMMIT)
+    expected = model_revision((snapshot / "emotion7.keras").read_bytes())
+    assert recognizer.classifier("emotion7").revision == expected
 
 
 def _model_dir_with_card(tmp_path, tiny_model_dir):
@@ -116,17 +121,18 @@ def test_upload_sends_models_labels_card_and_plots(tmp_path, tiny_model_dir, mon
     assert calls["token"] == "hf_secret"
     assert calls["create"] == (REPO, {"repo_type": "model", "private": False, "exist_ok": True})
     assert calls["upload"]["repo_id"] == REPO and calls["upload"]["folder_path"] == str(folder)
-    sent = {p.name for p in hub.check_model_dir(folder)}
-    assert {"emotion7.keras", "emotion4.keras", "labels.json", "README.md", "training_curves.png"} <= sent
+    sent = {p.name for p in check_model_dir(folder)}
+    assert {"emotion7.keras", "emotion4.keras", "labels.json", "README.md",
+            "training_curves.png"} <= sent
 
 
 def test_upload_refuses_an_incomplete_or_oversized_folder(tmp_path, tiny_model_dir):
     folder = _model_dir_with_card(tmp_path, tiny_model_dir)
     (folder / "README.md").unlink()
     with pytest.raises(FileNotFoundError, match="README.md"):
-        hub.check_model_dir(folder)
+        check_model_dir(folder)
     (folder / "README.md").write_text("card")
     with open(folder / "emotion7.keras", "ab") as handle:
         handle.truncate(11 * 2**20)
     with pytest.raises(ValueError, match="over 10 MB"):
-        hub.check_model_dir(folder)
+        check_model_dir(folder)

@@ -5,26 +5,30 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
 
-from emotion_recognition import journal, journal_views, suggestions
-from emotion_recognition.errors import EmotionAppError
-from emotion_recognition.journal import JournalError
-from emotion_recognition.labels import EMOTIONS4, EMOTIONS7
+from emotion_recognition.core.errors import EmotionAppError
+from emotion_recognition.core.labels import EMOTIONS4, EMOTIONS7
+from emotion_recognition.core.limits import LIMITS
+from emotion_recognition.journal import entries as journal, suggestions, views as journal_views
+from emotion_recognition.journal.entries import JournalError
+
+pytestmark = pytest.mark.unit
 
 NOW = datetime.fromisoformat("2025-03-14T18:30:00+01:00")
 
 
-def scores(top: str, labels=EMOTIONS7, p: float = 0.7) -> dict[str, float]:
+def probs(top: str, labels=EMOTIONS7, p: float = 0.7) -> dict[str, float]:
     rest = (1 - p) / (len(labels) - 1)
     return {name: (p if name == top else rest) for name in labels}
 
 
 def entry(top: str, when, labels=EMOTIONS7, source="photo", note="") -> journal.Entry:
-    return journal.new_entry([scores(top, labels)], source, note, when)
+    return journal.new_entry([probs(top, labels)], source, note, when)
 
 
 def stored(*entries) -> list[dict]:
@@ -34,16 +38,16 @@ def stored(*entries) -> list[dict]:
 # --- entries -------------------------------------------------------------------------------
 
 def test_an_entry_from_a_face_keeps_time_source_set_probabilities_and_note_but_no_image():
-    face = {"box": [1, 2, 3, 4], "label": "happy", "confidence": 0.7, "scores": scores("happy")}
-    item = journal.new_entry([face["scores"]], "photo", "  after   lunch ", NOW).to_dict()
+    face = {"box": [1, 2, 3, 4], "label": "happy", "confidence": 0.7, "probabilities": probs("happy")}
+    item = journal.new_entry([face["probabilities"]], "photo", "  after   lunch ", NOW).to_dict()
     assert item == {"time": "2025-03-14T18:30:00+01:00", "source": "photo",
                     "emotion_set": "emotion7",
-                    "probabilities": pytest.approx(face["scores"], abs=1e-4),
+                    "probabilities": pytest.approx(face["probabilities"], abs=1e-4),
                     "note": "after lunch"}
 
 
 def test_the_emotion_set_follows_the_labels_and_a_live_session_is_averaged():
-    frames = [scores("sad", EMOTIONS4, 0.9), scores("angry", EMOTIONS4, 0.5)]
+    frames = [probs("sad", EMOTIONS4, 0.9), probs("angry", EMOTIONS4, 0.5)]
     four = journal.new_entry(frames, "live", time=NOW)
     assert four.emotion_set == "emotion4" and set(four.probabilities) == set(EMOTIONS4)
     assert four.probabilities["sad"] == pytest.approx((0.9 + 0.5 / 3) / 2, abs=1e-4)
@@ -55,10 +59,10 @@ def test_the_emotion_set_follows_the_labels_and_a_live_session_is_averaged():
     ({"emotion_set": "emotion9"}, "emotion set"),
     ({"time": "yesterday"}, "not a date"),
     ({"time": "1850-01-01T10:00:00"}, "plausible"),
-    ({"note": "x" * (journal.MAX_NOTE_CHARS + 1)}, "longer than"),
+    ({"note": "x" * (LIMITS.journal_note_chars + 1)}, "longer than"),
     ({"probabilities": {"happy": 1.0}}, "missing"),
-    ({"probabilities": {**scores("happy"), "happy": 1.7}}, "between 0 and 1"),
-    ({"probabilities": {**scores("happy"), "happy": 0.1}}, "add up"),
+    ({"probabilities": {**probs("happy"), "happy": 1.7}}, "between 0 and 1"),
+    ({"probabilities": {**probs("happy"), "happy": 0.1}}, "add up"),
 ])
 def test_bad_entries_are_refused_with_a_reason(change, message):
     with pytest.raises(JournalError, match=message):
@@ -73,7 +77,7 @@ def test_load_skips_unreadable_items_and_sorts_by_the_persons_clock():
 
 
 def test_load_reads_at_most_the_newest_max_entries(monkeypatch):
-    monkeypatch.setattr(journal, "MAX_ENTRIES", 2)
+    monkeypatch.setattr(journal, "LIMITS", replace(LIMITS, journal_entries=2))
     items = stored(*[entry("sad", NOW - timedelta(hours=h)) for h in (3, 2, 1)])
     assert [e.time for e in journal.load(items)] == [NOW - timedelta(hours=h) for h in (2, 1)]
 
@@ -94,34 +98,34 @@ def test_add_keeps_order_and_refuses_past_the_limit(monkeypatch):
     first = journal.add([], entry("sad", NOW))
     both = journal.add(first, entry("happy", NOW - timedelta(hours=1)))
     assert [e["time"] for e in both] == ["2025-03-14T17:30:00+01:00", "2025-03-14T18:30:00+01:00"]
-    monkeypatch.setattr(journal, "MAX_ENTRIES", 2)
+    monkeypatch.setattr(journal, "LIMITS", replace(LIMITS, journal_entries=2))
     with pytest.raises(JournalError, match="full"):
         journal.add(both, entry("fear", NOW))
 
 
 def test_the_person_picks_their_face_when_a_photo_has_several():
-    faces = [{"scores": scores("happy")}, {"scores": scores("sad")}]
+    faces = [{"probabilities": probs("happy")}, {"probabilities": probs("sad")}]
     with pytest.raises(journal.PickAFace, match="pick which face is yours"):
-        journal.photo_scores(faces, None)
-    assert journal.photo_scores(faces, 1) == [scores("sad")]
-    assert journal.photo_scores(faces[:1], None) == [scores("happy")]  # one face: no question
+        journal.photo_probabilities(faces, None)
+    assert journal.photo_probabilities(faces, 1) == [probs("sad")]
+    assert journal.photo_probabilities(faces[:1], None) == [probs("happy")]  # one face: no question
     with pytest.raises(JournalError, match="Analyse a photo"):
-        journal.photo_scores([], 0)
+        journal.photo_probabilities([], 0)
 
 
 def record(face_id: int, top: str, labels=EMOTIONS7):
-    return SimpleNamespace(face=SimpleNamespace(face_id=face_id, scores=scores(top, labels)))
+    return SimpleNamespace(face=SimpleNamespace(face_id=face_id, probabilities=probs(top, labels)))
 
 
 def test_a_live_session_counts_the_persons_face_in_its_latest_emotion_set():
     two = [record(1, "happy"), record(2, "sad"), record(1, "happy", EMOTIONS4),
            record(1, "sad", EMOTIONS4)]
     with pytest.raises(journal.PickAFace, match="pick which is yours"):
-        journal.live_scores(two, None)
-    assert journal.live_scores(two, 1) == [scores("happy", EMOTIONS4), scores("sad", EMOTIONS4)]
-    assert journal.live_scores(two[1:2], 7) == [scores("sad")]  # one face: a stale pick is moot
+        journal.live_probabilities(two, None)
+    assert journal.live_probabilities(two, 1) == [probs("happy", EMOTIONS4), probs("sad", EMOTIONS4)]
+    assert journal.live_probabilities(two[1:2], 7) == [probs("sad")]  # one face: a stale pick is moot
     with pytest.raises(JournalError, match="Nothing recorded"):
-        journal.live_scores([], None)
+        journal.live_probabilities([], None)
 
 
 # --- CSV -----------------------------------------------------------------------------------
@@ -165,7 +169,7 @@ def _export_with(**change) -> str:
 
 @pytest.mark.parametrize("text, message", [
     ("", "empty"),
-    ("time_s,frame,face_id,label\n0.1,1,1,happy\n", "missing columns: time, source, emotion_set"),
+    ("time_s,frame,face,label\n0.1,1,1,happy\n", "missing columns: time, source, emotion_set"),
     ("time,source,emotion_set,mood\n", "unexpected columns: mood"),
     ("\x89PNG\r\n\x1a\n\x00\x00binary", "not a journal export"),
     (_export_with(time="31/02/2025 10:00"), r"line 2: time '31/02/2025 10:00' is not a date"),
@@ -191,7 +195,7 @@ def test_row_errors_name_the_first_lines_and_count_the_rest():
 
 
 def test_a_file_with_too_many_rows_is_refused(monkeypatch):
-    monkeypatch.setattr(journal, "MAX_ENTRIES", 3)
+    monkeypatch.setattr(journal, "LIMITS", replace(LIMITS, journal_entries=3))
     lines = journal.to_csv(stored(entry("happy", NOW))).splitlines()
     with pytest.raises(JournalError, match="more than 3 entries"):
         journal.from_csv("\n".join([lines[0]] + [lines[1]] * 4))
@@ -286,15 +290,15 @@ def test_an_edited_table_with_a_gap_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize("faces, index", [
-    (7, None), ("text", None), ([7], None), ([{"scores": "x"}], None),
-    ([{"scores": {}}], None), ([{"scores": scores("happy")}] * 2, "x"),
+    (7, None), ("text", None), ([7], None), ([{"probabilities": "x"}], None),
+    ([{"probabilities": {}}], None), ([{"probabilities": probs("happy")}] * 2, "x"),
 ])
 def test_faces_sent_back_by_a_browser_are_checked(faces, index):
     with pytest.raises(JournalError):
-        journal.photo_scores(faces, index)
+        journal.photo_probabilities(faces, index)
 
 
-def test_scores_that_are_not_numbers_make_no_entry():
+def test_probabilities_that_are_not_numbers_make_no_entry():
     with pytest.raises(JournalError, match="cannot be added"):
         journal.new_entry([{"happy": "1.0"}], "photo")
     with pytest.raises(JournalError, match="cannot be added"):

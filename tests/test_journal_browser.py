@@ -12,17 +12,17 @@ from __future__ import annotations
 import csv
 import os
 import re
-import subprocess
-import sys
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLES, ROOT, _free_port, write_y4m
-from test_browser import CHROMIUM, CHROMIUM_ARGS
+from benchmarks.app_server import AppServer
+from benchmarks.browser import chromium, open_page
+from conftest import EXAMPLES, ROOT, write_y4m
+
+pytestmark = pytest.mark.browser
 
 CANARY = f"journal-canary-{uuid.uuid4().hex[:12]}"  # in every note: findable in any file
 SNAPSHOT_TAB, LIVE_TAB = re.compile("snapshot", re.I), re.compile("^Live")  # short or long names
@@ -44,44 +44,27 @@ runpy.run_path("app.py", run_name="__main__")
 
 
 class Server:
-    """python app.py on a fixed port (the browser's storage is per origin), restartable."""
+    """python app.py (benchmarks.app_server) under the audit hook, with its own temp, cache
+    and home folders, restartable on the same port (the browser's storage is per origin)."""
 
     def __init__(self, base: Path):
-        self.port, self.base = _free_port(), base
+        self.base = base
         self.dirs = {name: base / name for name in ("gradio", "tmp", "home")}
         for folder in self.dirs.values():
             folder.mkdir(parents=True, exist_ok=True)
-        self.write_log, self.started_at = base / "writes.log", time.time()
-        self.url, self.process, self.log_start = f"http://127.0.0.1:{self.port}/", None, 0
-
-    def start(self) -> None:
-        env = {**os.environ, "GRADIO_SERVER_PORT": str(self.port),
-               "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_ANALYTICS_ENABLED": "False",
-               "EMOTION_MODEL_REPO": "",
-               "GRADIO_TEMP_DIR": str(self.dirs["gradio"]), "TMPDIR": str(self.dirs["tmp"]),
+        self.write_log, self.started_at, self.log_start = base / "writes.log", time.time(), 0
+        env = {"GRADIO_TEMP_DIR": str(self.dirs["gradio"]), "TMPDIR": str(self.dirs["tmp"]),
                "HOME": str(self.dirs["home"]), "MPLCONFIGDIR": str(self.dirs["home"] / "mpl"),
                "WRITE_LOG": str(self.write_log)}
-        output = open(self.base / "app.log", "a")
-        self.process = subprocess.Popen([sys.executable, "-c", AUDITED_APP], cwd=ROOT, env=env,
-                                        stdout=output, stderr=subprocess.STDOUT)
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            assert self.process.poll() is None, (self.base / "app.log").read_text()
-            try:
-                urllib.request.urlopen(self.url, timeout=2)
-                self.log_start = self.write_log.stat().st_size  # what startup wrote is not ours
-                return
-            except OSError:
-                time.sleep(0.5)
-        raise RuntimeError(f"app.py did not answer:\n{(self.base / 'app.log').read_text()}")
+        self.app = AppServer(base / "app.log", env, python_args=["-c", AUDITED_APP])
+        self.url = self.app.url
+
+    def start(self) -> None:
+        self.app.start()
+        self.log_start = self.write_log.stat().st_size  # what startup wrote is not ours
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        self.app.stop(timeout=15)
 
     def mark(self) -> int:
         return self.write_log.stat().st_size
@@ -137,23 +120,10 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def page(server, tmp_path_factory):
-    if not os.path.exists(CHROMIUM):
-        pytest.fail("Debian's chromium is not installed (scripts/test.sh installs it)")
-    from playwright.sync_api import sync_playwright
-
     camera = write_y4m(tmp_path_factory.mktemp("camera") / "face.y4m")
-    args = CHROMIUM_ARGS + ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-                            f"--use-file-for-fake-video-capture={camera}"]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
-        context = browser.new_context(viewport={"width": 1280, "height": 1000},
-                                      accept_downloads=True)
-        context.grant_permissions(["camera"], origin=server.url.rstrip("/"))
-        page = context.new_page()
-        page.set_default_timeout(60_000)
-        page.goto(server.url)
-        yield page
-        browser.close()
+    with chromium(camera) as browser:
+        yield open_page(browser, server.url, {"width": 1280, "height": 1000}, camera=True,
+                        timeout_ms=60_000)
 
 
 def _shown(locator):
@@ -297,7 +267,7 @@ def test_export_delete_everything_and_import_the_export(page, server, tmp_path):
 
 def test_a_bad_csv_gets_a_clear_message_and_changes_nothing(page, server, tmp_path):
     mark, bad = server.mark(), tmp_path / "session.csv"
-    bad.write_text("time_s,frame,face_id,label\n0.1,1,1,happy\n")
+    bad.write_text("time_s,frame,face,label\n0.1,1,1,happy\n")
     page.locator(".journal-import input[type=file]").set_input_files(str(bad))
     message = page.locator(".journal-message").last
     message.get_by_text("Import failed").wait_for()

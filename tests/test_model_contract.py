@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
-from emotion_recognition.labels import EMOTIONS4, EMOTIONS7
+from emotion_recognition.core.labels import EMOTIONS4, EMOTIONS7
+
+pytestmark = pytest.mark.unit
 
 MODEL_DIR = ROOT / "model"
 

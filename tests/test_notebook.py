@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 import json
 
 import papermill
 
 from conftest import ROOT
+
+pytestmark = pytest.mark.training
 
 
 def test_notebook_trains_evaluates_and_publishes(fer_zip, tmp_path):

@@ -4,6 +4,7 @@ lines; once installed (scripts/test.sh installs it), the API works from any fold
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -12,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLES, ROOT
+
+pytestmark = pytest.mark.unit
 
 BIN = Path(sys.executable).parent
 
@@ -29,36 +32,57 @@ def test_wheel_holds_code_models_and_command_lines(tmp_path):
     wheel = next(tmp_path.glob("emotion_recognition-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     for name in ("emotion7.keras", "emotion4.keras", "labels.json"):
-        packaged = zipfile.ZipFile(wheel).read(f"emotion_recognition/model/{name}")
+        packaged = zipfile.ZipFile(wheel).read(f"emotion_recognition/models/served/{name}")
         assert packaged == (ROOT / "model" / name).read_bytes()
-    assert {"emotion_recognition/pipeline.py", "emotion_recognition/batch.py",
-            "emotion_recognition/training/train.py",
-            "emotion_recognition/data/suggestions.csv"} <= names  # the journal's suggestions
+    code = {str(p.relative_to(ROOT)) for p in (ROOT / "emotion_recognition").rglob("*.py")}
+    assert code <= names  # every module of every subpackage
+    assert "emotion_recognition/journal/suggestions.csv" in names  # the journal's suggestions
+    models = ROOT / "emotion_recognition" / "core" / "detection" / "blazeface_models"
     for name in ("face_detection_short_range.tflite", "face_detection_full_range.tflite",
                  "LICENSE", "README.md"):  # the face detector's models, with their licence
-        packaged = zipfile.ZipFile(wheel).read(f"emotion_recognition/data/blazeface/{name}")
-        assert packaged == (ROOT / "emotion_recognition" / "data" / "blazeface" / name).read_bytes()
+        packaged = zipfile.ZipFile(wheel).read(f"{models.relative_to(ROOT)}/{name}")
+        assert packaged == (models / name).read_bytes()
+    assert not any(n.startswith(("ui/", "app.py", "tests/")) for n in names)  # the app stays out
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     scripts = zipfile.ZipFile(wheel).read(entry_points).decode()
-    for line in ("emotion-photo = emotion_recognition.cli:main",
-                 "emotion-video = emotion_recognition.video_cli:main",
-                 "emotion-batch = emotion_recognition.batch:main"):
+    for line in ("emotion-photo = emotion_recognition.cli.photo:main",
+                 "emotion-video = emotion_recognition.cli.video:main",
+                 "emotion-batch = emotion_recognition.batch.command:main"):
         assert line in scripts
 
 
+def readme_block(after: str) -> str:
+    """The first fenced code block of README.md after the line holding ``after``."""
+    text = (ROOT / "README.md").read_text()
+    start = text.index("```", text.index(after))
+    start = text.index("\n", start) + 1
+    return text[start:text.index("```", start)]
+
+
 def test_the_readme_example_runs_from_another_folder(tmp_path):
-    code = ("from emotion_recognition.pipeline import EmotionRecognizer\n"
-            "recognizer = EmotionRecognizer()\n"
-            f"result = recognizer.analyze({str(EXAMPLES / 'astronaut.jpg')!r}, emotion_set='emotion7')\n"
-            "print(len(result.faces), result.faces[0].to_dict()['label'], recognizer.model_source)\n")
+    """README's in-process Python examples, as written (the API, a video's rows, then the
+    journal), on a group photo, a clip and a journal export."""
+    from conftest import write_video
+    from emotion_recognition.journal import entries as journal
+
+    shutil.copy(EXAMPLES / "three_faces.jpg", tmp_path / "group.jpg")
+    write_video(tmp_path / "clip.mp4", frames=20, fps=10)
+    earlier = journal.new_entry([{"angry": 0.0, "happy": 0.9, "sad": 0.1, "neutral": 0.0}],
+                                "live", "earlier", "2025-01-31T08:15:00+01:00")
+    (tmp_path / "my-journal.csv").write_text(journal.to_csv(journal.add([], earlier)))
+    code = (readme_block("**From Python, in-process:**")
+            + readme_block("**The journal and suggestions from Python**"))
     env = {**outside_env(), "EMOTION_MODEL_REPO": ""}
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    count, label, *source = done.stdout.split()
-    assert int(count) == 1 and label in {"angry", "disgust", "fear", "happy", "sad", "surprise",
-                                         "neutral"}
-    assert "bundled" in source
+    printed = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    assert len(printed) == 3 and all("'probabilities'" in line for line in printed)
+    rows = (tmp_path / "clip.csv").read_text().splitlines()
+    assert rows[0].startswith("source,kind,status,face_count,face,frame,time_s,") and len(rows) > 1
+    assert "time,source,emotion_set,emotion,note" in done.stdout and "earlier" in done.stdout
+    assert {"activity", "music", "place", "film"} <= {line.split()[0] for line in
+                                                     done.stdout.splitlines() if line}
 
 
 @pytest.mark.parametrize("script", ["emotion-photo", "emotion-video", "emotion-batch"])

@@ -6,8 +6,12 @@ import shutil
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 from conftest import EXAMPLES
-from emotion_recognition.photo_session import analyse_photo, face_at
+from emotion_recognition.serving.kept_photos import analyze_kept, face_at
+
+pytestmark = pytest.mark.unit
 
 
 class DeletingReader:
@@ -29,22 +33,22 @@ def test_analyse_again_with_other_settings_after_the_upload_is_deleted(recognize
     upload = tmp_path / "upload.jpg"
     shutil.copy(EXAMPLES / "three_faces.jpg", upload)
     read = DeletingReader()
-    kept, _ = analyse_photo(recognizer, str(upload), None, read, "emotion7")
+    kept, _ = analyze_kept(recognizer, str(upload), None, read, "emotion7")
     assert not upload.exists() and len(kept.analysis.faces) == 3
-    again, analysis = analyse_photo(recognizer, str(upload), kept, read, "emotion4", explain=True)
-    assert read.reads == 1 and set(again.analysis.faces[0].scores) == {"angry", "happy", "sad", "neutral"}
+    again, analysis = analyze_kept(recognizer, str(upload), kept, read, "emotion4", explain=True)
+    assert read.reads == 1 and set(again.analysis.faces[0].probabilities) == {"angry", "happy", "sad", "neutral"}
     assert len(again.analysis.explanations) == 3 and len(again.heat_maps) == 3
     assert analysis.image.shape[:2] == again.shape  # the pixels: the request's, not kept
     assert again.analysis.image.size == 0 and again.nbytes < analysis.image.nbytes
     shutil.copy(EXAMPLES / "astronaut.jpg", upload)  # a new upload at the same place
-    fresh, _ = analyse_photo(recognizer, str(upload), again, read, "emotion7")
+    fresh, _ = analyze_kept(recognizer, str(upload), again, read, "emotion7")
     assert read.reads == 2 and len(fresh.analysis.faces) == 1
 
 
 def test_a_click_picks_the_face_under_it(recognizer, tmp_path):
     upload = tmp_path / "upload.jpg"
     shutil.copy(EXAMPLES / "three_faces.jpg", upload)
-    kept, _ = analyse_photo(recognizer, str(upload), None, DeletingReader())
+    kept, _ = analyze_kept(recognizer, str(upload), None, DeletingReader())
     faces = kept.analysis.faces
     box = faces[2].box
     centre = (box.x + box.w / 2, box.y + box.h / 2)
@@ -54,13 +58,13 @@ def test_a_click_picks_the_face_under_it(recognizer, tmp_path):
 
 
 def _photo(megabytes: int, name: str = "p"):
-    from emotion_recognition.photo_session import KeptPhoto
+    from emotion_recognition.serving.kept_photos import KeptPhoto
 
     return KeptPhoto(name, bytes(megabytes * 2**20))
 
 
 def test_kept_photos_are_bounded_in_all_one_per_key_and_dropped_after_their_time():
-    from emotion_recognition.photo_session import KeptPhotos
+    from emotion_recognition.serving.kept_photos import KeptPhotos
 
     now = [0.0]
     kept = KeptPhotos(max_bytes=10 * 2**20, ttl_s=60, clock=lambda: now[0])
@@ -82,9 +86,9 @@ def test_an_analysis_makes_a_new_kept_photo_and_leaves_the_old_one_whole(recogni
 
     upload = tmp_path / "upload.jpg"
     shutil.copy(EXAMPLES / "three_faces.jpg", upload)
-    first, _ = analyse_photo(recognizer, str(upload), None, DeletingReader(), "emotion7")
-    second, _ = analyse_photo(recognizer, str(upload), first, DeletingReader(), "emotion4")
+    first, _ = analyze_kept(recognizer, str(upload), None, DeletingReader(), "emotion7")
+    second, _ = analyze_kept(recognizer, str(upload), first, DeletingReader(), "emotion4")
     assert second is not first and second.data is first.data
-    assert len(first.analysis.faces[0].scores) == 7 and len(second.analysis.faces[0].scores) == 4
+    assert len(first.analysis.faces[0].probabilities) == 7 and len(second.analysis.faces[0].probabilities) == 4
     with pytest.raises(dataclasses.FrozenInstanceError):
         first.analysis = None

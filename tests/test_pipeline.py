@@ -9,31 +9,35 @@ import numpy as np
 import pytest
 
 from conftest import EXAMPLES
-from emotion_recognition import cli
-from emotion_recognition.annotate import EMOTION_COLOURS, draw, label_text
-from emotion_recognition.errors import EmotionAppError, ImageDecodeError
-from emotion_recognition.labels import EMOTIONS4, EMOTIONS7
-from emotion_recognition.pipeline import EmotionRecognizer, Face, no_face_message
-from emotion_recognition.preprocessing import Box
+from emotion_recognition.cli import photo as cli
+from emotion_recognition.core.annotate import EMOTION_COLOURS, draw, label_text
+from emotion_recognition.core.errors import EmotionAppError, ImageDecodeError
+from emotion_recognition.core.labels import EMOTIONS4, EMOTIONS7
+from emotion_recognition.core.pipeline import no_face_message
+from emotion_recognition.core.rows import row_columns
+from emotion_recognition.core.types import Box, Face
+
+pytestmark = pytest.mark.unit
 
 
 @pytest.mark.parametrize("emotion_set, labels", [("emotion7", EMOTIONS7), ("emotion4", EMOTIONS4)])
-def test_every_face_gets_a_label_and_all_scores(recognizer, emotion_set, labels):
+def test_every_face_gets_a_label_and_all_probabilities(recognizer, emotion_set, labels):
     result = recognizer.analyze(EXAMPLES / "three_faces.jpg", emotion_set)
     assert len(result.faces) == 3 and result.message == ""
     for face in result.faces:
-        assert tuple(face.scores) == labels
-        assert sum(face.scores.values()) == pytest.approx(1.0, abs=1e-4)
-        assert face.label == max(face.scores, key=face.scores.get)
-        assert face.confidence == pytest.approx(face.scores[face.label])
-        as_dict = face.to_dict()
-        assert set(as_dict) == {"box", "label", "confidence", "scores"} and len(as_dict["box"]) == 4
+        assert tuple(face.probabilities) == labels
+        assert sum(face.probabilities.values()) == pytest.approx(1.0, abs=1e-4)
+        assert face.label == max(face.probabilities, key=face.probabilities.get)
+        assert face.confidence == pytest.approx(face.probabilities[face.label])
+    for number, as_dict in enumerate(result.face_dicts(), 1):
+        assert set(as_dict) == {"face", "box", "label", "confidence", "probabilities"}
+        assert as_dict["face"] == number and len(as_dict["box"]) == 4
 
 
-def test_mirror_image_faces_get_the_same_scores(recognizer):
+def test_mirror_image_faces_get_the_same_probabilities(recognizer):
     left, _, right = recognizer.analyze(EXAMPLES / "three_faces.jpg").faces
     for name in EMOTIONS7:  # the right-hand astronaut is the left one mirrored
-        assert left.scores[name] == pytest.approx(right.scores[name], abs=0.08)
+        assert left.probabilities[name] == pytest.approx(right.probabilities[name], abs=0.08)
 
 
 def test_no_face_gives_the_message(recognizer):
@@ -88,10 +92,14 @@ def test_cli_writes_csv_json_and_annotated_images(tmp_path, capsys):
                      "--annotated", str(out), "--emotions", "4"])
     assert code == 0
     rows = list(csv.DictReader(csv_path.open()))
-    assert [r["file"].split("/")[-1] for r in rows].count("three_faces.jpg") == 3
-    assert set(EMOTIONS4) <= set(rows[0]) and "note" in rows[0]
+    group = [r for r in rows if r["source"].endswith("three_faces.jpg")]
+    assert [r["face"] for r in group] == ["1", "2", "3"] and {r["status"] for r in group} == {"face"}
+    assert list(rows[0]) == list(row_columns(EMOTIONS4))  # the one face-row schema
+    assert [r["status"] for r in rows if r["source"].endswith("coffee_no_face.jpg")] == ["no_face"]
     records = json.loads(json_path.read_text())
-    assert any("empty" in r.get("error", "") for r in records)
+    assert [{k: "" if v is None else str(v) for k, v in r.items()} for r in records] == rows
+    (broken,) = [r for r in records if r["status"] == "error"]
+    assert "empty" in broken["error"] and broken["source"] == str(bad)
     assert (out / "astronaut_annotated.jpg").is_file()
     assert "file(s)" in capsys.readouterr().err
 
@@ -113,8 +121,8 @@ def test_the_detector_can_be_chosen_and_an_unknown_one_is_refused(recognizer, tm
     json_path = tmp_path / "faces.json"
     assert cli.main([str(EXAMPLES / "three_faces.jpg"), "--detector", "blazeface",
                      "--json", str(json_path)]) == 0
-    (record,) = json.loads(json_path.read_text())
-    assert len(record["faces"]) == 3
+    rows = json.loads(json_path.read_text())
+    assert [row["face"] for row in rows] == [1, 2, 3]
     with pytest.raises(SystemExit):
         cli.main([str(EXAMPLES), "--detector", "yolo"])
     assert "invalid choice" in capsys.readouterr().err
@@ -135,6 +143,28 @@ def test_explanations_only_when_asked(recognizer):
     assert [f.box for f in again.faces] == [f.box for f in explained.faces]
 
 
-def test_a_tracked_face_carries_its_id_in_its_dict():
+def test_a_tracked_face_carries_its_kept_number_in_its_dict():
     face = Face(Box(1, 2, 3, 4), "happy", 0.9, {"happy": 0.9}, face_id=7)
-    assert face.to_dict()["face_id"] == 7 and "face_id" not in _face("sad").to_dict()
+    assert face.to_dict(2)["face"] == 7 and _face("sad").to_dict(2)["face"] == 2
+
+
+def test_every_front_end_gives_a_large_photos_boxes_in_its_own_pixels(recognizer, tmp_path):
+    """A photo over the working size is analysed at reduced size; the API, the command
+    line and batch all report its faces in the photo's own pixels, numbered from 1."""
+    from PIL import Image
+
+    path = tmp_path / "large.jpg"
+    Image.open(EXAMPLES / "three_faces.jpg").resize((5600, 3800)).save(path, quality=85)
+    result = recognizer.analyze(path)
+    assert result.scale == pytest.approx(2.0) and result.faces
+    api = [face["box"] for face in result.face_dicts()]
+    assert api == [f.box.scaled(2.0).as_list() for f in result.faces]
+    rows = cli.analyze_files([path], recognizer, "emotion7", None)
+    assert [[r["x"], r["y"], r["w"], r["h"]] for r in rows] == api
+    assert [r["face"] for r in rows] == list(range(1, len(api) + 1))
+    pytest.importorskip("pyarrow")
+    from emotion_recognition.batch.stages import BOX_FIELDS, detect_one
+
+    detected = detect_one(str(path))
+    boxes = [detected["boxes"][i:i + 4] for i in range(0, len(detected["boxes"]), BOX_FIELDS)]
+    assert boxes == api

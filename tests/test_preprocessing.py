@@ -1,4 +1,5 @@
-"""Box maths with exact numbers, crops, and decoding every kind of image users send."""
+"""Box maths with exact numbers, crops, and decoding every kind of image users send
+(core/types.py, core/crops.py, core/decode.py)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,14 @@ from PIL import Image
 
 from conftest import EXAMPLES
 from crafted import grey_jpeg, jpeg_declaring, png_declaring
-from emotion_recognition.errors import ImageDecodeError
-from emotion_recognition.limits import LIMITS
-from emotion_recognition.preprocessing import (Box, clip_box, crop_padded, decode_image,
-                                               downscale_for_detection, face_crops, face_frame,
-                                               to_model_input)
+from emotion_recognition.core.crops import (clip_box, crop_padded, face_crops, face_frame,
+                                           to_model_input)
+from emotion_recognition.core.decode import decode_image
+from emotion_recognition.core.errors import ImageDecodeError
+from emotion_recognition.core.limits import LIMITS
+from emotion_recognition.core.types import Box
+
+pytestmark = pytest.mark.unit
 
 
 def test_face_frame_is_a_square_grown_around_the_centre():
@@ -47,11 +51,13 @@ def test_model_input_shape_and_type():
     assert face_crops(np.zeros((200, 200), np.uint8), [Box(50, 50, 60, 60)]).shape == (1, 48, 48, 1)
 
 
-def test_downscale_for_detection_returns_the_factor_back():
-    small, factor = downscale_for_detection(np.zeros((960, 1280), np.uint8), 480 * 360)
-    assert small.shape == (360, 480) and factor == pytest.approx(1280 / 480)
-    same, one = downscale_for_detection(np.zeros((100, 50), np.uint8), 5000)
-    assert same.shape == (100, 50) and one == 1.0
+def test_box_share_inside_and_apart_with_exact_numbers():
+    a, b = Box(0, 0, 10, 10), Box(5, 0, 10, 10)
+    eye = Box(2, 2, 4, 4)
+    assert eye.share_inside(a) == 1.0 and a.share_inside(eye) == pytest.approx(16 / 100)
+    assert not eye.apart_from(a) and not a.apart_from(eye)  # a part of a face, either way
+    assert not a.apart_from(b) and a.apart_from(Box(9, 0, 10, 10))  # IoU 0.3 / 0.05
+    assert Box(0, 0, 0, 0).share_inside(a) == 0.0 and Box(0, 0, 0, 0).overlap(Box(0, 0, 0, 0)) == 0
 
 
 def _encode(image: Image.Image, fmt: str, **options) -> bytes:
@@ -135,25 +141,25 @@ def test_missing_file_and_arrays(tmp_path):
 ])
 def test_a_size_over_a_limit_is_refused_from_the_header_before_any_decode(
         data, message, monkeypatch):
-    import emotion_recognition.preprocessing as preprocessing
+    import emotion_recognition.core.decode as decode
 
     def no_decoding():
         raise AssertionError("decoded")
 
-    monkeypatch.setattr(preprocessing, "decode_slot", no_decoding)
+    monkeypatch.setattr(decode, "decode_slot", no_decoding)
     assert len(data) < 1000
     with pytest.raises(ImageDecodeError, match=message):
         decode_image(data)
 
 
 def test_a_webcam_frame_is_a_jpeg_within_1920x1080_checked_before_its_decode(monkeypatch):
-    import emotion_recognition.preprocessing as preprocessing
-    from emotion_recognition.preprocessing import decode_frame
+    import emotion_recognition.core.decode as decode
+    from emotion_recognition.core.decode import decode_frame
 
     frame = grey_jpeg(640, 480)
     assert decode_frame(frame).shape == (480, 640, 3)
     assert decode_frame(grey_jpeg(1080, 1920)).shape == (1920, 1080, 3)  # a phone held upright
-    monkeypatch.setattr(preprocessing, "decode_slot", lambda: pytest.fail("decoded"))
+    monkeypatch.setattr(decode, "decode_slot", lambda: pytest.fail("decoded"))
     png = _encode(Image.new("RGB", (64, 48)), "PNG")
     for refused in (jpeg_declaring(30000, 30000), jpeg_declaring(32, 64800),
                     jpeg_declaring(1920, 1200), png, b"", b"x"):
@@ -165,11 +171,11 @@ def test_at_most_a_few_images_decode_at_once(monkeypatch):
     import threading
     import time
 
-    import emotion_recognition.image_header as image_header
+    import emotion_recognition.core.decode as decode
 
     running, most = [0], [0]
     lock = threading.Lock()
-    original = image_header._decoding
+    original = decode._decoding
 
     class Counting:
         def __enter__(self):
@@ -184,7 +190,7 @@ def test_at_most_a_few_images_decode_at_once(monkeypatch):
                 running[0] -= 1
             original.release()
 
-    monkeypatch.setattr(image_header, "_decoding", Counting())
+    monkeypatch.setattr(decode, "_decoding", Counting())
     photo = (EXAMPLES / "astronaut.jpg").read_bytes()
     threads = [threading.Thread(target=decode_image, args=(photo,)) for _ in range(12)]
     for thread in threads:

@@ -15,7 +15,9 @@ from PIL import Image
 
 from benchmarks.app_server import AppServer
 from conftest import EXAMPLES, face_patch, write_video
-from emotion_recognition.limits import LIMITS, Retention
+from emotion_recognition.core.limits import LIMITS, Retention
+
+pytestmark = pytest.mark.app
 
 KEEP_UPLOADS_S, KEEP_RESULTS_S, SWEEP_S = 6, 8, 1
 RETENTION_ENV = {"EMOTION_KEEP_UPLOADS_S": str(KEEP_UPLOADS_S),
@@ -51,27 +53,6 @@ def _client(server, **options):
 
 def _files(base: Path, name: str) -> list[Path]:
     return [p for p in base.rglob(name) if p.is_file()]
-
-
-def _call(server, api_name: str, data: list) -> tuple[str, object]:
-    """Gradio's plain HTTP API (no client-side upload): ('complete' | 'error', payload)."""
-    with httpx.Client(base_url=server.url, timeout=120) as http:
-        event = http.post(f"gradio_api/call/{api_name}", json={"data": data}).json()["event_id"]
-        kind, payload = "", None
-        with http.stream("GET", f"gradio_api/call/{api_name}/{event}") as stream:
-            for line in stream.iter_lines():
-                if line.startswith("event:"):
-                    kind = line.split(":", 1)[1].strip()
-                elif line.startswith("data:") and kind in ("complete", "error"):
-                    return kind, json.loads(line.split(":", 1)[1])
-    return kind, payload
-
-
-def _upload(server, path: Path) -> str:
-    with open(path, "rb") as handle:
-        answer = httpx.post(f"{server.url}gradio_api/upload", files={"files": (path.name, handle)})
-    answer.raise_for_status()
-    return answer.json()[0]
 
 
 def test_sixteen_clients_sending_one_photo_all_get_its_faces(server, base, photo):
@@ -142,21 +123,22 @@ def test_a_client_cannot_name_a_result_to_read_or_delete_it(server):
     result, _ = client.predict(handle_file(str(EXAMPLES / "grace_hopper.jpg")), "emotion7",
                                api_name="/analyze")
     named = {"path": result["path"], "meta": {"_type": "gradio.FileData"}}
-    kind, payload = _call(server, "analyze", [named, "emotion7", False])  # image, set, explain
+    kind, payload = server.call("analyze", [named, "emotion7", False])  # image, set, explain
     assert kind == "error" and "not an upload" in json.dumps(payload)
     assert Path(result["path"]).is_file()
     assert httpx.get(f"{server.url}gradio_api/file={result['path']}").status_code == 200
 
 
 def test_nothing_outlives_its_promise(server, base, photo, tmp_path):
-    never_analysed = _upload(server, photo)
-    refused_photo = _upload(server, photo)
-    refused_video = _upload(server, write_video(tmp_path / "refused.mp4", frames=10, fps=10))
+    never_analysed = server.upload(photo.read_bytes(), photo.name)
+    refused_photo = server.upload(photo.read_bytes(), photo.name)
+    clip = write_video(tmp_path / "refused.mp4", frames=10, fps=10)
+    refused_video = server.upload(clip.read_bytes(), clip.name)
     for name, data in (("analyze", [{"path": refused_photo, "meta": {"_type": "gradio.FileData"}},
                                     "emotion9", False]),
                        ("analyze_video", [{"path": refused_video,
                                            "meta": {"_type": "gradio.FileData"}}, "emotion7", 99])):
-        kind, _ = _call(server, name, data)
+        kind, _ = server.call(name, data)
         assert kind == "error", name
     assert Path(never_analysed).is_file()
     time.sleep(max(KEEP_UPLOADS_S, KEEP_RESULTS_S) + 2 * SWEEP_S)

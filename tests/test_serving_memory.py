@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import pytest
+
 import subprocess
 import sys
 
 from conftest import ROOT
 
+pytestmark = pytest.mark.unit
+
 PROBE = """
 import numpy as np
-from emotion_recognition.serving import give_large_blocks_back
+from emotion_recognition.serving.process import give_large_blocks_back
 
 def rss_mb():
     return next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmRSS')) / 1024
@@ -32,7 +36,7 @@ def test_large_blocks_go_back_to_the_system_when_freed():
 
 
 def test_a_trimmer_thread_runs_beside_the_server():
-    from emotion_recognition.serving import trim_memory_every
+    from emotion_recognition.serving.process import trim_memory_every
 
     thread = trim_memory_every(3600)
     assert thread is not None and thread.daemon and thread.is_alive()

@@ -11,8 +11,10 @@ import threading
 
 import pytest
 
-from emotion_recognition.limits import LIMITS, Retention
-from emotion_recognition.storage import FileStore, UploadUnavailable, remove_dead_instances
+from emotion_recognition.core.limits import LIMITS, Retention
+from emotion_recognition.serving.store import FileStore, UploadUnavailable, remove_dead_instances
+
+pytestmark = pytest.mark.unit
 
 RETENTION = Retention(unused_upload_s=60, result_s=120, sweep_every_s=10)
 
@@ -100,7 +102,7 @@ def test_a_request_deletes_only_uploads(store):
 
 def test_nothing_outside_the_store_is_read_and_the_refusal_says_nothing_of_what_exists(
         store, tmp_path):
-    from emotion_recognition.storage import NOT_AN_UPLOAD
+    from emotion_recognition.serving.store import NOT_AN_UPLOAD
 
     secret = tmp_path / "secret.jpg"
     secret.write_bytes(b"private")
@@ -195,7 +197,7 @@ def test_sweep_keeps_promises_between_sweeps(store):
 
 def test_a_dead_servers_folder_is_removed_at_start_and_a_live_one_kept(tmp_path, store):
     base = tmp_path / "shared_base"
-    script = ("import sys, time; from emotion_recognition.storage import FileStore; "
+    script = ("import sys, time; from emotion_recognition.serving.store import FileStore; "
               f"s = FileStore.open({str(base)!r}); (s.root / 'upload.jpg').write_bytes(b'x'); "
               "print(s.root, flush=True); time.sleep(60)")
     child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from emotion_recognition.pipeline import Face
-from emotion_recognition.preprocessing import Box
-from emotion_recognition.tracking import FaceTracker, centre, distance_in_widths
+from emotion_recognition.core.types import Box, Face
+from emotion_recognition.video.tracking import FaceTracker, centre, distance_in_widths
+
+pytestmark = pytest.mark.unit
 
 
 def _face(x, happy, y=50, w=60):
@@ -46,8 +47,8 @@ def test_smoothed_scores_are_the_moving_average():
     tracker = FaceTracker(smoothing=0.5)
     tracker.update([_face(10, 1.0)])
     face = tracker.update([_face(12, 0.0)])[0]
-    assert face.scores["happy"] == pytest.approx(0.5)
-    assert sum(face.scores.values()) == pytest.approx(1.0)
+    assert face.probabilities["happy"] == pytest.approx(0.5)
+    assert sum(face.probabilities.values()) == pytest.approx(1.0)
 
 
 def test_distance_in_face_widths_exact_values():

@@ -8,10 +8,12 @@ import keras
 import numpy as np
 import pytest
 
-from emotion_recognition.labels import EMOTIONS4, EMOTIONS7, FOUR, SEVEN
+from emotion_recognition.core.labels import EMOTIONS4, EMOTIONS7, FOUR, SEVEN
 from emotion_recognition.training import evaluate, train
 from emotion_recognition.training.architectures import ARCHITECTURES, build
 from emotion_recognition.training.augment import AugmentedFaces, class_weights
+
+pytestmark = pytest.mark.training
 
 
 def test_class_weights_have_mean_one_over_images():
@@ -133,7 +135,7 @@ def test_four_class_fine_tune_from_a_seven_class_run(fer_zip, tmp_path):
 
 
 def test_ferplus_votes_blend_into_targets_without_changing_the_label(tmp_path):
-    from emotion_recognition.training.data import Split
+    from emotion_recognition.training.fer2013 import Split
 
     (tmp_path / "fer2013new.csv").write_text(
         "Usage,Image name,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,"

@@ -11,12 +11,16 @@ import numpy as np
 import pytest
 
 from conftest import face_patch, write_video, write_walk_video
-from emotion_recognition import video_cli
-from emotion_recognition.errors import VideoError
-from emotion_recognition.labels import EMOTIONS4, EMOTIONS7
-from emotion_recognition.timeline import emotion_shares
-from emotion_recognition.video import (LiveSession, analyze_video, csv_header, probe_video,
-                                       write_records_csv)
+from emotion_recognition.cli import video as video_cli
+from emotion_recognition.core.errors import VideoError
+from emotion_recognition.core.labels import EMOTIONS4, EMOTIONS7
+from emotion_recognition.core.rows import row_columns, write_rows_csv
+from emotion_recognition.live.session import LiveSession
+from emotion_recognition.video.analysis import analyze_video
+from emotion_recognition.video.probe import probe_video
+from emotion_recognition.video.timeline import emotion_shares
+
+pytestmark = pytest.mark.unit
 
 
 @pytest.fixture(scope="module")
@@ -57,11 +61,15 @@ def test_two_faces_keep_two_ids(tmp_path, recognizer):
 
 def test_csv_summary_and_timeline(clip, recognizer, tmp_path):
     result = analyze_video(clip, recognizer, "emotion7", 2)
-    path = write_records_csv(result.records, result.labels, tmp_path / "faces.csv")
+    path = write_rows_csv(result.rows("clip.mp4"), result.labels, tmp_path / "faces.csv")
     rows = list(csv.reader(path.open()))
-    assert rows[0] == csv_header(EMOTIONS7) == ["time_s", "frame", "face_id", "x", "y", "w", "h",
-                                                "label", "confidence", *EMOTIONS7]
+    assert rows[0] == list(row_columns(EMOTIONS7)) == [
+        "source", "kind", "status", "face_count", "face", "frame", "time_s", "x", "y", "w", "h",
+        "label", "confidence", *EMOTIONS7, "emotion_set", "model_revision", "error"]
     assert len(rows) == 1 + len(result.records) and len(result.records) == 6
+    table = list(csv.DictReader(path.open()))
+    assert [r["time_s"] for r in table] == [str(round(r.time, 3)) for r in result.records]
+    assert {r["face"] for r in table} == {"1"} and {r["kind"] for r in table} == {"video"}
     shares = emotion_shares(result.records, result.labels)
     assert sum(shares[1].values()) == pytest.approx(1.0)
     timeline = result.timeline
@@ -104,7 +112,7 @@ def test_a_webm_without_a_duration_is_analysed_and_kept_within_the_limits(tmp_pa
     import dataclasses
 
     from crafted import webm_without_duration
-    from emotion_recognition.limits import LIMITS
+    from emotion_recognition.core.limits import LIMITS
 
     webm = webm_without_duration(tmp_path / "recorded.webm", frames=20)  # 2 s at 10 fps
     info = probe_video(webm)
@@ -121,7 +129,7 @@ def test_a_still_image_or_frames_over_4k_are_refused_before_a_frame_is_decoded(
         tmp_path, monkeypatch):
     import shutil
 
-    import emotion_recognition.video as video
+    import emotion_recognition.video.probe as probe
     from conftest import EXAMPLES
     from crafted import mjpeg_avi
 
@@ -141,7 +149,7 @@ def test_a_still_image_or_frames_over_4k_are_refused_before_a_frame_is_decoded(
 
     opencv_capture = cv2.VideoCapture
 
-    monkeypatch.setattr(video.cv2, "VideoCapture", NoDecoding)
+    monkeypatch.setattr(probe.cv2, "VideoCapture", NoDecoding)
     with pytest.raises(VideoError, match="still image, not a video"):
         probe_video(photo)
     with pytest.raises(VideoError, match="5000x4000 pixels; the limit is 8.29 megapixels"):
@@ -151,8 +159,8 @@ def test_a_still_image_or_frames_over_4k_are_refused_before_a_frame_is_decoded(
 def test_a_frame_larger_than_the_limits_ends_the_reading_and_an_unused_reader_closes(clip):
     import dataclasses
 
-    from emotion_recognition.limits import LIMITS
-    from emotion_recognition.video_frames import FrameReader
+    from emotion_recognition.core.limits import LIMITS
+    from emotion_recognition.video.frames import FrameReader
 
     FrameReader(clip, 30, 5).close()  # never started: nothing to stop, no error of its own
     tiny = dataclasses.replace(LIMITS, video_frame_pixels=1000)
@@ -176,7 +184,7 @@ def test_live_session_keeps_ids_and_records(recognizer):
 
 @pytest.mark.parametrize("detector", ["blazeface", "combined"])
 def test_videos_and_live_sessions_use_the_chosen_detector(clip, recognizer, detector, capsys):
-    from emotion_recognition.errors import EmotionAppError
+    from emotion_recognition.core.errors import EmotionAppError
 
     result = analyze_video(clip, recognizer, "emotion7", 5, detector=detector)
     assert result.frames_analysed == 15 and len(result.records) == 15
@@ -192,7 +200,7 @@ def test_videos_and_live_sessions_use_the_chosen_detector(clip, recognizer, dete
         type(served.detector).__name__)
     with pytest.raises(EmotionAppError, match="Unknown face detector"):
         analyze_video(clip, recognizer, "emotion7", 5, detector="yolo")
-    from emotion_recognition.video import LiveSessions
+    from emotion_recognition.live.sessions import LiveSessions
 
     sessions = LiveSessions()  # the server's sessions share a pool of detectors per name
     assert sessions.pool(detector) is sessions.pool(detector) is not sessions.pool("haar")
@@ -206,7 +214,7 @@ def test_videos_and_live_sessions_use_the_chosen_detector(clip, recognizer, dete
 
 
 def test_live_sessions_are_made_for_valid_frames_only_and_capped_per_client():
-    from emotion_recognition.video import LiveSessions
+    from emotion_recognition.live.sessions import LiveSessions
 
     sessions = LiveSessions(ttl_s=60, max_sessions=6, per_client=2)
     ids = [f"{n:032x}" for n in range(8)]
@@ -235,7 +243,7 @@ def test_a_live_csv_after_switching_the_emotion_set_leaves_unmeasured_emotions_e
         session.process(frame, recognizer, emotion_set)
     records, labels = session.snapshot()
     assert len(records) == 5 and labels == EMOTIONS7  # the oldest dropped, every emotion kept
-    rows = list(csv.DictReader(open(write_records_csv(records, labels, tmp_path / "live.csv"))))
+    rows = list(csv.DictReader(open(write_rows_csv(session.rows(), labels, tmp_path / "live.csv"))))
     assert rows[0]["disgust"] == "" and rows[0]["happy"] != ""  # an emotion4 frame
     assert all(rows[-1][name] != "" for name in EMOTIONS7)
     assert abs(sum(float(rows[-1][name]) for name in EMOTIONS7) - 1) < 0.01

@@ -11,12 +11,16 @@ import pytest
 from PIL import Image
 
 from conftest import EXAMPLES, write_video
-from emotion_recognition.errors import VideoError
-from emotion_recognition.limits import LIMITS
-from emotion_recognition.preprocessing import Box, decode_image, decode_image_within
-from emotion_recognition.video import VideoInfo, analyze_video, check_request
-from emotion_recognition.video_detection import TrackingDetector
-from emotion_recognition.video_writer import AnnotatedVideoWriter
+from emotion_recognition.core.decode import decode_image, decode_photo
+from emotion_recognition.core.errors import VideoError
+from emotion_recognition.core.limits import LIMITS
+from emotion_recognition.core.types import Box
+from emotion_recognition.video.analysis import analyze_video, check_request
+from emotion_recognition.video.guided import TrackingDetector
+from emotion_recognition.video.probe import VideoInfo
+from emotion_recognition.video.writer import AnnotatedVideoWriter
+
+pytestmark = pytest.mark.unit
 
 
 def test_the_frame_budget_and_rate_are_checked_before_any_work():
@@ -86,7 +90,7 @@ def test_a_face_lost_near_its_place_gets_a_full_search():
 
 
 def test_tracking_detection_finds_the_faces_of_a_real_clip(recognizer, tmp_path):
-    from emotion_recognition.detection import FaceDetector
+    from emotion_recognition.core.detection.haar import FaceDetector
 
     clip = write_video(tmp_path / "two.mp4", frames=30, fps=10, faces=2)
     capture = cv2.VideoCapture(str(clip))
@@ -106,7 +110,7 @@ def test_a_very_large_jpeg_is_decoded_at_reduced_size_with_boxes_in_its_own_pixe
     small = big.resize((5600, 5000))  # 28 MP: accepted, over the working size
     path = tmp_path / "large.jpg"
     small.save(path, quality=85)
-    rgb, scale = decode_image_within(path)
+    rgb, scale = decode_photo(path)
     assert rgb.shape[:2] == (2500, 2800) and scale == pytest.approx(2.0)
     assert decode_image(path).shape[:2] == (5000, 5600)
     result = recognizer.analyze(path, "emotion7")

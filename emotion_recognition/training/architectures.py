@@ -10,7 +10,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from emotion_recognition.preprocessing import FACE_SIZE
+from emotion_recognition.core.crops import FACE_SIZE
 
 INPUT_SHAPE = (FACE_SIZE, FACE_SIZE, 1)
 

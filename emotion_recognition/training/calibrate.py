@@ -23,14 +23,21 @@ ECE_BINS = 15
 CALIBRATION_LAYER = "calibration"
 
 
-def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray,
-                               bins: int = ECE_BINS) -> float:
-    """ECE: the gap between confidence and accuracy, averaged over equal-width confidence
-    bins weighted by how many predictions fall in each."""
+def confidence_bins(probabilities: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS):
+    """Each prediction's confidence, whether it was right, and its bin among ``bins``
+    equal-width confidence bins (the one binning ECE and the reliability diagram share)."""
     confidence = probabilities.max(axis=1)
     correct = probabilities.argmax(axis=1) == labels
     edges = np.linspace(0.0, 1.0, bins + 1)
     which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
+    return confidence, correct, which
+
+
+def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray,
+                               bins: int = ECE_BINS) -> float:
+    """ECE: the gap between confidence and accuracy, averaged over equal-width confidence
+    bins weighted by how many predictions fall in each."""
+    confidence, correct, which = confidence_bins(probabilities, labels, bins)
     error = 0.0
     for b in range(bins):
         members = which == b
@@ -41,17 +48,15 @@ def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray,
 
 def reliability(probabilities: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> dict:
     """Per confidence bin: its centre, mean confidence, accuracy and count (for the diagram)."""
-    confidence = probabilities.max(axis=1)
-    correct = probabilities.argmax(axis=1) == labels
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
+    confidence, correct, which = confidence_bins(probabilities, labels, bins)
     rows = {"centre": [], "confidence": [], "accuracy": [], "count": []}
     for b in range(bins):
         members = which == b
-        rows["centre"].append(round(float((edges[b] + edges[b + 1]) / 2), 4))
+        rows["centre"].append(round((b + 0.5) / bins, 4))
         rows["count"].append(int(members.sum()))
-        rows["confidence"].append(round(float(confidence[members].mean()), 4) if members.any() else None)
-        rows["accuracy"].append(round(float(correct[members].mean()), 4) if members.any() else None)
+        seen = members.any()
+        rows["confidence"].append(round(float(confidence[members].mean()), 4) if seen else None)
+        rows["accuracy"].append(round(float(correct[members].mean()), 4) if seen else None)
     return rows
 
 
@@ -109,7 +114,7 @@ def calibrate_model_dir(model_dir: Path, public_test) -> dict:
     """Fit, fold in and save a temperature for every served model in model_dir."""
     import keras
 
-    from emotion_recognition.labels import EMOTION_SETS
+    from emotion_recognition.core.labels import EMOTION_SETS
 
     report = {}
     for emotions in EMOTION_SETS.values():

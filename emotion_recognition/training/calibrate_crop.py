@@ -15,7 +15,7 @@ import argparse
 import cv2
 import numpy as np
 
-from emotion_recognition.detection import DetectorSettings, FaceDetector
+from emotion_recognition.core.detection.haar import DetectorSettings, FaceDetector
 from emotion_recognition.training.data import load_fer2013
 
 UPSCALE = 3  # 48 px faces are too small for the cascade's 24 px window at useful scales

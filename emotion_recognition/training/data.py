@@ -4,46 +4,29 @@
   ``train/<emotion>/Training_*.jpg`` and ``test/<emotion>/{PublicTest,PrivateTest}_*.jpg``;
 * the original ``fer2013.csv`` with the columns ``emotion, pixels, Usage``.
 
-Both give the same thing: for each split (Training, PublicTest, PrivateTest) a uint8 array
-of 48x48 grey faces, integer labels in ``EMOTIONS7`` order, and a key per image (the full
-path inside the archive, since two file names occur in two class folders).
+Both give the same thing (and so does a training pack, training.fer2013): for each split
+(Training, PublicTest, PrivateTest) a uint8 array of 48x48 grey faces, integer labels in
+``EMOTIONS7`` order, and a key per image. Also the FER+ votes of ten annotators per image.
 """
 
 from __future__ import annotations
 
 import csv
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from emotion_recognition.errors import DatasetError
-from emotion_recognition.labels import EMOTIONS7, INDEX_OF
-from emotion_recognition.preprocessing import FACE_SIZE, decode_grey_face
-
-SPLITS = ("Training", "PublicTest", "PrivateTest")
-_PREFIX_TO_SPLIT = {"Training": "Training", "PublicTest": "PublicTest", "PrivateTest": "PrivateTest"}
-
-
-@dataclass(frozen=True)
-class Split:
-    """One split of FER2013: images (N, 48, 48) uint8, labels (N,) int64, keys (N,)."""
-
-    images: np.ndarray
-    labels: np.ndarray
-    keys: tuple[str, ...]
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def class_counts(self) -> np.ndarray:
-        return np.bincount(self.labels, minlength=len(EMOTIONS7))
+from emotion_recognition.core.crops import FACE_SIZE
+from emotion_recognition.core.errors import DatasetError
+from emotion_recognition.core.labels import EMOTIONS7, INDEX_OF
+from emotion_recognition.training.fer2013 import (SPLITS, Split, decode_grey_face, load_pack,
+                                                  make_split, parse_entry_name)
 
 
 def load_fer2013(path: str | Path) -> dict[str, Split]:
     """Load FER2013 from a Kaggle zip, a Kaggle folder, fer2013.csv or a training pack
-    (.npz, see training.pack); return the splits."""
+    (.npz, see training.fer2013); return the splits."""
     path = Path(path)
     if not path.exists():
         raise DatasetError(f"FER2013 data not found: {path} does not exist")
@@ -55,8 +38,6 @@ def load_fer2013(path: str | Path) -> dict[str, Split]:
     if path.suffix.lower() == ".csv":
         return load_csv(path)
     if path.suffix.lower() == ".npz":
-        from emotion_recognition.training.pack import load_pack
-
         return load_pack(path)
     if zipfile.is_zipfile(path):
         return _from_entries(_zip_entries(path), source=str(path))
@@ -79,32 +60,10 @@ def _folder_entries(root: Path):
             yield file.relative_to(root).as_posix(), file.read_bytes()
 
 
-def _parse_entry_name(name: str) -> tuple[str, int] | None:
-    """Return (split, label) of an archive path like ``test/happy/PublicTest_1.jpg``."""
-    parts = name.split("/")
-    # tolerate a single wrapping folder, e.g. ``fer2013/train/...``
-    if len(parts) == 4 and parts[1] in ("train", "test"):
-        parts = parts[1:]
-    if len(parts) != 3 or parts[0] not in ("train", "test"):
-        return None
-    top, emotion, filename = parts
-    if not filename.lower().endswith((".jpg", ".jpeg", ".png")):
-        return None
-    if emotion not in INDEX_OF:
-        raise DatasetError(
-            f"unknown class folder '{emotion}' in {name}: expected one of {', '.join(EMOTIONS7)}")
-    prefix = filename.split("_", 1)[0]
-    split = _PREFIX_TO_SPLIT.get(prefix, "Training" if top == "train" else None)
-    if split is None:
-        raise DatasetError(f"cannot tell the split of {name}: test files must start with "
-                           "PublicTest_ or PrivateTest_")
-    return split, INDEX_OF[emotion]
-
-
 def _from_entries(entries, source: str) -> dict[str, Split]:
     collected: dict[str, tuple[list, list, list]] = {s: ([], [], []) for s in SPLITS}
     for name, data in entries:
-        parsed = _parse_entry_name(name)
+        parsed = parse_entry_name(name)
         if parsed is None:
             continue
         split, label = parsed
@@ -115,12 +74,7 @@ def _from_entries(entries, source: str) -> dict[str, Split]:
     if not any(collected[s][0] for s in SPLITS):
         raise DatasetError(f"no FER2013 images found in {source} "
                            "(expected train/<emotion>/*.jpg and test/<emotion>/*.jpg)")
-    return {s: _make_split(*collected[s]) for s in SPLITS}
-
-
-def _make_split(images: list, labels: list, keys: list) -> Split:
-    stacked = np.stack(images) if images else np.zeros((0, FACE_SIZE, FACE_SIZE), np.uint8)
-    return Split(stacked, np.asarray(labels, dtype=np.int64), tuple(keys))
+    return {s: make_split(*collected[s]) for s in SPLITS}
 
 
 def load_csv(path: str | Path) -> dict[str, Split]:
@@ -143,7 +97,7 @@ def load_csv(path: str | Path) -> dict[str, Split]:
             images.append(_pixels_to_face(row["pixels"], key))
             labels.append(_csv_label(row["emotion"], key))
             keys.append(key)
-    return {s: _make_split(*collected[s]) for s in SPLITS}
+    return {s: make_split(*collected[s]) for s in SPLITS}
 
 
 def _csv_label(text: str, key: str) -> int:

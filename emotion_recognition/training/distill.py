@@ -16,7 +16,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from emotion_recognition.labels import EmotionSet, emotion_set_of_labels
+from emotion_recognition.core.labels import EmotionSet, emotion_set_of_labels
 
 TEACHER_TARGETS_FILE = "teacher_targets.npz"  # on the training images
 TEACHER_VALIDATION_FILE = "teacher_targets_publictest.npz"  # for a meaningful val_loss
@@ -24,7 +24,7 @@ TEACHER_VALIDATION_FILE = "teacher_targets_publictest.npz"  # for a meaningful v
 
 def _teacher_logits_fn(teacher: str | Path):
     """(EmotionSet, function faces -> logits) for a run folder or a served .keras file."""
-    from emotion_recognition.classifier import read_labels
+    from emotion_recognition.core.classify import read_labels
     from emotion_recognition.training.export import network_from_run
 
     teacher = Path(teacher)

@@ -1,7 +1,8 @@
 """Evaluate served models (and the peer mini-XCEPTION) on FER2013 PublicTest and PrivateTest.
 
     python -m emotion_recognition.training.evaluate --data fer2013.zip --model-dir model \
-        --peer ../shared/peers/mini_xception_fer2013.hdf5 --plots model/ --json model/evaluation.json
+        --peer ../shared/peers/mini_xception_fer2013.hdf5 --plots model/ \
+        --json model/evaluation.json
 
 Prints, for the 7-class model on all images and the 4-class model on the images of its
 classes, side by side with the peer (its 7 outputs renormalised over the 4 classes):
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emotion_recognition.labels import EMOTION_SETS, FOUR, SEVEN, EmotionSet
+from emotion_recognition.core.labels import EMOTION_SETS, EmotionSet, FOUR, SEVEN
 from emotion_recognition.training.calibrate import (expected_calibration_error, fit_temperature,
                                                     reliability, softmax)
 
@@ -129,7 +130,7 @@ def model_probabilities(splits, model_dir: Path | None, peer_path: Path | None) 
     """{split: {name: probabilities over its set, on the images of its set}}."""
     import keras
 
-    from emotion_recognition.classifier import EmotionClassifier
+    from emotion_recognition.core.classify import EmotionClassifier
 
     ours = ({key: EmotionClassifier.from_dir(model_dir, key) for key in EMOTION_SETS}
             if model_dir is not None else {})
@@ -178,7 +179,8 @@ def _ours_without_temperature(found: dict, splits, results: dict, model_dir: Pat
 
     for name in [n for n in found["PublicTest"] if n.startswith("ours")]:
         emotions = SEVEN if name.endswith("-7") else FOUR
-        model = keras.saving.load_model(model_dir / emotions.model_file, safe_mode=True, compile=False)
+        model = keras.saving.load_model(model_dir / emotions.model_file, safe_mode=True,
+                                        compile=False)
         layer_names = [layer.name for layer in model.layers]
         if CALIBRATION_LAYER not in layer_names:
             continue
@@ -281,7 +283,8 @@ def main(argv=None) -> None:
         print(f"saved {args.plots / 'reliability_privatetest.png'}")
     if args.json:
         args.json.write_text(json.dumps(
-            {split: {name: s.to_dict() for name, s in row.items()} for split, row in results.items()},
+            {split: {name: s.to_dict() for name, s in row.items()}
+             for split, row in results.items()},
             indent=2))
 
 

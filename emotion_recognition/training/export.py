@@ -1,8 +1,8 @@
 """Turn a trained network into the served models: flip averaging in the graph, no optimizer.
 
 Test-time augmentation (averaging the logits of the face, its mirror image and optionally
-zoomed or corner crops) lives in the graph too. The served graphs use only stock Keras layers (a horizontal flip is a fixed Dense layer
-over the width axis), so ``keras.saving.load_model(path, safe_mode=True)`` needs no custom
+zoomed or corner crops) lives in the graph too. The served graphs use only stock Keras layers
+(a horizontal flip is a fixed Dense layer over the width axis), so ``keras.saving.load_model(path, safe_mode=True)`` needs no custom
 objects on any backend.
 """
 
@@ -14,8 +14,8 @@ import keras
 import numpy as np
 from keras import layers
 
-from emotion_recognition.labels import EMOTION_SETS, FOUR, SEVEN, EmotionSet
-from emotion_recognition.preprocessing import FACE_SIZE
+from emotion_recognition.core.crops import FACE_SIZE
+from emotion_recognition.core.labels import EMOTION_SETS, EmotionSet, FOUR, SEVEN
 
 
 def _flip_horizontally(inputs, suffix: str = ""):
@@ -111,7 +111,8 @@ def save_served_models(network, out_dir: str | Path, tta: str = "flip",
     served = EMOTION_SETS.values() if network_classes == SEVEN else [network_classes]
     for classes in served:
         paths[classes.name] = out_dir / classes.model_file
-        served_model(network, classes, tta).save(paths[classes.name])  # never compiled: no optimizer
+        # never compiled: no optimizer
+        served_model(network, classes, tta).save(paths[classes.name])
     return paths
 
 
@@ -171,7 +172,8 @@ def head_for_subset(network7: keras.Model, classes: EmotionSet) -> keras.Model:
 
 
 def main(argv=None) -> None:
-    """``python -m emotion_recognition.training.export runs/a [runs/b ...] --tta flip --out model``"""
+    """``python -m emotion_recognition.training.export runs/a [runs/b ...] --tta flip
+    --out model``"""
     import argparse
     import os
     import shutil

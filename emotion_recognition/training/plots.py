@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emotion_recognition.labels import EMOTIONS7
+from emotion_recognition.core.labels import EMOTIONS7
 
 
 def _pyplot():

@@ -170,7 +170,7 @@ def _train_teachers(job: Job) -> list[Path]:
 def _store_teacher_logits(run_dir: Path, data: str) -> None:
     """Keep a finished teacher's outputs on the training images and on PublicTest in its
     folder, so the student never needs its (large) weights again."""
-    from emotion_recognition.labels import emotion_set
+    from emotion_recognition.core.labels import emotion_set
     from emotion_recognition.training.distill import (PUBLICTEST_LOGITS_FILE,
                                                       TRAIN_LOGITS_FILE, run_logits)
     from emotion_recognition.training.train import resumed_config, splits_for
@@ -210,7 +210,7 @@ def _four_of(job: Job, student: Path) -> Path | None:
 
 def _serve(job: Job, student: Path, four: Path) -> dict:
     """served/: the student's 7-emotion model and the head's 4-emotion model, calibrated."""
-    from emotion_recognition.labels import SEVEN
+    from emotion_recognition.core.labels import SEVEN
     from emotion_recognition.training.calibrate import calibrate_model_dir
     from emotion_recognition.training.data import load_fer2013
 

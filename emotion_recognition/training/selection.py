@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emotion_recognition.labels import FOUR, SEVEN
+from emotion_recognition.core.labels import FOUR, SEVEN
 
 
 def candidates(run_dirs: list[Path], classes_of: dict) -> list[tuple[str, list[Path]]]:

@@ -48,7 +48,8 @@ class TrainConfig:
     classes: str = "emotion7"  # or emotion4: train on the images of those 4 classes only
     init_from: str = ""  # a 7-class run folder or served .keras to start from (fine-tuning)
     ferplus_blend: float = 0.0  # weight of the FER+ vote distribution in the targets; 0 = off
-    ferplus_dir: str = ""  # folder of fer2013new.csv + kaggle_to_fer2013_row.csv (default: --data's)
+    # folder of fer2013new.csv + kaggle_to_fer2013_row.csv (default: --data's)
+    ferplus_dir: str = ""
     teacher: tuple[str, ...] = ()  # run folders or served .keras models to distil from
     distill_temperature: float = 4.0
     distill_weight: float = 0.7  # share of the teacher term in the loss (the rest: labels)
@@ -73,8 +74,9 @@ OLD_RUN_DEFAULTS = {"precision": "float32"}
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      argument_default=argparse.SUPPRESS)
+    changeable = ", ".join("--" + o.replace("_", "-") for o in RESUME_OVERRIDES)
     parser.add_argument("--resume", metavar="RUN", help="continue this run folder where it "
-                        f"stopped (only {', '.join('--' + o.replace('_', '-') for o in RESUME_OVERRIDES)} may change)")
+                        f"stopped (only {changeable} may change)")
     for field in dataclasses.fields(TrainConfig):
         flag = "--" + field.name.replace("_", "-")
         if field.type == "bool":
@@ -183,8 +185,9 @@ def _compile(model, config: TrainConfig, steps_per_epoch: int, num_classes: int)
 def splits_for(config: TrainConfig, classes):
     """Training and PublicTest (never PrivateTest), limited to ``classes`` (an EmotionSet)
     and re-indexed into it."""
-    from emotion_recognition.labels import SEVEN
-    from emotion_recognition.training.data import Split, load_fer2013
+    from emotion_recognition.core.labels import SEVEN
+    from emotion_recognition.training.data import load_fer2013
+    from emotion_recognition.training.fer2013 import Split
 
     splits = load_fer2013(config.data)
     chosen = []
@@ -344,7 +347,7 @@ def train(config: TrainConfig) -> dict:
     """Run (or resume) one training; return a summary (best PublicTest accuracy, epoch...)."""
     import keras
 
-    from emotion_recognition.labels import EMOTION_SETS, emotion_set
+    from emotion_recognition.core.labels import EMOTION_SETS, emotion_set
     from emotion_recognition.training import precision
     from emotion_recognition.training.augment import class_weights
     from emotion_recognition.training.export import save_served_models

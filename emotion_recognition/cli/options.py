@@ -1,0 +1,33 @@
+"""The options every command line shares: the emotion set, the face detector, the models."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from emotion_recognition.core.detection.detectors import DEFAULT_DETECTOR, DETECTORS
+from emotion_recognition.core.labels import EMOTION_SETS, EMOTION_SET_SIZES, emotion_set_of_size
+
+
+def add_common_options(parser: argparse.ArgumentParser) -> None:
+    """--emotions 7|4, --detector NAME, --model-dir FOLDER."""
+    parser.add_argument("--emotions", choices=EMOTION_SET_SIZES, default=EMOTION_SET_SIZES[0],
+                        help=" or ".join(s.title for s in EMOTION_SETS.values()))
+    parser.add_argument("--detector", choices=list(DETECTORS), default=DEFAULT_DETECTOR,
+                        help="; ".join(f"{k}: {v}" for k, v in DETECTORS.items()))
+    parser.add_argument("--model-dir", type=Path,
+                        help="a folder with emotion7/4.keras and labels.json (default: the "
+                             "bundled models, or EMOTION_MODEL_REPO's pinned revision)")
+
+
+def emotion_set_name(args: argparse.Namespace) -> str:
+    """The emotion set --emotions names."""
+    return emotion_set_of_size(args.emotions).name
+
+
+def recognizer_from(args: argparse.Namespace):
+    """An EmotionRecognizer on --model-dir, else on the models the app serves."""
+    from emotion_recognition.core.pipeline import EmotionRecognizer
+    from emotion_recognition.models.hub import served_model_dir
+
+    return EmotionRecognizer(args.model_dir or served_model_dir)

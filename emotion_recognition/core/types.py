@@ -1,0 +1,130 @@
+"""What the flow passes along: a Box (where a face is), a Face (what it shows), an
+Explanation (why), an Analysis (one image's result) and a FaceRecord (a face at one moment
+of a video or a live session).
+
+Faces are numbered for people from 1: in a photo by their place in ``Analysis.faces``, in
+a video or live session by the number they keep across frames (``Face.face_id``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Box:
+    """A box in pixels: top-left corner (x, y), width w, height h; ``angle`` is the turn
+    (degrees, counter-clockwise as OpenCV counts) about the box centre that makes the face
+    inside upright (0 for an upright face; see detection/policy.py)."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+    angle: float = 0.0
+
+    def as_list(self) -> list[int]:
+        return [self.x, self.y, self.w, self.h]
+
+    def scaled(self, factor: float) -> "Box":
+        return Box(*(int(round(v * factor)) for v in (self.x, self.y, self.w, self.h)),
+                   self.angle)
+
+    def overlap(self, other: "Box") -> float:
+        """Intersection over union (0 when apart, 1 when equal)."""
+        inter = self._intersection(other)
+        union = self.w * self.h + other.w * other.h - inter
+        return inter / union if union else 0.0
+
+    def share_inside(self, other: "Box") -> float:
+        """The share of this box's area that lies inside ``other``."""
+        area = self.w * self.h
+        return self._intersection(other) / area if area else 0.0
+
+    def apart_from(self, other: "Box", iou: float = 0.3, inside: float = 0.6) -> bool:
+        """Not the same face as ``other``: overlapping at most ``iou``, and neither lying
+        mostly (``inside``) within the other (an eye or a mouth found as a face)."""
+        return (self.overlap(other) <= iou and self.share_inside(other) <= inside
+                and other.share_inside(self) <= inside)
+
+    def _intersection(self, other: "Box") -> int:
+        x0, y0 = max(self.x, other.x), max(self.y, other.y)
+        x1 = min(self.x + self.w, other.x + other.w)
+        y1 = min(self.y + self.h, other.y + other.h)
+        return max(0, x1 - x0) * max(0, y1 - y0)
+
+
+@dataclass(frozen=True)
+class Face:
+    """One detected face: where it is, the winning emotion and every emotion's probability;
+    in videos and live sessions also the number it keeps across frames (probabilities
+    smoothed)."""
+
+    box: Box
+    label: str
+    confidence: float
+    probabilities: dict[str, float]
+    face_id: int | None = None
+
+    def to_dict(self, number: int | None = None) -> dict:
+        """The face as JSON (rows.py flattens it into a row): its number for people (the
+        kept one of a tracked face, else ``number``), box, label, confidence, probabilities."""
+        return {"face": self.face_id if self.face_id is not None else number,
+                "box": self.box.as_list(), "label": self.label,
+                "confidence": round(self.confidence, 4),
+                "probabilities": {name: round(p, 4) for name, p in self.probabilities.items()}}
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """How much hiding each region lowers the chosen emotion's probability, over the face
+    frame the model saw (``frame``, in image pixels). ``heat`` is (48, 48), 0..1."""
+
+    label: str
+    frame: Box
+    heat: np.ndarray
+
+    def to_dict(self, cells: int = 12) -> dict:
+        """For the API: the heat map averaged over a cells x cells grid of the frame."""
+        grid = cv2.resize(self.heat, (cells, cells), interpolation=cv2.INTER_AREA)
+        return {"frame": self.frame.as_list(), "heatmap": np.round(grid, 3).tolist()}
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The result for one image: the decoded RGB image, its faces and a note for the user."""
+
+    image: np.ndarray
+    faces: list[Face] = field(default_factory=list)
+    message: str = ""
+    scale: float = 1.0  # original photo pixels per pixel of ``image`` (> 1: decoded smaller)
+    explanations: list[Explanation] = field(default_factory=list)  # one per face, if asked
+
+    def original_faces(self) -> list[Face]:
+        """The faces with their boxes in the original photo's pixels (what every front end
+        reports, also for a photo decoded at reduced size)."""
+        if self.scale == 1:
+            return list(self.faces)
+        return [replace(face, box=face.box.scaled(self.scale)) for face in self.faces]
+
+    def face_dicts(self) -> list[dict]:
+        """The faces as JSON (``Face.to_dict``), numbered from 1, boxes in the original
+        photo's pixels; with an ``explanation`` (frame and heat-map grid) each when they
+        were explained."""
+        dicts = [face.to_dict(number) for number, face in enumerate(self.original_faces(), 1)]
+        for as_dict, explanation in zip(dicts, self.explanations):
+            as_dict["explanation"] = replace(
+                explanation, frame=explanation.frame.scaled(self.scale)).to_dict()
+        return dicts
+
+
+@dataclass(frozen=True)
+class FaceRecord:
+    """One face in one analysed frame of a video, or one webcam frame of a live session."""
+
+    time: float
+    frame: int
+    face: Face

@@ -1,0 +1,78 @@
+"""The server's live sessions, by the random id each page makes for itself, within limits:
+at most LIMITS.live_sessions_per_client per client and LIMITS.live_sessions in all, made
+only for a frame already found valid, forgotten Retention.live_session_s after their last
+use, and searching for faces with a pool of LIMITS.live_workers detectors (not one each)."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+
+from emotion_recognition.core.detection.detectors import check_detector, create_detector
+from emotion_recognition.core.detection.pool import DetectorPool
+from emotion_recognition.core.errors import VideoError
+from emotion_recognition.core.limits import LIMITS, Retention, duration_words
+from emotion_recognition.live.session import LiveSession
+
+LIVE_SESSION_ID = re.compile(r"[0-9a-f]{32}")
+
+
+class LiveSessions:
+    """This server's live sessions (so a page reaches only its own), in memory only."""
+
+    def __init__(self, ttl_s: float = Retention().live_session_s,
+                 max_sessions: int = LIMITS.live_sessions,
+                 per_client: int = LIMITS.live_sessions_per_client):
+        self.ttl_s, self.max_sessions, self.per_client = ttl_s, max_sessions, per_client
+        self._sessions: dict[str, tuple[LiveSession, float]] = {}
+        self._lock = threading.Lock()
+        self._pools: dict[str, DetectorPool] = {}
+
+    def pool(self, detector_name: str) -> DetectorPool:
+        """The sessions' shared detectors of that name (LIMITS.live_workers at most)."""
+        name = check_detector(detector_name)
+        with self._lock:
+            if name not in self._pools:
+                self._pools[name] = DetectorPool(LIMITS.live_workers,
+                                                 make=lambda: create_detector(name))
+            return self._pools[name]
+
+    @staticmethod
+    def check_id(session_id: str | None) -> str:
+        """The id, if it is one a page makes (32 hex digits); VideoError otherwise."""
+        if not isinstance(session_id, str) or not LIVE_SESSION_ID.fullmatch(session_id):
+            raise VideoError("This page's live session id is not valid: please reload it.")
+        return session_id
+
+    def get(self, session_id: str | None, create: bool = False,
+            client: str = "") -> LiveSession | None:
+        """The session of that id (made for ``client`` if ``create``), or None; either way,
+        it is used now. VideoError when a new one would be over a limit."""
+        if create:
+            self.check_id(session_id)
+        elif not isinstance(session_id, str) or not LIVE_SESSION_ID.fullmatch(session_id):
+            return None
+        now = time.monotonic()
+        with self._lock:
+            for key, (_, used) in list(self._sessions.items()):
+                if now - used > self.ttl_s:
+                    del self._sessions[key]
+            session = self._sessions.get(session_id, (None, 0.0))[0]
+            if session is None and create:
+                session = self._new(client)
+            if session is not None:
+                self._sessions[session_id] = (session, now)
+            return session
+
+    def _new(self, client: str) -> LiveSession:
+        if sum(s.client == client for s, _ in self._sessions.values()) >= self.per_client:
+            raise VideoError(f"This address already has {self.per_client} live sessions: stop "
+                             f"one (or wait {duration_words(self.ttl_s)}) before starting "
+                             "another.")
+        if len(self._sessions) >= self.max_sessions:
+            raise VideoError("Too many live sessions right now: please try again soon.")
+        return LiveSession(client=client, detectors=self.pool)
+
+    def __len__(self) -> int:
+        return len(self._sessions)

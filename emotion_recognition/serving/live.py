@@ -1,0 +1,103 @@
+"""The live view's route and actions, free of Gradio: a webcam frame in, the annotated
+frame out (its own route, outside Gradio's event queue); the session's emotion set and
+detector; its timeline; its CSV.
+
+POST ``/live/frame?session=ID`` costs the page one fetch and the server one decode,
+analysis and encode, nothing more (a Gradio stream event spent about 30 ms of the page's
+main thread per frame on its bookkeeping, so the page itself capped the rate). Nothing is
+written to disk. Each address may have LIMITS.live_frames_per_client frames in the server
+at once (a page sends 3); a frame's body is counted as it arrives (middleware.BodyLimit)
+and its header read before it is decoded; a session is made only for a valid frame.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from emotion_recognition.core.annotate import jpeg_bytes
+from emotion_recognition.core.decode import decode_frame
+from emotion_recognition.core.errors import EmotionAppError
+from emotion_recognition.core.limits import LIMITS
+from emotion_recognition.core.rows import write_rows_csv
+from emotion_recognition.live.sessions import LiveSessions
+from emotion_recognition.serving.clients import client_address
+from emotion_recognition.serving.log import log_user_error
+from emotion_recognition.video.timeline import Timeline
+
+if TYPE_CHECKING:
+    from emotion_recognition.serving.server import Server
+
+LIVE_JPEG_QUALITY = 80
+TIMELINE_WINDOW_S = 60.0
+TIMELINE_POINTS_PER_S = 4  # per face: the browser redraws the plot every second
+
+
+async def live_frame_route(server: Server, request: Request) -> Response:
+    """POST ``/live/frame?session=ID``: a webcam frame as JPEG -> the annotated frame as JPEG."""
+    client = client_address(request.scope)
+    if not server.live_clients.enter(client):
+        log_user_error("live", f"over {LIMITS.live_frames_per_client} frames at once")
+        return PlainTextResponse("Too many frames at once from this address: a live view "
+                                 "sends three at a time.", status_code=429)
+    try:
+        body = await request.body()
+        answer = await run_in_threadpool(frame_answer, server,
+                                         request.query_params.get("session"), body, client)
+        return Response(answer, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+    except EmotionAppError as error:
+        log_user_error("live", str(error))
+        return PlainTextResponse(str(error), status_code=400)
+    finally:
+        server.live_clients.leave(client)
+
+
+def frame_answer(server: Server, session_id: str | None, body: bytes, client: str) -> bytes:
+    """One frame of a session, annotated. A session exists only once a frame was found
+    valid (so bad frames hold no place)."""
+    LiveSessions.check_id(session_id)
+    rgb = decode_frame(body)
+    session = server.live_sessions.get(session_id, create=True, client=client)
+    with session.lock, server.live_workers:  # this page's frames one at a time, in order
+        annotated, _ = session.process(rgb, server.recognizer)
+    return jpeg_bytes(annotated, quality=LIVE_JPEG_QUALITY)
+
+
+def choose(server: Server, session_id: str | None, emotion_set: str | None = None,
+           detector: str | None = None) -> None:
+    """The live tab's emotion set or detector changed: the session's next frames use it.
+    (No frame yet, no session: the timer passes the choice on once there is.)"""
+    session = server.live_sessions.get(session_id)
+    if session is not None and emotion_set:
+        session.emotion_set = emotion_set
+    if session is not None and detector:
+        session.detector_name = detector
+
+
+def timelines(server: Server, session_id: str | None) -> tuple[Timeline | None, Timeline | None]:
+    """(the last minute of the session, thinned for a plot; the whole session, for the
+    choice of faces), or (None, None) before its first frame."""
+    session = server.live_sessions.get(session_id)
+    if session is None:
+        return None, None
+    return session.timeline(TIMELINE_WINDOW_S, TIMELINE_POINTS_PER_S), session.timeline()
+
+
+def session_csv(server: Server, session_id: str | None) -> str:
+    """The session's face rows (core/rows.py) as a CSV of this request's own (every emotion
+    of the session: its set may have changed)."""
+    session = server.live_sessions.get(session_id)
+    records, labels = session.snapshot() if session is not None else ([], ())
+    if not records:
+        raise EmotionAppError("Nothing recorded yet: start the camera first.")
+    with server.files.result_dir() as out:
+        return str(write_rows_csv(session.rows(), labels, out / "webcam_session.csv"))
+
+
+def session_records(server: Server, session_id: str | None) -> list:
+    """The session's records so far (none when there is no such session)."""
+    session = server.live_sessions.get(session_id)
+    return session.snapshot()[0] if session is not None else []

@@ -1,0 +1,96 @@
+"""The photo and snapshot actions the UI calls, free of Gradio: analyze an upload (again,
+with other settings, from the session's kept photo), what the results panel shows, which
+face a click picked, whether a photo is still the session's.
+
+User errors are raised as EmotionAppError (the UI shows them as one clear message).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from emotion_recognition.core.annotate import display_size, draw, for_display, jpeg_bytes
+from emotion_recognition.core.detection.detectors import DEFAULT_DETECTOR
+from emotion_recognition.core.errors import EmotionAppError
+from emotion_recognition.core.labels import DEFAULT_EMOTION_SET
+from emotion_recognition.serving.kept_photos import analyze_kept, face_at
+from emotion_recognition.serving.tables import (boxes_table, face_name, faces_table_widths,
+                                                styled_faces_table)
+
+if TYPE_CHECKING:
+    from emotion_recognition.serving.server import Server
+
+NO_PHOTO = "Please upload a photo or take a webcam snapshot first."
+
+
+def analyze(server: Server, image: str | None, emotion_set: str | None = DEFAULT_EMOTION_SET,
+            explain: bool = False, kept: str | None = None,
+            detector: str | None = DEFAULT_DETECTOR) -> tuple[str, list[dict], str]:
+    """An uploaded photo (a path in the store) -> (the annotated JPEG's path, the face
+    dicts, the key of the session's kept photo)."""
+    if image is None:
+        raise EmotionAppError(NO_PHOTO)
+    photo, result = analyze_kept(server.recognizer, image, server.kept_photos.get(kept),
+                                 server.files.claim, emotion_set or DEFAULT_EMOTION_SET,
+                                 bool(explain), detector or DEFAULT_DETECTOR)
+    with server.files.result_dir() as out:  # this request's own file: never shared, rewritten
+        annotated = out / "annotated.jpg"
+        annotated.write_bytes(jpeg_bytes(for_display(draw(result.image, result.faces)), 90))
+    return str(annotated), result.face_dicts(), server.kept_photos.put(kept, photo)
+
+
+@dataclass(frozen=True)
+class PhotoView:
+    """What the results panel shows of the session's latest analysis."""
+
+    note: str = ""                                   # a sentence, Markdown
+    choices: list[tuple[str, int]] = field(default_factory=list)  # face names (picker)
+    faces: list[dict] = field(default_factory=list)
+    table: object = None                             # styled_faces_table, or None
+    widths: list[str] = field(default_factory=list)
+    boxes: pd.DataFrame | None = None
+    heat_maps: list[tuple[np.ndarray, str]] = field(default_factory=list)
+
+
+def view(server: Server, kept: str | None) -> PhotoView:
+    """The results panel of the session's latest analysis (nothing when there is none)."""
+    photo = server.kept_photos.get(kept)
+    result = photo.analysis if photo is not None else None
+    faces = result.face_dicts() if result is not None else []
+    if not faces:
+        return PhotoView(f"**{result.message}**" if result is not None else "")
+    names = [face_name(face) for face in faces]
+    note = f"**{len(faces)} face{'s' if len(faces) > 1 else ''} found.** " + (
+        "Pick yours below (or click it in the picture): the bars show its emotions, and it is "
+        "the face *Add to my journal* adds." if len(faces) > 1 else "")
+    return PhotoView(note, [(name, i) for i, name in enumerate(names)], faces,
+                     styled_faces_table(faces), faces_table_widths(len(faces[0]["probabilities"])),
+                     boxes_table(faces), list(zip(photo.heat_maps, names)))
+
+
+def bars(faces: list[dict] | None, index) -> tuple[str, dict[str, float]] | None:
+    """One face's confidence bars: (its name, its probabilities); None for no such face."""
+    if not faces or index is None or not 0 <= int(index) < len(faces):
+        return None
+    face = faces[int(index)]
+    return face_name(face), face["probabilities"]
+
+
+def face_at_click(server: Server, kept: str | None, where) -> int | None:
+    """The face under a click at ``where`` (x, y in the shown picture), or None."""
+    photo = server.kept_photos.get(kept)
+    if photo is None or not (isinstance(where, (list, tuple)) and len(where) == 2
+                             and all(isinstance(v, (int, float)) for v in where)):
+        return None
+    return face_at(photo, where[0], where[1], display_size(*photo.shape)[0])
+
+
+def is_current(server: Server, image: str | None, kept: str | None) -> bool:
+    """Whether ``image`` is the session's latest analysed photo (an analysis started at
+    once may finish before the event that clears the results)."""
+    photo = server.kept_photos.get(kept)
+    return image is not None and photo is not None and photo.source == image

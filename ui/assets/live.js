@@ -1,0 +1,60 @@
+const id = Array.from(crypto.getRandomValues(new Uint8Array(16)),
+                      b => b.toString(16).padStart(2, '0')).join('');
+const IN_FLIGHT = 3, MIN_GAP_MS = 1000 / 30, MAX_S = {{LIVE_VIEW_SECONDS}};
+const canvas = document.createElement('canvas');
+let stream = null, running = false, started = 0, lastSend = 0, shown = [], lastUrl = null;
+const $ = s => element.querySelector(s);
+const status = text => { const el = $('.live-status'); if (el) el.textContent = text; };
+element.addEventListener('click', e => {
+  if (e.target.closest('.live-toggle')) running ? stop('Stopped.') : start();
+});
+async function start() {
+  try {
+    stream = await navigator.mediaDevices.getUserMedia(
+      {video: {width: {ideal: 640}, height: {ideal: 480}}, audio: false});
+  } catch (error) { status('No camera: ' + error.message); return; }
+  const video = $('video');
+  video.srcObject = stream; video.style.display = 'block';
+  await video.play();
+  props.value = id;  // what the events below send: the timeline, the CSV, the journal
+  running = true; started = performance.now();
+  $('.live-toggle').textContent = 'Stop';
+  status('Starting…');
+  for (let i = 0; i < IN_FLIGHT; i++) send();
+}
+function stop(text) {
+  running = false;
+  if (stream) stream.getTracks().forEach(t => t.stop());
+  stream = null;
+  const video = $('video'); if (video) { video.srcObject = null; video.style.display = 'none'; }
+  $('.live-toggle').textContent = 'Start the camera';
+  status(text);
+}
+async function send() {
+  if (!running) return;
+  const video = $('video'), wait = lastSend + MIN_GAP_MS - performance.now();
+  if (video.readyState < 2 || wait > 0) { setTimeout(send, Math.max(wait, 10)); return; }
+  if (performance.now() - started > MAX_S * 1000) { stop('Stopped after {{LIVE_VIEW_WORDS}}.'); return; }
+  lastSend = performance.now();
+  canvas.width = video.videoWidth; canvas.height = video.videoHeight;
+  const context = canvas.getContext('2d');
+  context.setTransform(-1, 0, 0, 1, canvas.width, 0);
+  context.drawImage(video, 0, 0);
+  const frame = await new Promise(done => canvas.toBlob(done, 'image/jpeg', 0.8));
+  try {
+    const answer = await fetch(`{{LIVE_ROUTE}}?session=${id}`, {method: 'POST', body: frame,
+                                                     headers: {'Content-Type': 'image/jpeg'}});
+    if (!answer.ok) { stop(await answer.text()); return; }
+    show(await answer.blob());
+  } catch (error) { stop('The server did not answer: ' + error.message); return; }
+  send();
+}
+function show(blob) {
+  if (!running) return;
+  const img = $('img'), url = URL.createObjectURL(blob);
+  img.onload = () => { if (lastUrl) URL.revokeObjectURL(lastUrl); lastUrl = url; };
+  img.src = url; img.style.display = 'block';
+  const now = performance.now();
+  shown.push(now); shown = shown.filter(t => now - t < 2000);
+  status(`live · ${(shown.length / 2).toFixed(0)} frames a second`);
+}

@@ -1,0 +1,138 @@
+"""The Photo and Snapshot tabs: an image in, every face boxed and labelled; a face picker
+(or a click on the picture), its bars, the tables, heat maps on request; re-runs with other
+settings from the session's kept photo. Public API: ``/analyze``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+
+from emotion_recognition.core.detection.detectors import DEFAULT_DETECTOR
+from emotion_recognition.core.limits import LIMITS
+from emotion_recognition.serving import photo
+from emotion_recognition.serving.server import Server
+from ui.components import (UploadedImage, detector_setting, emotion_set_setting,
+                           scroll_to_results)
+from ui.journal_tab import journal_adder
+
+EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
+RUN = dict(concurrency_id="analyze", concurrency_limit=LIMITS.photo_workers)  # their own
+
+
+def photo_tab(server: Server, sources: list[str], with_examples: bool, api_name: str | None,
+              journal_store: gr.BrowserState) -> None:
+    """A photo (or webcam snapshot) tab; ``api_name`` makes its analysis public."""
+
+    def analyze_photo(image: str | None, emotion_set: str, explain: bool = False,
+                      kept: str | None = None, detector: str = DEFAULT_DETECTOR):
+        """API ``/analyze``: an image, "emotion7"/"emotion4", explain (default off) and the
+        face detector ("haar", the default, "blazeface" or "combined") -> (annotated image,
+        faces).
+
+        Faces are ``[{"face": 1, "box": [x, y, w, h], "label", "confidence",
+        "probabilities": {...}}]``, numbered from 1, boxes in the photo's own pixels; with
+        explain each also has ``"explanation": {"frame": [x, y, w, h], "heatmap": 12x12}``
+        (how much hiding each part of the face frame lowers the label's probability, 0..1).
+        ``kept`` is the session's key to its kept photo (serving/kept_photos.py).
+        """
+        return photo.analyze(server, image, emotion_set, explain, kept, detector)
+
+    def reanalyze_photo(image, emotion_set, explain, kept, detector):
+        """The emotion set, the heat-map toggle or the detector changed: analyze again if
+        there is a photo."""
+        if image is None:
+            return gr.skip(), gr.skip(), gr.skip()
+        return photo.analyze(server, image, emotion_set, explain, kept, detector)
+
+    def show_photo(kept: str | None, explain: bool):
+        """Everything the results panel shows, from the session's latest analysis."""
+        view = photo.view(server, kept)
+        if not view.faces:
+            return (view.note, gr.update(choices=[], value=None, visible=False),
+                    gr.update(value=None, visible=False), gr.update(visible=False),
+                    gr.update(visible=False), gr.update(value=None, visible=False))
+        # Several faces: none is picked yet (the bars show the first) until one is picked.
+        return (view.note, gr.update(choices=view.choices, value=None,
+                                     visible=len(view.faces) > 1),
+                show_bars(view.faces, 0),
+                gr.update(value=view.table, visible=True, column_widths=view.widths),
+                gr.update(value=view.boxes, visible=True),
+                gr.update(value=view.heat_maps or None, visible=bool(explain and view.heat_maps)))
+
+    def show_bars(faces: list[dict], index):
+        """Confidence bars of the face picked (None: a new result's, keep them)."""
+        bars = photo.bars(faces, index)
+        if bars is None:
+            return gr.update(value=None, visible=False)
+        return gr.update(value=bars[1], label=bars[0], visible=True)
+
+    def pick_face(kept: str | None, evt: gr.SelectData):
+        """A click on the annotated picture picks the face under it."""
+        index = photo.face_at_click(server, kept, evt.index)
+        return gr.skip() if index is None else index
+
+    def clear_photo(image: str | None = None, kept: str | None = None):
+        """A new photo (or none): the old results go (unless they are already this photo's:
+        an analysis started at once may finish before this event)."""
+        if photo.is_current(server, image, kept):
+            return (gr.skip(),) * 9
+        return (None, [], None, "", gr.update(choices=[], value=None, visible=False),
+                gr.update(value=None, visible=False), gr.update(visible=False),
+                gr.update(visible=False), gr.update(value=None, visible=False))
+
+    with gr.Row(equal_height=False):
+        with gr.Column():
+            image = UploadedImage(sources=sources, type="filepath", image_mode=None,
+                                  label="Photo" if "upload" in sources else "Webcam snapshot")
+            if with_examples:
+                examples = gr.Examples([[str(p)] for p in sorted(EXAMPLES_DIR.glob("*.jpg"))],
+                                       inputs=[image], label="Examples (public domain): click one")
+            emotion_set = emotion_set_setting()
+            explain = gr.Checkbox(False, label="Why this emotion? Show heat maps of what the "
+                                  "model looked at (slower)", elem_classes=["explain-toggle"])
+            detector = detector_setting()
+            button = gr.Button("Analyse", variant="primary")
+        with gr.Column(elem_classes=["results"]):
+            annotated = gr.Image(label="Faces and emotions", show_label=False, type="filepath",
+                                 interactive=False, buttons=["download", "fullscreen"],
+                                 elem_classes=["annotated-image"])
+            message = gr.Markdown(elem_classes=["photo-message"])
+            selector = gr.Radio([], label="Face", visible=False, elem_classes=["face-selector"],
+                                info="Which one is you? Its emotions show below; the journal "
+                                     "adds it.")
+            bars = gr.Label(num_top_classes=7, visible=False, elem_classes=["face-bars"])
+            heat = gr.Gallery(label="Why this emotion: red regions drove the prediction",
+                              visible=False, columns=3, height=260, object_fit="contain",
+                              elem_classes=["heat-maps"])
+    table = gr.Dataframe(label="Probabilities per face (%)", interactive=False, visible=False,
+                         elem_classes=["faces-table"])
+    with gr.Accordion("Details: where each face is (pixels)", open=False):
+        boxes = gr.Dataframe(interactive=False, visible=False, elem_classes=["boxes-table"])
+    faces = gr.JSON(label="Faces (JSON)", visible=False)
+    kept = gr.State(None, time_to_live=server.files.retention.kept_photo_s,  # kept_photos' key
+                    delete_callback=server.kept_photos.drop)
+    journal_adder(faces, selector, "photo" if "upload" in sources else "snapshot",
+                  journal_store)
+
+    inputs, answers = [image, emotion_set, explain, kept, detector], [annotated, faces, kept]
+    results = [message, selector, bars, table, boxes, heat]
+    event = button.click(analyze_photo, inputs, answers, api_name=api_name,
+                         api_visibility="public" if api_name else "private", **RUN)
+    event.success(show_photo, [kept, explain], results, api_visibility="private").then(
+        None, js=scroll_to_results())
+    rerun = gr.on([emotion_set.input, explain.input, detector.input], reanalyze_photo, inputs,
+                  answers, api_visibility="private", **RUN)
+    rerun.success(show_photo, [kept, explain], results, api_visibility="private")
+    gr.on([image.input, image.clear], clear_photo, [image, kept], [*answers, *results],
+          api_visibility="private", show_progress="hidden")
+    if with_examples:
+        example = examples.load_input_event.then(clear_photo, None, [*answers, *results],
+                                                 api_visibility="private",
+                                                 show_progress="hidden")
+        example = example.then(analyze_photo, inputs, answers, api_visibility="private", **RUN)
+        example.success(show_photo, [kept, explain], results, api_visibility="private").then(
+            None, js=scroll_to_results())
+    selector.change(lambda f, i: gr.skip() if i is None else show_bars(f, i), [faces, selector],
+                    [bars], api_visibility="private", show_progress="hidden")
+    annotated.select(pick_face, [kept], [selector], api_visibility="private")
