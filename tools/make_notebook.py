@@ -79,7 +79,7 @@ while not status["finished"]:
     status = run_recipe(DATA, OUT, TIME_BUDGET, RECIPE, min_step_seconds=1)
 status["steps"]"""),
     new_markdown_cell("## The student's training curves"),
-    new_code_cell("""STUDENT = Path(OUT) / "student"
+    new_code_cell("""STUDENT = Path(OUT) / status["served_from"]["emotion7"]  # e.g. student1: one teacher
 display(Image(str(plot_training_curves(STUDENT / "history.csv", f"{OUT}/training_curves.png"))))"""),
     new_markdown_cell("## Choose the test-time views on PublicTest, export, calibrate\n"
                       "Each choice is built exactly as served; the best PublicTest accuracy wins. "
@@ -98,7 +98,7 @@ calibration = calibrate_model_dir(Path(OUT), splits["PublicTest"])
 print("chosen:", TTA)
 tta_scores, calibration"""),
     new_markdown_cell("## Evaluate once on PrivateTest (and PublicTest)"),
-    new_code_cell("""from emotion_recognition.labels import FOUR, SEVEN
+    new_code_cell("""from emotion_recognition.core.labels import FOUR, SEVEN
 from emotion_recognition.training.evaluate import (evaluate_all, plot_confusion, plot_reliability,
                                                    print_report)
 results = evaluate_all(splits, Path(OUT), None, DATA)
@@ -121,7 +121,7 @@ for name in ("emotion7.keras", "emotion4.keras", "labels.json", "calibration.jso
     shutil.copy(Path(OUT) / name, Path(MODEL_DIR) / name)
 print(sorted(p.name for p in Path(MODEL_DIR).iterdir()))
 if HUB_REPO_ID:
-    from emotion_recognition.hub import upload_model_dir
+    from emotion_recognition.models.hub import upload_model_dir
     print(upload_model_dir(MODEL_DIR, HUB_REPO_ID))"""),
 ]
 notebook = new_notebook(cells=cells, metadata={
