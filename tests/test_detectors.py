@@ -20,12 +20,19 @@ from emotion_recognition.core.types import Box
 pytestmark = pytest.mark.unit
 
 
-def test_detector_names():
-    assert DEFAULT_DETECTOR == "haar" and set(DETECTORS) == {"haar", "blazeface", "combined"}
-    assert check_detector(None) == check_detector("") == "haar"
-    with pytest.raises(EmotionAppError, match="haar, blazeface, combined"):
+def test_every_detector_name_makes_its_own_working_detector():
+    """Each name a user can choose makes a detector of its own kind, with its own models,
+    that answers a blank image; no name (an older client) is the default; any other name is
+    refused with the list of names."""
+    made = {name: create_detector(name) for name in DETECTORS}
+    assert len({type(detector) for detector in made.values()}) == len(DETECTORS)
+    blank = np.full((240, 320), 128, np.uint8)
+    for detector in made.values():
+        assert detector.detect(blank) == [] and 0 < detector.smallest_face(blank) < 240
+    assert check_detector(None) == check_detector("") == DEFAULT_DETECTOR in DETECTORS
+    with pytest.raises(EmotionAppError, match=", ".join(DETECTORS)):
         check_detector("yolo")
-    assert create_detector("haar") is not create_detector("haar")  # each its own models
+    assert create_detector(DEFAULT_DETECTOR) is not create_detector(DEFAULT_DETECTOR)
 
 
 def test_tiles_cover_the_photo_down_to_the_smallest_face():

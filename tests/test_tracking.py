@@ -43,7 +43,7 @@ def test_smoothing_stops_a_flickering_label():
     assert [plain.update([_face(10, p)])[0].label for p in raw] == ["happy", "sad"] * 3
 
 
-def test_smoothed_scores_are_the_moving_average():
+def test_smoothed_probabilities_are_the_moving_average():
     tracker = FaceTracker(smoothing=0.5)
     tracker.update([_face(10, 1.0)])
     face = tracker.update([_face(12, 0.0)])[0]
