@@ -141,7 +141,10 @@ def served_network_spec(path: str | Path) -> tuple[str, int, int]:
         raise ValueError(f"{path}: expected one network inside the served model, found "
                          f"{len(inner)} (an ensemble cannot be unpacked)")
     first_conv = next(layer for layer in inner[0].layers if isinstance(layer, layers.Conv2D))
-    return inner[0].name.removesuffix("_logits"), first_conv.filters, inner[0].output_shape[-1]
+    # a network with a head for a subset is named like "vgg_4" (head_for_subset)
+    architecture = inner[0].name.removesuffix("_logits").rsplit("_", 1)
+    name = architecture[0] if architecture[-1].isdigit() else "_".join(architecture)
+    return name, first_conv.filters, inner[0].output_shape[-1]
 
 
 def network_from_served(path: str | Path) -> tuple[keras.Model, EmotionSet]:

@@ -22,13 +22,14 @@ import numpy as np
 from emotion_recognition.core.labels import FOUR, SEVEN
 
 
-def candidates(run_dirs: list[Path], classes_of: dict) -> list[tuple[str, list[Path]]]:
-    """(name, runs) for each run alone and, per class set with more than one run, all of
-    that set's runs together as an ensemble."""
-    chosen = [(run.name, [run]) for run in run_dirs]
+def candidates(run_dirs: list[Path], classes_of: dict,
+               ensembles: bool = True) -> list[tuple[str, list[Path]]]:
+    """(name, runs) for each run alone and, per class set with more than one run (unless
+    ``ensembles`` is off), all of that set's runs together as an ensemble."""
+    chosen = [(run.name.removesuffix(".keras"), [run]) for run in run_dirs]
     for classes in dict.fromkeys(classes_of[run] for run in run_dirs):
         members = [run for run in run_dirs if classes_of[run] == classes]
-        if len(members) > 1:
+        if ensembles and len(members) > 1:
             chosen.append(("ensemble(" + "+".join(run.name for run in members) + ")", members))
     return chosen
 
@@ -67,12 +68,15 @@ def main(argv=None) -> None:
                         help="train --out folders (7-class, or 4-class fine-tunes)")
     parser.add_argument("--tta", nargs="+", default=list(TTA_CHOICES), choices=TTA_CHOICES)
     parser.add_argument("--json", type=Path, help="write the table as JSON here")
+    parser.add_argument("--ensembles", action=argparse.BooleanOptionalAction, default=True,
+                        help="also score each class set's runs as one ensemble")
     args = parser.parse_args(argv)
     public_test = load_fer2013(args.data)["PublicTest"]
     loaded = {run: network_from_run(run) for run in args.runs}
     table = []
     print(f"{'candidate':50s} {'tta':10s} {'acc-7':>7s} {'acc-4':>7s}  (PublicTest)")
-    for name, runs in candidates(args.runs, {run: pair[1] for run, pair in loaded.items()}):
+    classes_of = {run: pair[1] for run, pair in loaded.items()}
+    for name, runs in candidates(args.runs, classes_of, args.ensembles):
         for tta in args.tta:
             row = {"candidate": name, "tta": tta,
                    **public_test_scores([loaded[run][0] for run in runs], tta, public_test)}
