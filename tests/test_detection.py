@@ -165,3 +165,25 @@ def test_a_pool_lends_at_most_its_few_detectors_to_many_users():
     for thread in threads:
         thread.join()
     assert found == [1] * 8 and 1 <= len(pool._free) <= 2
+
+
+def test_a_second_opinion_is_asked_once_per_face_with_the_same_result():
+    """suppress_overlaps(check=...) keeps exactly what checking every proposal and then
+    suppressing kept, but does not ask about proposals a kept face suppresses."""
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        boxes = [Box(*map(int, rng.integers(0, 60, 2)), side, side)
+                 for side in map(int, rng.integers(8, 40, int(rng.integers(1, 8))))]
+        refused = {box for box in boxes if rng.random() < 0.4}
+        asked = []
+
+        def check(box):
+            asked.append(box)
+            return None if box in refused else box
+
+        expected = suppress_overlaps([b for b in boxes if b not in refused])
+        assert suppress_overlaps(boxes, check=check) == expected
+        assert len(asked) <= len(boxes)
+    face, inner = Box(0, 0, 100, 100), Box(10, 10, 80, 80)
+    asked.clear()
+    assert suppress_overlaps([inner, face], check=check) == [face] and asked == [face]

@@ -24,6 +24,7 @@ from emotion_recognition.core.errors import ImageDecodeError
 from emotion_recognition.core.limits import LIMITS, MB
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
+ORIENTATION_TAG = 0x0112  # EXIF: how the camera was held (1: as stored)
 _decoding = threading.BoundedSemaphore(LIMITS.decodes_at_once)
 
 
@@ -158,7 +159,8 @@ def _check_size(size: tuple[int, int]) -> None:
 def _pil_to_rgb(image: Image.Image) -> np.ndarray:
     image.seek(0)  # first frame of an animation
     _check_size(image.size)
-    image = ImageOps.exif_transpose(image) or image
+    if image.getexif().get(ORIENTATION_TAG, 1) != 1:  # (transposing copies the image)
+        image = ImageOps.exif_transpose(image) or image
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):
         values = np.asarray(image, dtype=np.float64)
         peak = 65535.0 if values.max() > 255 else 255.0
