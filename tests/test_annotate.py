@@ -3,11 +3,13 @@ picture's longer side, and images a browser can be sent."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
-from emotion_recognition.core.annotate import (TOP_BAND, colour_hex, draw, for_display, label_box,
-                                               label_text)
+from emotion_recognition.core.annotate import (TOP_BAND, colour_hex, draw, face_tags, for_display,
+                                               label_box, label_text)
 from emotion_recognition.core.types import Box, Face
 
 pytestmark = pytest.mark.unit
@@ -42,7 +44,7 @@ def test_a_face_lower_down_keeps_its_label_above():
 
 def test_a_face_filling_the_picture_gets_its_label_inside():
     tag, _, _ = label_box((100, 100, 3), Box(0, 0, 100, 100), "sad 60%")
-    assert tag.y == 0 and tag.h <= 100
+    assert 0 <= tag.y and tag.y + tag.h <= 100 and tag.x + tag.w <= 100
 
 
 def test_tracked_faces_show_their_id():
@@ -57,3 +59,50 @@ def test_images_for_display_fit_a_jpeg_and_a_screen():
     photo = np.zeros((3000, 4000, 3), np.uint8)
     assert for_display(photo) is photo
     assert colour_hex("happy") == "#ffb703"
+
+
+def _overlaps(a: Box, b: Box) -> bool:
+    return a.x < b.x + b.w and b.x < a.x + a.w and a.y < b.y + b.h and b.y < a.y + a.h
+
+
+def _crowd(rng, count: int, shape=(933, 1400)) -> list[Face]:
+    """``count`` small faces (40 to 120 pixels) that do not overlap, scattered at random."""
+    boxes: list[Box] = []
+    while len(boxes) < count:
+        side = int(rng.integers(40, 120))
+        box = Box(int(rng.integers(0, shape[1] - side)), int(rng.integers(0, shape[0] - side)),
+                  side, side)
+        if not any(_overlaps(box, other) for other in boxes):
+            boxes.append(box)
+    return [_face(box, "neutral") for box in boxes]
+
+
+def test_labels_never_overlap_on_crowded_photos():
+    rng = np.random.default_rng(0)
+    for _ in range(150):
+        faces = _crowd(rng, int(rng.integers(2, 10)))
+        tags = face_tags((933, 1400, 3), faces)
+        for a, b in itertools.combinations(tags, 2):
+            assert not _overlaps(a.box, b.box), (a, b)
+        assert all(0 <= t.box.x and t.box.x + t.box.w <= 1400 and 0 <= t.box.y
+                   and t.box.y + t.box.h <= 933 for t in tags)
+
+
+def test_four_small_faces_in_a_row_are_numbered_like_the_picker_and_a_click_finds_each():
+    """The issue's case: four faces side by side on a 1400-pixel photo, each narrower than its
+    label: no label covers another, each carries its face's number (#1 is the picker's Face 1)."""
+    faces = [_face(Box(300 + 110 * i, 400, 90, 90), label)
+             for i, label in enumerate(["neutral", "happy", "happy", "surprise"])]
+    tags = face_tags((933, 1400, 3), faces)
+    assert [t.text.split()[0] for t in tags] == ["#1", "#2", "#3", "#4"]
+    for a, b in itertools.combinations(tags, 2):
+        assert not _overlaps(a.box, b.box)
+    for tag in tags:  # legible: at least 0.6 of the usual size
+        assert tag.box.h >= 0.6 * label_box((933, 1400, 3), Box(0, 500, 90, 90), "x")[0].h
+    drawn = draw(np.zeros((933, 1400, 3), np.uint8), faces)
+    assert drawn[tags[1].box.y + 2, tags[1].box.x + 2].tolist() == list((255, 183, 3))
+
+
+def test_tracked_faces_keep_their_id_as_number():
+    faces = [Face(Box(100, 200, 80, 80), "sad", 0.6, {"sad": 0.6}, face_id=7)]
+    assert face_tags((480, 640, 3), faces)[0].text == "#7 sad 60%"

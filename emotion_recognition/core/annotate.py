@@ -1,11 +1,19 @@
-"""Draw a box and an "happy 92%" label on every face, readable at any image size.
+"""Draw a box and a "#1 happy 92%" label on every face, readable at any image size, no
+label over another.
 
 Sizes follow the image's longer side, because that is what a screen shrinks to fit: a
-label is about 3 % of it, so it stays legible when a 12 MP photo fills a phone. Labels keep
-out of the top band of the picture, where viewers lay their own buttons and captions.
+label is about 3 % of it, so it stays legible when a 12 MP photo fills a phone. label_layout
+places the labels one face after another: above the box, below it or inside it, shrunk down
+to a legible minimum, slid sideways or a row further out (with a thin line to its box), or
+cut to the face's number ("#3": its emotion is in its colour, the picker and the table), to
+keep clear of the labels already placed, of other faces and their labels' places, and of the
+picture's top band, where viewers lay their own buttons and captions. What a click on a
+label picks comes from the same layout (face_tags).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -25,6 +33,34 @@ EMOTION_COLOURS = {
 }
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 TOP_BAND = 0.12  # share of the height kept free of labels (a viewer's overlay sits there)
+SHRINKS = (1.0, 0.85, 0.72, 0.6)  # a crowded label's sizes: 0.6 of the usual is still legible
+ROWS_OUT = 1  # how many label rows beyond the box a crowded label may move
+# What each way of placing a label costs (in label heights of distance, roughly): the
+# cheapest place that covers no other label wins.
+COST_SHRUNK = 5.0      # x (1 - size): the smallest size costs 2
+COST_ROW_OUT = 2.5     # a row further from the box
+COST_SHORT = 1.0       # only the face's number ("#3"): its emotion is in its colour and table
+COST_TOP_BAND = 1.0
+COST_SLID = 2.0        # x the gap between a tag slid sideways and its face
+COST_INSIDE = 3.0      # x the share of its own face covered (the top inside; the bottom: +1)
+COST_COVERS_FACE = 20.0  # x the share of another face covered
+COST_TAKES_SLOT = 1.5  # x the share taken of the place another face's tag goes first
+COST_OVERLAP = 1000.0  # x (1 + the share of a placed tag covered): only when nothing else fits
+
+
+@dataclass(frozen=True)
+class Tag:
+    """A face's label as drawn: its filled box (image pixels), its text and font."""
+
+    box: Box
+    text: str
+    scale: float
+    weight: int
+    pad: int
+
+    def contains(self, x: float, y: float) -> bool:
+        b = self.box
+        return b.x <= x <= b.x + b.w and b.y <= y <= b.y + b.h
 
 
 def colour_hex(label: str) -> str:
@@ -37,6 +73,12 @@ def label_text(label: str, confidence: float, face_id: int | None = None) -> str
     return f"#{face_id} {text}" if face_id is not None else text
 
 
+def face_number(face, index: int) -> int:
+    """The number people know a face by: a tracked face's id, else its place (from 1), the
+    number of the picker, the table and the JSON."""
+    return face.face_id if face.face_id is not None else index + 1
+
+
 def _text_colour(background: tuple[int, int, int]) -> tuple[int, int, int]:
     r, g, b = background
     return (0, 0, 0) if 0.299 * r + 0.587 * g + 0.114 * b > 140 else (255, 255, 255)
@@ -46,38 +88,144 @@ def _unit(height: int, width: int) -> float:
     return max(1.0, max(height, width) / 640)
 
 
-def label_box(shape: tuple[int, ...], box: Box, text: str) -> tuple[Box, float, int]:
-    """Where a face's label goes (above its box; below it when the box is near the top;
-    inside it when there is no room below either), with the font scale and weight."""
-    height, width = shape[:2]
-    scale = max(0.5, 0.9 * _unit(height, width))
+def _font(shape: tuple[int, ...], text: str, shrink: float) -> tuple[float, int, int, int, int]:
+    """(scale, weight, pad, tag width, tag height) of ``text`` at ``shrink`` of the usual."""
+    scale = max(0.5, 0.9 * _unit(*shape[:2])) * shrink
     weight = max(1, int(round(scale * 1.8)))
     (text_w, text_h), baseline = cv2.getTextSize(text, _FONT, scale, weight)
     pad = max(2, int(round(3 * scale)))
-    tag_w, tag_h = text_w + 2 * pad, text_h + baseline + 2 * pad
-    x = min(max(box.x, 0), max(width - tag_w, 0))
-    top = box.y - tag_h
-    if top < TOP_BAND * height:
-        top = box.y + box.h if box.y + box.h + tag_h <= height else max(box.y, 0)
-    return Box(x, max(top, 0), tag_w, min(tag_h, height)), scale, weight
+    return scale, weight, pad, text_w + 2 * pad, text_h + baseline + 2 * pad
+
+
+def _overlap(a: Box, b: Box) -> int:
+    return (max(0, min(a.x + a.w, b.x + b.w) - max(a.x, b.x))
+            * max(0, min(a.y + a.h, b.y + b.h) - max(a.y, b.y)))
+
+
+def _places(shape: tuple[int, ...], box: Box, tag_w: int, tag_h: int):
+    """Where a tag may go: (top, rows from the box, inside cost weight), each with the
+    lefts to try (aligned with the box, then slid sideways), all within the image."""
+    height, width = shape[:2]
+    tag_w, tag_h = min(tag_w, width), min(tag_h, height)
+    lefts = [box.x, box.x + box.w - tag_w, box.x + (box.w - tag_w) // 2]
+    lefts += [box.x + k * tag_w // 2 for k in (-1, 1)]
+    lefts = list(dict.fromkeys(min(max(x, 0), width - tag_w) for x in lefts))
+    tops = [(box.y - tag_h, 0, 0.0), (box.y + box.h, 0, 0.0), (box.y, 0, 1.0),
+            (box.y + box.h - tag_h, 0, 1.0 + 1 / COST_INSIDE)]
+    for row in range(1, ROWS_OUT + 1):
+        tops += [(box.y - (row + 1) * tag_h, row, 0.0), (box.y + box.h + row * tag_h, row, 0.0)]
+    for top, row, inside in tops:
+        if 0 <= top and top + tag_h <= height:
+            for left in lefts:
+                yield Box(left, top, tag_w, tag_h), row, inside
+
+
+def _slot(face: Box, tag_h: int, height: int) -> Box:
+    """Where a face's own tag would go first: above it, below it near the top."""
+    above = face.y - tag_h >= TOP_BAND * height
+    return Box(face.x, face.y - tag_h if above else face.y + face.h, face.w, tag_h)
+
+
+def _cost(tag: Box, row: int, inside: float, own: int, boxes: list[Box], placed: list[Tag],
+          height: int) -> float:
+    cost = COST_ROW_OUT * row + COST_TOP_BAND * (tag.y < TOP_BAND * height)
+    face = boxes[own]
+    if inside:
+        cost += COST_INSIDE * inside * _overlap(tag, face) / max(1, face.w * face.h)
+    gap = max(face.x - (tag.x + tag.w), tag.x - (face.x + face.w), 0)  # slid off its face
+    cost += COST_SLID * gap / max(1, tag.h)
+    for i, other in enumerate(boxes):
+        if i != own:
+            slot = _slot(other, tag.h, height)
+            cost += (COST_COVERS_FACE * _overlap(tag, other) / max(1, other.w * other.h)
+                     + COST_TAKES_SLOT * _overlap(tag, slot) / max(1, slot.w * slot.h))
+    area = max(1, tag.w * tag.h)
+    covered = [_overlap(tag, p.box) / area for p in placed]
+    return cost + sum(COST_OVERLAP * (1 + share) for share in covered if share)
+
+
+def _cheapest(shape: tuple[int, ...], own: int, options: list[tuple[str, float]],
+              boxes: list[Box], placed: list[Tag]) -> Tag | None:
+    """The cheapest tag for face ``own`` among its (text, cost) options, sizes and places."""
+    best: tuple[float, Tag] | None = None
+    for text, extra in options:
+        for shrink in SHRINKS:
+            base = extra + COST_SHRUNK * (1 - shrink)
+            if best is not None and base >= best[0]:
+                break  # smaller sizes cost more than the place found
+            scale, weight, pad, tag_w, tag_h = _font(shape, text, shrink)
+            for tag, row, inside in _places(shape, boxes[own], tag_w, tag_h):
+                cost = base + _cost(tag, row, inside, own, boxes, placed, shape[0])
+                if best is None or cost < best[0]:
+                    best = (cost, Tag(tag, text, scale, weight, pad))
+    return None if best is None else best[1]
+
+
+def label_layout(shape: tuple[int, ...], boxes: list[Box], texts: list[str],
+                 shorts: list[str] | None = None) -> list[Tag]:
+    """Each face's tag (in the order given): the cheapest text, place and size (see the
+    COST_* weights; ``shorts``, e.g. "#3", when the whole text has no room), none over a tag
+    placed before it while any place is free, all inside the image."""
+    placed: list[Tag] = []
+    for own, text in enumerate(texts):
+        options = [(text, 0.0)] + ([(shorts[own], COST_SHORT)] if shorts else [])
+        tag = _cheapest(shape, own, options, boxes, placed)
+        if tag is None:  # an image smaller than any tag: the whole image
+            scale, weight, pad, _, _ = _font(shape, options[-1][0], SHRINKS[-1])
+            tag = Tag(Box(0, 0, shape[1], shape[0]), options[-1][0], scale, weight, pad)
+        placed.append(tag)
+    return placed
+
+
+def face_tags(shape: tuple[int, ...], faces) -> list[Tag]:
+    """The tags draw() puts on these faces in an image of this shape (a click's target)."""
+    texts = [label_text(face.label, face.confidence, face_number(face, i))
+             for i, face in enumerate(faces)]
+    numbers = [f"#{face_number(face, i)}" for i, face in enumerate(faces)]
+    return label_layout(shape, [face.box for face in faces], texts, numbers)
+
+
+def label_box(shape: tuple[int, ...], box: Box, text: str) -> tuple[Box, float, int]:
+    """Where one face's label goes alone in the image, with its font scale and weight."""
+    tag = label_layout(shape, [box], [text])[0]
+    return tag.box, tag.scale, tag.weight
+
+
+def _leader(canvas: np.ndarray, tag: Box, box: Box, colour, thickness: int) -> None:
+    """A thin line from a tag placed away from its face to the face's box (nearest points)."""
+    if _overlap(Box(tag.x - 1, tag.y - 1, tag.w + 2, tag.h + 2), box):
+        return
+
+    def clamp(x: int, y: int, to: Box) -> tuple[int, int]:
+        return min(max(x, to.x), to.x + to.w), min(max(y, to.y), to.y + to.h)
+    start = clamp(box.x + box.w // 2, box.y + box.h // 2, tag)
+    cv2.line(canvas, start, clamp(*start, box), colour, thickness, cv2.LINE_AA)
 
 
 def draw(rgb: np.ndarray, faces) -> np.ndarray:
-    """A copy of the RGB image with each face's box and label drawn on it."""
+    """A copy of the RGB image with each face's box and "#n label p%" tag drawn on it (boxes,
+    then the lines to tags placed away, then the tags: a line never crosses a tag)."""
     canvas = np.ascontiguousarray(rgb.copy())
     thickness = max(1, int(round(2 * _unit(*canvas.shape[:2]))))
-    for face in faces:
-        colour = EMOTION_COLOURS.get(face.label, (255, 255, 255))
+    colours = [EMOTION_COLOURS.get(face.label, (255, 255, 255)) for face in faces]
+    tags = face_tags(canvas.shape, faces)
+    for face, colour in zip(faces, colours):
         box = face.box
         cv2.rectangle(canvas, (box.x, box.y), (box.x + box.w, box.y + box.h), colour, thickness)
-        text = label_text(face.label, face.confidence, face.face_id)
-        tag, scale, weight = label_box(canvas.shape, box, text)
-        cv2.rectangle(canvas, (tag.x, tag.y), (tag.x + tag.w, tag.y + tag.h), colour, cv2.FILLED)
-        pad = max(2, int(round(3 * scale)))
-        baseline = cv2.getTextSize(text, _FONT, scale, weight)[1]
-        cv2.putText(canvas, text, (tag.x + pad, tag.y + tag.h - baseline - pad), _FONT, scale,
-                    _text_colour(colour), weight, cv2.LINE_AA)
+    for face, tag, colour in zip(faces, tags, colours):
+        _leader(canvas, tag.box, face.box, colour, max(1, thickness // 2))
+    for tag, colour in zip(tags, colours):
+        _draw_tag(canvas, tag, colour)
     return canvas
+
+
+def _draw_tag(canvas: np.ndarray, tag: Tag, colour) -> None:
+    box = tag.box
+    cv2.rectangle(canvas, (box.x, box.y), (box.x + box.w - 1, box.y + box.h - 1), colour,
+                  cv2.FILLED)
+    baseline = cv2.getTextSize(tag.text, _FONT, tag.scale, tag.weight)[1]
+    cv2.putText(canvas, tag.text, (box.x + tag.pad, box.y + box.h - baseline - tag.pad),
+                _FONT, tag.scale, _text_colour(colour), tag.weight, cv2.LINE_AA)
 
 
 def display_size(height: int, width: int, max_side: int = LIMITS.display_side) -> tuple[int, int]:
