@@ -24,6 +24,29 @@ SIZES = {"desktop": DESKTOP, "phone": PHONE}
 TABS = ("Photo", "Snapshot", "Live", "Video")
 FOUR = "4 emotions (angry, happy, sad, neutral)"
 ERROR_TOAST = "[data-testid=toast-body]"
+HOTTEST_POINT = """img => {  // the reddest pixel of a shown heat map, in page pixels
+  const c = document.createElement('canvas');
+  c.width = img.naturalWidth; c.height = img.naturalHeight;
+  const g = c.getContext('2d'); g.drawImage(img, 0, 0);
+  const d = g.getImageData(0, 0, c.width, c.height).data; let best = -1e9, at = 0;
+  for (let i = 0; i < d.length; i += 4) { const v = d[i] - d[i + 2] - Math.abs(d[i + 1] - 40);
+    if (v > best) { best = v; at = i / 4; } }
+  const r = img.getBoundingClientRect(), s = Math.min(r.width / c.width, r.height / c.height);
+  const x0 = r.left + (r.width - c.width * s) / 2, y0 = r.top + (r.height - c.height * s) / 2;
+  return {x: x0 + (at % c.width) * s, y: y0 + Math.floor(at / c.width) * s};
+}"""
+# Words of the elements a selector finds that a line break cuts in two (or that stick out).
+BROKEN_WORDS = """sel => [...document.querySelectorAll(sel)].filter(e => e.offsetParent)
+.flatMap(e => {
+  const out = [], walk = document.createTreeWalker(e, NodeFilter.SHOW_TEXT);
+  for (let n = walk.nextNode(); n; n = walk.nextNode())
+    for (const m of n.textContent.matchAll(/\\S+/g)) {
+      const r = document.createRange(); r.setStart(n, m.index); r.setEnd(n, m.index + m[0].length);
+      const lines = new Set([...r.getClientRects()].filter(b => b.width > 0)
+                                                   .map(b => Math.round(b.top)));
+      if (lines.size > 1) out.push(m[0]);
+    }
+  return out; })"""
 
 
 def screenshot_dir() -> Path:
@@ -103,15 +126,86 @@ def test_an_example_analyses_on_click_with_bars_a_clean_table_and_boxes_in_detai
     page.shot("photo")
 
 
+def test_an_upload_analyses_by_itself_with_its_result_on_screen(page):
+    """Analyse is on the first screen; an upload needs no press: its result comes into view
+    (on a phone, below the inputs), with the journal box, which a new photo's result empties."""
+    height = page.viewport_size["height"]
+    analyse = page.get_by_role("button", name="Analyse", exact=True).first.bounding_box()
+    assert analyse["y"] + analyse["height"] <= height, analyse  # above the fold
+    assert not page.locator(".journal-adder").first.is_visible()  # nothing before a result
+    assert not page.get_by_text("Details: where each face is").first.is_visible()
+    upload_photo(page, EXAMPLES / "astronaut.jpg")
+    page.get_by_text("1 face found").wait_for()
+    page.wait_for_timeout(1200)  # the smooth scroll
+    shown = page.locator(".annotated-image img").first.bounding_box()
+    assert -1 <= shown["y"] < height / 2 and shown["y"] + min(shown["height"], 100) <= height
+    page.shot("photo_after_upload")
+    page.get_by_role("button", name="Add to my journal").first.click()
+    added = page.get_by_text("Added to your journal").first
+    added.wait_for()
+    assert page.get_by_text("Details: where each face is").first.is_visible()
+    upload_photo(page, EXAMPLES / "three_faces.jpg")
+    page.get_by_text("3 faces found").wait_for()
+    assert not added.is_visible()  # about the photo before
+
+
+def _many_faces_photo(tmp_path: Path) -> Path:
+    """Four small faces side by side on a 1400-pixel photo: each narrower than its label."""
+    canvas = np.full((933, 1400, 3), 110, np.uint8)
+    patch = face_patch(96)
+    for i in range(4):
+        canvas[420:516, 420 + 130 * i:516 + 130 * i] = patch if i % 2 == 0 else patch[:, ::-1]
+    path = tmp_path / "four_faces.png"
+    Image.fromarray(canvas).save(path)
+    return path
+
+
+def _image_geometry(page) -> dict:
+    """Where the annotated picture's pixels are on the page: x, y (its corner), s (scale)."""
+    return page.locator(".annotated-image img").first.evaluate("""img => {
+      const r = img.getBoundingClientRect();
+      const s = Math.min(r.width / img.naturalWidth, r.height / img.naturalHeight);
+      return {x: r.left + (r.width - img.naturalWidth * s) / 2,
+              y: r.top + (r.height - img.naturalHeight * s) / 2, s}; }""")
+
+
+def test_labels_of_small_faces_are_numbered_apart_and_a_click_on_one_picks_its_face(
+        page, tmp_path, app_url):
+    from gradio_client import Client, handle_file
+
+    from emotion_recognition.core.annotate import face_tags
+    from emotion_recognition.core.types import Box, Face
+
+    photo = _many_faces_photo(tmp_path)
+    _, faces = Client(app_url, verbose=False).predict(handle_file(str(photo)), "emotion7",
+                                                      api_name="/analyze")
+    assert len(faces) == 4
+    tags = face_tags((933, 1400, 3), [Face(Box(*f["box"]), f["label"], f["confidence"],
+                                           f["probabilities"]) for f in faces])
+    assert [t.text.split()[0] for t in tags] == ["#1", "#2", "#3", "#4"]
+    for i, a in enumerate(tags):
+        for b in tags[i + 1:]:
+            assert (a.box.x + a.box.w <= b.box.x or b.box.x + b.box.w <= a.box.x
+                    or a.box.y + a.box.h <= b.box.y or b.box.y + b.box.h <= a.box.y), (a, b)
+    upload_photo(page, photo)
+    page.get_by_text("4 faces found").wait_for()
+    picker = page.locator(".face-selector").first.inner_text()
+    assert all(f"Face {n}:" in picker for n in range(1, 5))
+    page.wait_for_timeout(1200)  # the smooth scroll
+    where = _image_geometry(page)
+    tag = tags[2]  # a click on face 3's label picks face 3
+    page.mouse.click(where["x"] + (tag.box.x + tag.box.w / 2) * where["s"],
+                     where["y"] + (tag.box.y + tag.box.h / 2) * where["s"])
+    page.locator(".face-bars").get_by_text("Face 3:").wait_for()
+    page.shot("photo_many_faces")
+
+
 def test_a_new_photo_clears_the_old_result(page, tmp_path):
     page.locator(".gallery-item").nth(1).click()  # the coffee cup: no face
     page.get_by_text("No face found").wait_for()
-    upload_photo(page, EXAMPLES / "three_faces.jpg")
-    page.get_by_text("No face found").wait_for(state="hidden")
-    assert not page.locator(".faces-table").is_visible()
-    assert page.locator(".annotated-image img").count() == 0
-    page.get_by_role("button", name="Analyse", exact=True).click()
+    upload_photo(page, EXAMPLES / "three_faces.jpg")  # analysed by itself
     page.get_by_text("3 faces found").wait_for()
+    assert not page.get_by_text("No face found").is_visible()
 
 
 def test_analyse_again_and_a_new_emotion_set_answer(page, tmp_path):
@@ -137,6 +231,16 @@ def test_heat_maps_behind_the_toggle(page):
     heat = page.locator(".heat-maps img").first
     heat.wait_for()
     assert heat.evaluate("img => img.naturalWidth") >= 96
+    heat.evaluate("img => img.decode()")
+    page.wait_for_timeout(300)
+    # The reddest pixel of the heat map, in page pixels, lies inside the gallery's box (no
+    # scrolling inside it), and the whole tile fits the box.
+    hot = heat.evaluate(HOTTEST_POINT)
+    box = page.locator(".heat-maps").first.bounding_box()
+    tile = heat.bounding_box()
+    assert tile["y"] >= box["y"] and tile["y"] + tile["height"] <= box["y"] + box["height"]
+    assert box["x"] <= hot["x"] <= box["x"] + box["width"], (hot, box)
+    assert box["y"] <= hot["y"] <= box["y"] + box["height"], (hot, box)
     page.shot("photo_heat_maps")
 
 
@@ -173,17 +277,16 @@ def _edge_photo(tmp_path: Path) -> Path:
 def test_labels_lie_inside_the_visible_picture_and_are_legible(page, tmp_path, app_url):
     from gradio_client import Client, handle_file
 
-    from emotion_recognition.core.annotate import label_box, label_text
-    from emotion_recognition.core.types import Box
+    from emotion_recognition.core.annotate import face_tags
+    from emotion_recognition.core.types import Box, Face
 
     photo = _edge_photo(tmp_path)
     _, faces = Client(app_url, verbose=False).predict(handle_file(str(photo)), "emotion7",
                                                       api_name="/analyze")
     assert len(faces) == 2
-    tags = [label_box((420, 1000), Box(*f["box"]), label_text(f["label"], f["confidence"]))[0]
-            for f in faces]
-    upload_photo(page, photo)
-    page.get_by_role("button", name="Analyse", exact=True).click()
+    tags = [tag.box for tag in face_tags((420, 1000, 3), [
+        Face(Box(*f["box"]), f["label"], f["confidence"], f["probabilities"]) for f in faces])]
+    upload_photo(page, photo)  # analysed by itself
     page.get_by_text("2 faces found").wait_for()
     shown = page.locator(".annotated-image img").first
     shown.wait_for()
@@ -213,11 +316,21 @@ def test_a_one_by_100000_image_gets_a_clear_refusal(page, tmp_path):
     person reads why, from its header, and the next photo is analysed."""
     strip = tmp_path / "strip.png"
     Image.new("RGB", (100_000, 1), (120, 120, 120)).save(strip)
-    upload_photo(page, strip)
-    page.get_by_role("button", name="Analyse", exact=True).click()
-    toast = page.locator(ERROR_TOAST).first
-    toast.wait_for()
-    assert "100000x1 pixels; the limit is 16,384 pixels a side" in toast.inner_text()
+    upload_photo(page, strip)  # analysed by itself: told at once, where the result goes
+    page.locator(".photo-message").get_by_text(
+        "100000x1 pixels; the limit is 16,384 pixels a side").wait_for()
+
+
+def test_a_file_that_is_no_image_is_told_at_once_and_leaves_no_broken_preview(page, tmp_path):
+    fake = tmp_path / "holiday.jpg"
+    fake.write_text("This is a letter, not a photo.\n")
+    page.locator("input[type=file]").first.set_input_files(str(fake))
+    message = page.locator(".photo-message").get_by_text("This file is not an image we can read")
+    message.wait_for(timeout=10_000)  # without pressing Analyse
+    assert message.is_visible()
+    page.wait_for_function("() => !document.querySelector('.image-container img')")
+    assert_no_error_toast(page)
+    page.shot("photo_not_an_image")
 
 
 # --- Video -------------------------------------------------------------------------------
@@ -323,7 +436,7 @@ def test_the_live_tab_streams_a_face_with_a_timeline_and_csv(page, tmp_path):
 
 # --- Snapshot, and the page as a whole ---------------------------------------------------
 
-def test_every_tab_fits_and_results_come_into_view(page):
+def test_every_tab_fits(page):
     for name in TABS:
         assert page.get_by_role("tab", name=name, exact=True).is_visible(), name  # no "..." menu
     open_tab(page, "Snapshot")
@@ -333,11 +446,3 @@ def test_every_tab_fits_and_results_come_into_view(page):
     assert _visible_legend(page) == ["angry", "disgust", "fear", "happy", "sad", "surprise",
                                      "neutral"]  # the charts' colours, none cut off
     page.shot("journal")
-    open_tab(page, "Photo")
-    upload_photo(page, EXAMPLES / "grace_hopper.jpg")
-    page.get_by_role("button", name="Analyse", exact=True).click()
-    page.get_by_text("1 face found").wait_for()
-    page.wait_for_timeout(1500)  # the smooth scroll
-    top = page.locator(".results:visible").first.evaluate("e => e.getBoundingClientRect().top")
-    assert -1 <= top < page.viewport_size["height"] / 2, top  # the answer is on screen
-    # (-1: the smooth scroll may stop a fraction of a pixel past the panel's top)

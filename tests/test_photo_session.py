@@ -57,6 +57,23 @@ def test_a_click_picks_the_face_under_it(recognizer, tmp_path):
     assert face_at(kept, 1, 1, kept.shape[1]) is None and face_at(None, 1, 1, 10) is None
 
 
+def test_a_click_on_a_label_picks_its_face(recognizer, tmp_path):
+    """Each face's label, where draw() put it, picks that face (shown at any width)."""
+    from emotion_recognition.core.annotate import face_tags
+    from emotion_recognition.serving.photo import label_at
+
+    upload = tmp_path / "upload.jpg"
+    shutil.copy(EXAMPLES / "three_faces.jpg", upload)
+    kept, _ = analyze_kept(recognizer, str(upload), None, DeletingReader())
+    tags = face_tags((*kept.shape, 3), kept.analysis.faces)
+    assert [tag.text.split()[0] for tag in tags] == ["#1", "#2", "#3"]
+    for index, tag in enumerate(tags):
+        middle = (tag.box.x + tag.box.w / 2, tag.box.y + tag.box.h / 2)
+        assert label_at(kept, *middle, kept.shape[1]) == index
+        assert label_at(kept, middle[0] / 2, middle[1] / 2, kept.shape[1] // 2) == index
+    assert label_at(kept, -5, -5, kept.shape[1]) is None
+
+
 def _photo(megabytes: int, name: str = "p"):
     from emotion_recognition.serving.kept_photos import KeptPhoto
 

@@ -20,6 +20,7 @@ STORAGE_KEY = "emotion-journal"
 # a fixed one keeps the journal readable after a server restart, which a random one would not.
 SECRET = "emotion-journal-v1"
 EMOTION_HEX = {name: colour_hex(name) for name in EMOTIONS7}
+JOURNAL_WIDTHS = ["24%", "17%", "23%", "36%"]  # time, source, emotion, note: all on a phone
 
 
 def journal_store() -> gr.BrowserState:
@@ -39,23 +40,25 @@ def _answer(change: journal.Change) -> tuple:
 
 
 def journal_adder(faces: gr.JSON, selector: gr.Radio, source: str,
-                  store: gr.BrowserState) -> None:
-    """Under a photo/snapshot result: the face picked in the results, a note, add."""
+                  store: gr.BrowserState) -> tuple[gr.Row, gr.Markdown]:
+    """Under a photo/snapshot result: the face picked in the results, a note, add. Returns
+    the row (hidden: the tab shows it with a result) and the message (cleared by a new one)."""
 
     def journal_add_face(faces, face_index, note, entries, clock):
         """The face picked in the results (the one the bars show) -> a new journal entry."""
         return _answer(journal.add_face(faces, face_index, note, entries, clock, source))
 
-    with gr.Row(elem_classes=["journal-adder"]):
+    with gr.Row(elem_classes=["journal-adder"], visible=False) as row:
         note = gr.Textbox(label="Note for your journal (optional)", scale=2,
                           max_length=LIMITS.journal_note_chars,
                           placeholder="e.g. after the morning run")
         add = gr.Button("Add to my journal", scale=1)
-    message = gr.Markdown()
+    message = gr.Markdown(elem_classes=["journal-added"])
     clock = gr.Textbox(visible=False)
     inputs = [faces, selector, note, store, clock]
     add.click(journal_add_face, inputs, [store, message, note], js=with_local_time(inputs),
               api_visibility="private")
+    return row, message
 
 
 def journal_live_adder(server: Server, session: gr.HTML, store: gr.BrowserState) -> None:
@@ -98,11 +101,13 @@ def journal_tab(store: gr.BrowserState) -> None:
             ideas = gr.Markdown(elem_classes=["journal-suggestions"])
             more = gr.Button("Other ideas", size="sm")
         table = gr.Dataframe(label="Your entries (newest first)", interactive=False,
-                             elem_classes=["journal-table"], max_height=400)
+                             elem_classes=["journal-table"], max_height=400, wrap=True,
+                             column_widths=JOURNAL_WIDTHS)
         _transfer(store)
     def journal_refresh(entries, suggestion_for, seed, clock):
         """Summary, charts, entries table and suggestions for the Journal tab."""
-        return journal.refresh(entries, suggestion_for, seed, clock)
+        summary, *charts, table, ideas = journal.refresh(entries, suggestion_for, seed, clock)
+        return summary, *(_chart(chart) for chart in charts), table, ideas
 
     seed, clock = gr.State(0), gr.Textbox(visible=False)
     inputs = [store, suggestion_for, seed, clock]
@@ -110,6 +115,12 @@ def journal_tab(store: gr.BrowserState) -> None:
           inputs, [summary, today, week, month, table, ideas], js=with_local_time(inputs),
           api_visibility="private", show_progress="hidden")
     more.click(lambda n: int(n or 0) + 1, [seed], [seed], api_visibility="private")
+
+
+def _chart(rows):
+    """A chart's update: its rows; none (no entries in its days): its old rows kept, hidden
+    (a plot whose rows become None throws errors from its resize code)."""
+    return gr.update(visible=False) if rows is None else gr.update(value=rows, visible=True)
 
 
 def _plot(label: str, x: str, css_class: str) -> gr.BarPlot:
@@ -136,15 +147,17 @@ def _transfer(store: gr.BrowserState) -> None:
         export = gr.Button("Export as CSV", min_width=300)  # stacked on a phone
         with gr.Column(min_width=300):  # (an HTML block alone does not keep a minimum width)
             importer = gr.HTML("", html_template=asset("journal_import.html"),
+                               css_template=asset("journal_import.css"),
                                elem_classes=["journal-import"],
                                js_on_load=asset("journal_import.js",
                                                 IMPORT_BYTES=LIMITS.journal_import_bytes))
         delete = gr.Button("Delete everything…", variant="stop", min_width=300)
-    with gr.Row(visible=False) as confirm:
+    with gr.Column(visible=False, elem_classes=["journal-confirm"]) as confirm:
         gr.Markdown("**Delete every entry from this browser?** This cannot be undone; export "
-                    "first if you want a copy.")
-        sure = gr.Button("Yes, delete everything", variant="stop")
-        cancel = gr.Button("Cancel")
+                    "first if you want a copy.")  # the whole width: no squeezed column
+        with gr.Row():
+            sure = gr.Button("Yes, delete everything", variant="stop", min_width=150)
+            cancel = gr.Button("Cancel", min_width=150)
     message = gr.Markdown(elem_classes=["journal-message"])
     csv_text = gr.Textbox(visible=False)
     exported = export.click(journal_export, [store], [csv_text, message],

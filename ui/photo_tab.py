@@ -18,6 +18,11 @@ from ui.journal_tab import journal_adder
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
 RUN = dict(concurrency_id="analyze", concurrency_limit=LIMITS.photo_workers)  # their own
+# The results panel without a result: message aside, every part hidden (journal: message "").
+HIDDEN_RESULTS = (gr.update(choices=[], value=None, visible=False),
+                  gr.update(value=None, visible=False), gr.update(visible=False),
+                  gr.update(visible=False), gr.update(value=None, visible=False),
+                  gr.update(visible=False), gr.update(visible=False), "")
 
 
 def photo_tab(server: Server, sources: list[str], with_examples: bool, api_name: str | None,
@@ -48,17 +53,16 @@ def photo_tab(server: Server, sources: list[str], with_examples: bool, api_name:
     def show_photo(kept: str | None, explain: bool):
         """Everything the results panel shows, from the session's latest analysis."""
         view = photo.view(server, kept)
-        if not view.faces:
-            return (view.note, gr.update(choices=[], value=None, visible=False),
-                    gr.update(value=None, visible=False), gr.update(visible=False),
-                    gr.update(visible=False), gr.update(value=None, visible=False))
+        if not view.faces:  # (no result: a message already shown stays)
+            return (view.note or gr.skip(), *HIDDEN_RESULTS)
         # Several faces: none is picked yet (the bars show the first) until one is picked.
         return (view.note, gr.update(choices=view.choices, value=None,
                                      visible=len(view.faces) > 1),
                 show_bars(view.faces, 0),
                 gr.update(value=view.table, visible=True, column_widths=view.widths),
                 gr.update(value=view.boxes, visible=True),
-                gr.update(value=view.heat_maps or None, visible=bool(explain and view.heat_maps)))
+                gr.update(value=view.heat_maps or None, visible=bool(explain and view.heat_maps)),
+                gr.update(visible=True), gr.update(visible=True), "")
 
     def show_bars(faces: list[dict], index):
         """Confidence bars of the face picked (None: a new result's, keep them)."""
@@ -76,15 +80,23 @@ def photo_tab(server: Server, sources: list[str], with_examples: bool, api_name:
         """A new photo (or none): the old results go (unless they are already this photo's:
         an analysis started at once may finish before this event)."""
         if photo.is_current(server, image, kept):
-            return (gr.skip(),) * 9
-        return (None, [], None, "", gr.update(choices=[], value=None, visible=False),
-                gr.update(value=None, visible=False), gr.update(visible=False),
-                gr.update(visible=False), gr.update(value=None, visible=False))
+            return (gr.skip(),) * 12
+        return (None, [], None, "", *HIDDEN_RESULTS)
+
+    def analyze_upload(image, emotion_set, explain, kept, detector):
+        """A new upload (or example) is analysed at once (Analyse stays for re-runs); a file
+        we cannot take is told at once, where the result would be, and leaves the input."""
+        if image is None:
+            return (gr.skip(),) * 5
+        *answer, refused = photo.analyze_upload(server, image, emotion_set, explain, kept,
+                                                detector)
+        return (*answer, refused or gr.skip(), None if refused else gr.skip())
 
     with gr.Row(equal_height=False):
         with gr.Column():
             image = UploadedImage(sources=sources, type="filepath", image_mode=None,
                                   label="Photo" if "upload" in sources else "Webcam snapshot")
+            button = gr.Button("Analyse", variant="primary", elem_classes=["analyse"])
             if with_examples:
                 examples = gr.Examples([[str(p)] for p in sorted(EXAMPLES_DIR.glob("*.jpg"))],
                                        inputs=[image], label="Examples (public domain): click one")
@@ -92,7 +104,6 @@ def photo_tab(server: Server, sources: list[str], with_examples: bool, api_name:
             explain = gr.Checkbox(False, label="Why this emotion? Show heat maps of what the "
                                   "model looked at (slower)", elem_classes=["explain-toggle"])
             detector = detector_setting()
-            button = gr.Button("Analyse", variant="primary")
         with gr.Column(elem_classes=["results"]):
             annotated = gr.Image(label="Faces and emotions", show_label=False, type="filepath",
                                  interactive=False, buttons=["download", "fullscreen"],
@@ -100,23 +111,24 @@ def photo_tab(server: Server, sources: list[str], with_examples: bool, api_name:
             message = gr.Markdown(elem_classes=["photo-message"])
             selector = gr.Radio([], label="Face", visible=False, elem_classes=["face-selector"],
                                 info="Which one is you? Its emotions show below; the journal "
-                                     "adds it.")
+                                     "adds it. Each face's number is on its label (#1, #2...).")
             bars = gr.Label(num_top_classes=7, visible=False, elem_classes=["face-bars"])
             heat = gr.Gallery(label="Why this emotion: red regions drove the prediction",
                               visible=False, columns=3, height=260, object_fit="contain",
-                              elem_classes=["heat-maps"])
+                              fit_columns=False, elem_classes=["heat-maps"])
     table = gr.Dataframe(label="Probabilities per face (%)", interactive=False, visible=False,
                          elem_classes=["faces-table"])
-    with gr.Accordion("Details: where each face is (pixels)", open=False):
+    with gr.Accordion("Details: where each face is (pixels)", open=False,
+                      visible=False) as details:
         boxes = gr.Dataframe(interactive=False, visible=False, elem_classes=["boxes-table"])
     faces = gr.JSON(label="Faces (JSON)", visible=False)
     kept = gr.State(None, time_to_live=server.files.retention.kept_photo_s,  # kept_photos' key
                     delete_callback=server.kept_photos.drop)
-    journal_adder(faces, selector, "photo" if "upload" in sources else "snapshot",
-                  journal_store)
+    adder, added = journal_adder(faces, selector, "photo" if "upload" in sources else "snapshot",
+                                 journal_store)
 
     inputs, answers = [image, emotion_set, explain, kept, detector], [annotated, faces, kept]
-    results = [message, selector, bars, table, boxes, heat]
+    results = [message, selector, bars, table, boxes, heat, details, adder, added]
     event = button.click(analyze_photo, inputs, answers, api_name=api_name,
                          api_visibility="public" if api_name else "private", **RUN)
     event.success(show_photo, [kept, explain], results, api_visibility="private").then(
@@ -124,14 +136,15 @@ def photo_tab(server: Server, sources: list[str], with_examples: bool, api_name:
     rerun = gr.on([emotion_set.input, explain.input, detector.input], reanalyze_photo, inputs,
                   answers, api_visibility="private", **RUN)
     rerun.success(show_photo, [kept, explain], results, api_visibility="private")
-    gr.on([image.input, image.clear], clear_photo, [image, kept], [*answers, *results],
-          api_visibility="private", show_progress="hidden")
-    if with_examples:
-        example = examples.load_input_event.then(clear_photo, None, [*answers, *results],
-                                                 api_visibility="private",
-                                                 show_progress="hidden")
-        example = example.then(analyze_photo, inputs, answers, api_visibility="private", **RUN)
-        example.success(show_photo, [kept, explain], results, api_visibility="private").then(
+    private = dict(api_visibility="private")
+    for cleared in [gr.on([image.input, image.clear], clear_photo, [image, kept],
+                          [*answers, *results], show_progress="hidden", **private),
+                    *([examples.load_input_event.then(clear_photo, [image, kept],
+                                                      [*answers, *results], **private)]
+                      if with_examples else [])]:
+        analysed = cleared.then(analyze_upload, inputs, [*answers, message, image], **private,
+                                **RUN)
+        analysed.success(show_photo, [kept, explain], results, **private).then(
             None, js=scroll_to_results())
     selector.change(lambda f, i: gr.skip() if i is None else show_bars(f, i), [faces, selector],
                     [bars], api_visibility="private", show_progress="hidden")

@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from emotion_recognition.core.annotate import display_size, draw, for_display, jpeg_bytes
+from emotion_recognition.core.annotate import (display_size, draw, face_tags, for_display,
+                                               jpeg_bytes)
 from emotion_recognition.core.detection.detectors import DEFAULT_DETECTOR
 from emotion_recognition.core.errors import EmotionAppError
 from emotion_recognition.core.labels import DEFAULT_EMOTION_SET
-from emotion_recognition.serving.kept_photos import analyze_kept, face_at
+from emotion_recognition.serving.kept_photos import KeptPhoto, analyze_kept, face_at
+from emotion_recognition.serving.log import log_user_error
 from emotion_recognition.serving.tables import (boxes_table, face_name, faces_table_widths,
                                                 styled_faces_table)
 
@@ -41,6 +43,19 @@ def analyze(server: Server, image: str | None, emotion_set: str | None = DEFAULT
         annotated = out / "annotated.jpg"
         annotated.write_bytes(jpeg_bytes(for_display(draw(result.image, result.faces)), 90))
     return str(annotated), result.face_dicts(), server.kept_photos.put(kept, photo)
+
+
+def analyze_upload(server: Server, image: str, emotion_set: str | None, explain: bool,
+                   kept: str | None, detector: str | None
+                   ) -> tuple[str | None, list[dict], str | None, str]:
+    """A new upload, analysed at once: analyze's answer and no message; or, for a file we
+    cannot take (not an image, too large), no result and the message (Markdown) to show
+    where the result would be."""
+    try:
+        return (*analyze(server, image, emotion_set, explain, kept, detector), "")
+    except EmotionAppError as error:
+        log_user_error("upload", str(error))
+        return None, [], None, f"**{error}**"
 
 
 @dataclass(frozen=True)
@@ -81,12 +96,25 @@ def bars(faces: list[dict] | None, index) -> tuple[str, dict[str, float]] | None
 
 
 def face_at_click(server: Server, kept: str | None, where) -> int | None:
-    """The face under a click at ``where`` (x, y in the shown picture), or None."""
+    """The face whose label or box is under a click at ``where`` (x, y in the shown
+    picture), or None."""
     photo = server.kept_photos.get(kept)
     if photo is None or not (isinstance(where, (list, tuple)) and len(where) == 2
                              and all(isinstance(v, (int, float)) for v in where)):
         return None
-    return face_at(photo, where[0], where[1], display_size(*photo.shape)[0])
+    shown_width = display_size(*photo.shape)[0]
+    label = label_at(photo, where[0], where[1], shown_width)
+    return label if label is not None else face_at(photo, where[0], where[1], shown_width)
+
+
+def label_at(photo: KeptPhoto, x: float, y: float, shown_width: int) -> int | None:
+    """The index of the face whose label (as draw() placed it) is under (x, y) in the
+    picture shown ``shown_width`` pixels wide, or None."""
+    if photo.analysis is None or not photo.analysis.faces or shown_width <= 0:
+        return None
+    factor = photo.shape[1] / shown_width
+    tags = face_tags((*photo.shape, 3), photo.analysis.faces)
+    return next((i for i, tag in enumerate(tags) if tag.contains(x * factor, y * factor)), None)
 
 
 def is_current(server: Server, image: str | None, kept: str | None) -> bool:

@@ -82,9 +82,10 @@ def one_face_table(timeline: Timeline, face: int) -> pd.DataFrame:
 
 
 def journal_table(entries: list[Entry]) -> pd.DataFrame:
-    """A journal's entries, newest first: time, source, emotion, confidence %, note."""
+    """A journal's entries, newest first: time, source, emotion ("happy 96%", as the boxes
+    say), note; four short columns that fit a phone."""
     return pd.DataFrame(
-        [{"time": f"{e.local_time:%Y-%m-%d %H:%M}", "source": e.source, "emotion": e.emotion,
-          "confidence %": round(100 * e.probabilities[e.emotion], 1), "note": e.note}
+        [{"time": f"{e.local_time:%Y-%m-%d %H:%M}", "source": e.source,
+          "emotion": label_text(e.emotion, e.probabilities[e.emotion]), "note": e.note}
          for e in reversed(entries)],
-        columns=["time", "source", "emotion", "confidence %", "note"])
+        columns=["time", "source", "emotion", "note"])
