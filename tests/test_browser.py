@@ -35,16 +35,19 @@ HOTTEST_POINT = """img => {  // the reddest pixel of a shown heat map, in page p
   const x0 = r.left + (r.width - c.width * s) / 2, y0 = r.top + (r.height - c.height * s) / 2;
   return {x: x0 + (at % c.width) * s, y: y0 + Math.floor(at / c.width) * s};
 }"""
-# Words of the elements a selector finds that a line break cuts in two (or that stick out).
+# Words of the elements a selector finds that a line break cuts in two, or that stick out of
+# their element (cut off).
 BROKEN_WORDS = """sel => [...document.querySelectorAll(sel)].filter(e => e.offsetParent)
 .flatMap(e => {
   const out = [], walk = document.createTreeWalker(e, NodeFilter.SHOW_TEXT);
+  const box = e.getBoundingClientRect();
   for (let n = walk.nextNode(); n; n = walk.nextNode())
     for (const m of n.textContent.matchAll(/\\S+/g)) {
       const r = document.createRange(); r.setStart(n, m.index); r.setEnd(n, m.index + m[0].length);
-      const lines = new Set([...r.getClientRects()].filter(b => b.width > 0)
-                                                   .map(b => Math.round(b.top)));
-      if (lines.size > 1) out.push(m[0]);
+      const parts = [...r.getClientRects()].filter(b => b.width > 0);
+      const lines = new Set(parts.map(b => Math.round(b.top)));
+      if (lines.size > 1 || parts.some(b => b.right > box.right + 1 || b.left < box.left - 1))
+        out.push(m[0]);
     }
   return out; })"""
 
@@ -109,6 +112,7 @@ def test_an_example_analyses_on_click_with_bars_a_clean_table_and_boxes_in_detai
     bars.get_by_text("Face 1").wait_for()  # no face picked yet: the bars show the first
     assert _fits_the_width(page.locator(".faces-table").first)  # no sideways scrolling
     assert table_headers(page)[:2] == ["face", "emotion"]
+    assert page.evaluate(BROKEN_WORDS, ".faces-table [role=columnheader]") == []
     assert not any("confidence" in h or "box" in h for h in table_headers(page))
     cells = page.locator(".faces-table [role=gridcell]").all_inner_texts()
     numbers = [c.strip() for c in cells if re.fullmatch(r"\s*\d+(\.\d+)?\s*", c)]

@@ -43,8 +43,8 @@ def styled_faces_table(faces: list[dict]):
 
 def faces_table_widths(emotions: int) -> list[str]:
     """Columns that share the table's width (face, emotion, then one per emotion)."""
-    each = (100 - 7 - 14) / emotions
-    return ["7%", "14%", *[f"{each:.2f}%"] * emotions]
+    each = (100 - 6 - 13) / emotions
+    return ["6%", "13%", *[f"{each:.2f}%"] * emotions]
 
 
 def boxes_table(faces: list[dict]) -> pd.DataFrame:
