@@ -275,3 +275,68 @@ def test_a_bad_csv_gets_a_clear_message_and_changes_nothing(page, server, tmp_pa
     assert "not a journal export" in text and "missing columns" in text
     assert len(_journal_rows(page)) == 3
     assert server.written_since(mark) == []
+
+
+NOTE = "after the morning run with friends, then coffee by the river"
+
+
+def _journal_csv(path: Path) -> Path:
+    """Two entries of a journal export, an hour ago and yesterday (in the charts), one with
+    a long note."""
+    from datetime import datetime, timedelta, timezone
+
+    from emotion_recognition.journal.entries import CSV_COLUMNS
+
+    now = datetime.now(timezone.utc)
+    rows = [[(now - timedelta(days=1)).isoformat(timespec="seconds"), "photo", "emotion7",
+             "happy", NOTE, 0.01, 0.01, 0.01, 0.9, 0.02, 0.02, 0.03],
+            [(now - timedelta(hours=1)).isoformat(timespec="seconds"), "live", "emotion7",
+             "neutral", "tired", 0.05, 0.01, 0.04, 0.1, 0.1, 0.05, 0.65]]
+    with path.open("w", newline="") as handle:
+        csv.writer(handle).writerows([CSV_COLUMNS, *rows])
+    return path
+
+
+def test_on_a_phone_words_stay_whole_and_a_reload_after_deleting_throws_nothing(
+        page, server, tmp_path):
+    """390x844: the import is a button like its neighbours, the table shows the whole note,
+    no word of the table or the delete confirmation is broken; deleting everything, then
+    reloading at once, throws no error in the page."""
+    from test_browser import BROKEN_WORDS, screenshot_dir
+
+    phone = open_page(page.context.browser, server.url, {"width": 390, "height": 844},
+                      timeout_ms=60_000)
+    errors: list[str] = []
+    phone.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        journal = phone.get_by_role("tab", name="Journal")
+        journal.click()
+        importer = phone.locator(".journal-import-button")
+        export = phone.get_by_role("button", name="Export as CSV")
+        assert importer.evaluate("e => getComputedStyle(e).backgroundColor") == export.evaluate(
+            "e => getComputedStyle(e).backgroundColor")  # styled like the buttons beside it
+        assert importer.locator("input").bounding_box()["width"] <= 1  # no native picker shown
+        importer.locator("input").set_input_files(str(_journal_csv(tmp_path / "j.csv")))
+        phone.get_by_text("Imported 2 new entries").wait_for()
+        rows = _wait_for_rows(phone, 2)
+        assert rows[1][3] == NOTE and rows[1][2] == "happy 90%"
+        phone.locator(".journal-week canvas, .journal-week svg").first.wait_for()
+        note = phone.locator(".journal-table [role=gridcell]").filter(has_text=NOTE).first
+        assert note.evaluate("c => c.scrollHeight <= c.clientHeight + 1 && "
+                             "c.scrollWidth <= c.clientWidth + 1")  # all of it shown
+        table = ".journal-table :is([role=columnheader], [role=gridcell])"
+        assert phone.evaluate(BROKEN_WORDS, table) == []
+        phone.get_by_role("button", name="Delete everything…").click()
+        confirm = phone.locator(".journal-confirm").first
+        confirm.get_by_text("This cannot be undone").wait_for()
+        assert confirm.locator(".prose").first.bounding_box()["width"] > 300
+        assert phone.evaluate(BROKEN_WORDS, ".journal-confirm") == []
+        phone.screenshot(path=str(screenshot_dir() / "journal_delete_phone.png"), full_page=True)
+        phone.get_by_role("button", name="Yes, delete everything").click()
+        phone.get_by_text("Your journal is empty now").wait_for()
+        phone.reload()
+        phone.get_by_role("tab", name="Journal").click()
+        phone.wait_for_timeout(1500)
+        assert errors == []
+    finally:
+        phone.context.close()
