@@ -34,6 +34,10 @@ class Limits:
     detection_pixels: int = 7_100_000
     detection_side: int = 4096
     detector_keep_side: int = 640
+    # The face width (pixels) that detection reaches in every photo, snapshot or frame of up
+    # to working_pixels: what "no face found" asks for, the same on every tab (a photo
+    # analysed at reduced size, or a detector that needs more, says its own larger figure).
+    min_face_side: int = 40
     kept_photo_bytes: int = 64 * MB     # uploaded photos kept for re-runs, all sessions together
     live_frame_bytes: int = 2 * MB
     live_frame_width: int = 1920        # a live frame is at most 1920x1080 (either way up)

@@ -24,13 +24,15 @@ from emotion_recognition.core.detection.detectors import (DEFAULT_DETECTOR, chec
 from emotion_recognition.core.detection.policy import find_faces
 from emotion_recognition.core.explain import explain_faces
 from emotion_recognition.core.labels import DEFAULT_EMOTION_SET, EmotionSet, emotion_set
+from emotion_recognition.core.limits import LIMITS
 from emotion_recognition.core.types import Analysis, Box, Face
 
 ModelDir = str | Path | Callable[[], Path]
 
 
 def no_face_message(smallest_face: int) -> str:
-    """What to tell the user when no face was found, with the real minimum for their image."""
+    """What to tell the user when no face was found, with the minimum face width
+    (LIMITS.min_face_side, or their image's own when larger)."""
     return ("No face found. Try a brighter, sharper photo where the face looks at the camera "
             f"and is at least {smallest_face} pixels wide.")
 
@@ -121,5 +123,6 @@ class EmotionRecognizer:
         finder = self.detector_named(detector)
         faces = classify_faces(rgb, find_faces(finder, grey), classifier)
         explanations = explain_faces(grey, faces, classifier) if explain else []
-        message = "" if faces else no_face_message(round(finder.smallest_face(grey) * scale))
+        message = "" if faces else no_face_message(
+            max(LIMITS.min_face_side, round(finder.smallest_face(grey) * scale)))
         return Analysis(rgb, faces, message, scale, explanations)
