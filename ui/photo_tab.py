@@ -61,7 +61,8 @@ def photo_tab(server: Server, sources: list[str], with_examples: bool, api_name:
                 show_bars(view.faces, 0),
                 gr.update(value=view.table, visible=True, column_widths=view.widths),
                 gr.update(value=view.boxes, visible=True),
-                gr.update(value=view.heat_maps or None, visible=bool(explain and view.heat_maps)),
+                gr.update(value=view.heat_maps or None, visible=bool(explain and view.heat_maps),
+                          columns=min(3, max(2, len(view.heat_maps)))),  # 1 face: a half tile
                 gr.update(visible=True), gr.update(visible=True), "")
 
     def show_bars(faces: list[dict], index):
@@ -114,7 +115,7 @@ def photo_tab(server: Server, sources: list[str], with_examples: bool, api_name:
                                      "adds it. Each face's number is on its label (#1, #2...).")
             bars = gr.Label(num_top_classes=7, visible=False, elem_classes=["face-bars"])
             heat = gr.Gallery(label="Why this emotion: red regions drove the prediction",
-                              visible=False, columns=3, height=260, object_fit="contain",
+                              visible=False, columns=3, height="auto", object_fit="contain",
                               fit_columns=False, elem_classes=["heat-maps"])
     table = gr.Dataframe(label="Probabilities per face (%)", interactive=False, visible=False,
                          elem_classes=["faces-table"])
