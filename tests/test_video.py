@@ -267,3 +267,37 @@ def test_people_walking_across_keep_their_ids(tmp_path, recognizer, fps):
     assert result.timeline.face_ids() == [1, 2] and result.summary()["faces"] == 2
     slow = [r.face.box.x for r in result.records if r.face.face_id == 1]
     assert slow == sorted(slow) and slow[-1] - slow[0] > 300  # id 1 walked all the way
+
+
+def test_a_timeline_plot_names_every_emotion_from_its_first_value():
+    """A Gradio plot keeps the colours of the emotions in the first value it draws: a live
+    timeline that began neutral never drew its happy dots (issue 17). Every value names
+    every emotion; the rows added have no time, so nothing more is drawn."""
+    import pandas as pd
+
+    from emotion_recognition.serving.video import with_every_emotion
+
+    table = pd.DataFrame([{"time_s": 0.25 * i, "face": "face 1", "emotion": "neutral",
+                           "probability": 0.8} for i in range(3)])
+    padded = with_every_emotion(table)
+    assert sorted(padded["emotion"].unique()) == sorted(EMOTIONS7)
+    assert padded.iloc[:3].equals(table)  # what is drawn is unchanged
+    added = padded.iloc[3:]
+    assert len(added) == 6 and added["time_s"].isna().all()
+    assert set(added["face"]) == {"face 1"}  # no new row of dots on the face axis
+    assert padded["time_s"].dtype.kind == "f"  # still numbers: a time axis, not categories
+    assert with_every_emotion(padded) is padded
+
+
+def test_a_live_session_that_saw_no_face_says_so(recognizer):
+    from emotion_recognition.serving.live import nothing_recorded
+
+    assert nothing_recorded(None) == "Nothing recorded yet: start the camera first."
+    session = LiveSession()
+    blank = np.full((240, 320, 3), 100, np.uint8)
+    for _ in range(3):
+        assert session.process(blank, recognizer)[1] == []
+    session.seconds = 12.4  # as if it had run that long
+    message = nothing_recorded(session)
+    assert message.startswith("The camera ran for 12 s but saw no face")
+    assert "start the camera" not in message

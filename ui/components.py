@@ -12,6 +12,7 @@ from emotion_recognition.core.annotate import EMOTION_COLOURS, colour_hex
 from emotion_recognition.core.detection.detectors import DEFAULT_DETECTOR, DETECTORS
 from emotion_recognition.core.labels import DEFAULT_EMOTION_SET, EMOTION_SETS
 from emotion_recognition.serving.tables import one_face_table, winners_table
+from emotion_recognition.serving.video import with_every_emotion
 from ui.safe_blocks import OPTIONAL_INPUTS
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -82,7 +83,8 @@ def timeline(label: str) -> tuple[gr.Radio, gr.ScatterPlot, gr.LinePlot]:
                              tooltip=["face", "emotion", "probability"], **common)
     one_face = gr.LinePlot(None, y="probability", y_title="probability", y_lim=[0, 1],
                            visible=False, **common)
-    gr.HTML(emotion_legend(), elem_classes=["emotion-legend"])
+    gr.HTML(f"{emotion_legend()}<style>{asset('timeline.css')}</style>",
+            elem_classes=["emotion-legend"])
     return choice, winners, one_face
 
 
@@ -99,9 +101,14 @@ def timeline_plots(shown, choice: str | None):
     if shown is None or not shown.records:
         return gr.update(value=None, visible=True), gr.update(value=None, visible=False)
     if not str(choice).isdigit() or int(choice) not in shown.face_ids():
-        return gr.update(value=winners_table(shown), visible=True), gr.update(visible=False)
-    return gr.update(visible=False), gr.update(value=one_face_table(shown, int(choice)),
-                                               visible=True)
+        return plot_update(winners_table(shown)), gr.update(visible=False)
+    return gr.update(visible=False), plot_update(one_face_table(shown, int(choice)))
+
+
+def plot_update(table: pd.DataFrame) -> dict:
+    """A timeline plot shown with ``table``, every emotion in its colour scale (whichever
+    emotions come first or later: serving.video.with_every_emotion)."""
+    return gr.update(value=with_every_emotion(table), visible=True)
 
 
 def empty_timeline() -> tuple:
