@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from emotion_recognition.core.errors import EmotionAppError
 from emotion_recognition.core.limits import LIMITS, duration_words
 from emotion_recognition.serving import live
 from emotion_recognition.serving.server import LIVE_ROUTE, Server
@@ -33,8 +34,14 @@ def live_tab(server: Server, journal_store: gr.BrowserState) -> None:
         shown, whole = live.timelines(server, session_id)
         return (*timeline_plots(shown, choice), gr.update(choices=timeline_choices(whole)))
 
-    def live_csv(session_id: str | None) -> str:
-        return live.session_csv(server, session_id)
+    def live_csv(session_id: str | None) -> str | None:
+        """The session's CSV; or, with no face rows, a warning that says why (the file box
+        stays empty, not marked as an error)."""
+        try:
+            return live.session_csv(server, session_id)
+        except EmotionAppError as error:
+            gr.Warning(str(error))
+            return None
 
     gr.Markdown("Start the camera: every face is followed and labelled live; labels are "
                 "smoothed over recent frames. Frames are analysed in memory and never kept; the "
@@ -44,6 +51,7 @@ def live_tab(server: Server, journal_store: gr.BrowserState) -> None:
     session = gr.HTML("", html_template=asset("live.html"), elem_classes=["live"],
                       padding=False, js_on_load=asset(
                           "live.js", LIVE_ROUTE=LIVE_ROUTE.lstrip("/"),
+                          FACES_HEADER=live.FACES_HEADER,
                           LIVE_VIEW_SECONDS=LIMITS.live_view_seconds,
                           LIVE_VIEW_WORDS=duration_words(LIMITS.live_view_seconds)))
     emotion_set = emotion_set_setting()

@@ -51,6 +51,7 @@ class LiveSession:
         self._revision = ""
         self.started = time.monotonic()
         self.frames = 0
+        self.seconds = 0.0  # from the first frame to the last, for "ran for N s"
         self.max_records = max_records
 
     def process(self, rgb: np.ndarray, recognizer: EmotionRecognizer,
@@ -66,6 +67,7 @@ class LiveSession:
             self._records.extend(FaceRecord(moment, self.frames, face) for face in faces)
             del self._records[:-self.max_records]
         self.frames += 1
+        self.seconds = moment
         return draw(rgb, faces), faces
 
     def _detector(self, recognizer: EmotionRecognizer) -> TrackingDetector:

@@ -23,6 +23,7 @@ from emotion_recognition.core.decode import decode_frame
 from emotion_recognition.core.errors import EmotionAppError
 from emotion_recognition.core.limits import LIMITS
 from emotion_recognition.core.rows import write_rows_csv
+from emotion_recognition.live.session import LiveSession
 from emotion_recognition.live.sessions import LiveSessions
 from emotion_recognition.serving.clients import client_address
 from emotion_recognition.serving.log import log_user_error
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from emotion_recognition.serving.server import Server
 
 LIVE_JPEG_QUALITY = 80
+FACES_HEADER = "X-Faces"  # how many faces the annotated frame has
 TIMELINE_WINDOW_S = 60.0
 TIMELINE_POINTS_PER_S = 4  # per face: the browser redraws the plot every second
 
@@ -45,9 +47,11 @@ async def live_frame_route(server: Server, request: Request) -> Response:
                                  "sends three at a time.", status_code=429)
     try:
         body = await request.body()
-        answer = await run_in_threadpool(frame_answer, server,
-                                         request.query_params.get("session"), body, client)
-        return Response(answer, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+        answer, faces = await run_in_threadpool(frame_answer, server,
+                                                request.query_params.get("session"), body,
+                                                client)
+        return Response(answer, media_type="image/jpeg",
+                        headers={"Cache-Control": "no-store", FACES_HEADER: str(faces)})
     except EmotionAppError as error:
         log_user_error("live", str(error))
         return PlainTextResponse(str(error), status_code=400)
@@ -55,15 +59,17 @@ async def live_frame_route(server: Server, request: Request) -> Response:
         server.live_clients.leave(client)
 
 
-def frame_answer(server: Server, session_id: str | None, body: bytes, client: str) -> bytes:
-    """One frame of a session, annotated. A session exists only once a frame was found
-    valid (so bad frames hold no place)."""
+def frame_answer(server: Server, session_id: str | None, body: bytes,
+                 client: str) -> tuple[bytes, int]:
+    """One frame of a session, annotated, and how many faces it has (the page says when
+    there is none). A session exists only once a frame was found valid (so bad frames hold
+    no place)."""
     LiveSessions.check_id(session_id)
     rgb = decode_frame(body)
     session = server.live_sessions.get(session_id, create=True, client=client)
     with session.lock, server.live_workers:  # this page's frames one at a time, in order
-        annotated, _ = session.process(rgb, server.recognizer)
-    return jpeg_bytes(annotated, quality=LIVE_JPEG_QUALITY)
+        annotated, faces = session.process(rgb, server.recognizer)
+    return jpeg_bytes(annotated, quality=LIVE_JPEG_QUALITY), len(faces)
 
 
 def choose(server: Server, session_id: str | None, emotion_set: str | None = None,
@@ -92,9 +98,18 @@ def session_csv(server: Server, session_id: str | None) -> str:
     session = server.live_sessions.get(session_id)
     records, labels = session.snapshot() if session is not None else ([], ())
     if not records:
-        raise EmotionAppError("Nothing recorded yet: start the camera first.")
+        raise EmotionAppError(nothing_recorded(session))
     with server.files.result_dir() as out:
         return str(write_rows_csv(session.rows(), labels, out / "webcam_session.csv"))
+
+
+def nothing_recorded(session: LiveSession | None) -> str:
+    """Why a session has no face rows, truly: it never ran, or it saw no face."""
+    if session is None or not session.frames:
+        return "Nothing recorded yet: start the camera first."
+    seconds = max(1, round(session.seconds))
+    return (f"The camera ran for {seconds} s but saw no face, so there is nothing to "
+            "export: face the camera, in good light, and try again.")
 
 
 def session_records(server: Server, session_id: str | None) -> list:

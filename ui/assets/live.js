@@ -3,6 +3,8 @@ const id = Array.from(crypto.getRandomValues(new Uint8Array(16)),
 const IN_FLIGHT = 3, MIN_GAP_MS = 1000 / 30, MAX_S = {{LIVE_VIEW_SECONDS}};
 const canvas = document.createElement('canvas');
 let stream = null, running = false, started = 0, lastSend = 0, shown = [], lastUrl = null;
+let lastFace = 0;  // when a frame last had a face: none for NO_FACE_MS, the hint shows
+const NO_FACE_MS = 1000;
 const $ = s => element.querySelector(s);
 const status = text => { const el = $('.live-status'); if (el) el.textContent = text; };
 element.addEventListener('click', e => {
@@ -17,7 +19,7 @@ async function start() {
   video.srcObject = stream; video.style.display = 'block';
   await video.play();
   props.value = id;  // what the events below send: the timeline, the CSV, the journal
-  running = true; started = performance.now();
+  running = true; started = lastFace = performance.now();
   $('.live-toggle').textContent = 'Stop';
   status('Starting…');
   for (let i = 0; i < IN_FLIGHT; i++) send();
@@ -28,6 +30,7 @@ function stop(text) {
   stream = null;
   const video = $('video'); if (video) { video.srcObject = null; video.style.display = 'none'; }
   $('.live-toggle').textContent = 'Start the camera';
+  $('.live-hint').style.display = 'none';
   status(text);
 }
 async function send() {
@@ -45,11 +48,11 @@ async function send() {
     const answer = await fetch(`{{LIVE_ROUTE}}?session=${id}`, {method: 'POST', body: frame,
                                                      headers: {'Content-Type': 'image/jpeg'}});
     if (!answer.ok) { stop(await answer.text()); return; }
-    show(await answer.blob());
+    show(await answer.blob(), Number(answer.headers.get('{{FACES_HEADER}}')));
   } catch (error) { stop('The server did not answer: ' + error.message); return; }
   send();
 }
-function show(blob) {
+function show(blob, faces) {
   if (!running) return;
   const img = $('img'), url = URL.createObjectURL(blob);
   img.onload = () => { if (lastUrl) URL.revokeObjectURL(lastUrl); lastUrl = url; };
@@ -57,4 +60,6 @@ function show(blob) {
   const now = performance.now();
   shown.push(now); shown = shown.filter(t => now - t < 2000);
   status(`live · ${(shown.length / 2).toFixed(0)} frames a second`);
+  if (faces > 0) lastFace = now;
+  $('.live-hint').style.display = now - lastFace > NO_FACE_MS ? 'block' : 'none';
 }
