@@ -11,8 +11,9 @@ from emotion_recognition.core.limits import LIMITS
 from emotion_recognition.serving import video as video_actions
 from emotion_recognition.serving.server import Server
 from emotion_recognition.serving.tables import shares_table, shares_table_widths
-from ui.components import (ALL_FACES, detector_setting, emotion_set_setting, empty_timeline,
-                           frame, scroll_to_results, timeline, timeline_choices, timeline_plots)
+from ui.components import (ALL_FACES, asset, detector_setting, emotion_set_setting,
+                           empty_timeline, frame, scroll_to_results, timeline, timeline_choices,
+                           timeline_plots)
 
 
 def video_tab(server: Server) -> None:
@@ -73,8 +74,10 @@ def video_tab(server: Server) -> None:
     made = gr.State(None)  # the summary as the server made it (the client's copy is not used)
     results = [annotated, csv_file, summary, whole, made, message, choice, winners, one_face,
                shares]
+    # always_last: a video dropped on another is a clear and an upload at once (video_drop.js)
     gr.on([upload.upload, upload.clear], preview_video, [upload], [first_frame, facts, *results],
-          api_visibility="private")
+          api_visibility="private", trigger_mode="always_last")
+    upload.upload(None, js=asset("video_drop.js"))  # from now on, a drop replaces the video
     event = button.click(analyze_video, [upload, emotion_set, sample_fps, detector],
                          [annotated, csv_file, summary, whole, made], api_name="analyze_video",
                          concurrency_id="video", concurrency_limit=LIMITS.video_jobs)
