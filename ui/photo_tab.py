@@ -94,35 +94,10 @@ def photo_tab(server: Server, sources: list[str], with_examples: bool, api_name:
         return (*answer, refused or gr.skip(), None if refused else gr.skip())
 
     with gr.Row(equal_height=False):
-        with gr.Column():
-            image = UploadedImage(sources=sources, type="filepath", image_mode=None,
-                                  label="Photo" if "upload" in sources else "Webcam snapshot")
-            button = gr.Button("Analyse", variant="primary", elem_classes=["analyse"])
-            if with_examples:
-                examples = gr.Examples([[str(p)] for p in sorted(EXAMPLES_DIR.glob("*.jpg"))],
-                                       inputs=[image], label="Examples (public domain): click one")
-            emotion_set = emotion_set_setting()
-            explain = gr.Checkbox(False, label="Why this emotion? Show heat maps of what the "
-                                  "model looked at (slower)", elem_classes=["explain-toggle"])
-            detector = detector_setting()
-        with gr.Column(elem_classes=["results"]):
-            annotated = gr.Image(label="Faces and emotions", show_label=False, type="filepath",
-                                 interactive=False, buttons=["download", "fullscreen"],
-                                 elem_classes=["annotated-image"])
-            message = gr.Markdown(elem_classes=["photo-message"])
-            selector = gr.Radio([], label="Face", visible=False, elem_classes=["face-selector"],
-                                info="Which one is you? Its emotions show below; the journal "
-                                     "adds it. Each face's number is on its label (#1, #2...).")
-            bars = gr.Label(num_top_classes=7, visible=False, elem_classes=["face-bars"])
-            heat = gr.Gallery(label="Why this emotion: red regions drove the prediction",
-                              visible=False, columns=3, height="auto", object_fit="contain",
-                              fit_columns=False, elem_classes=["heat-maps"])
-    table = gr.Dataframe(label="Probabilities per face (%)", interactive=False, visible=False,
-                         elem_classes=["faces-table"])
-    with gr.Accordion("Details: where each face is (pixels)", open=False,
-                      visible=False) as details:
-        boxes = gr.Dataframe(interactive=False, visible=False, elem_classes=["boxes-table"])
-    faces = gr.JSON(label="Faces (JSON)", visible=False)
+        image, button, examples, emotion_set, explain, detector = _inputs(sources,
+                                                                          with_examples)
+        annotated, message, selector, bars, heat = _results()
+    table, details, boxes, faces = _tables()
     kept = gr.State(None, time_to_live=server.files.retention.kept_photo_s,  # kept_photos' key
                     delete_callback=server.kept_photos.drop)
     adder, added = journal_adder(faces, selector, "photo" if "upload" in sources else "snapshot",
@@ -150,3 +125,47 @@ def photo_tab(server: Server, sources: list[str], with_examples: bool, api_name:
     selector.change(lambda f, i: gr.skip() if i is None else show_bars(f, i), [faces, selector],
                     [bars], api_visibility="private", show_progress="hidden")
     annotated.select(pick_face, [kept], [selector], api_visibility="private")
+
+
+def _inputs(sources: list[str], with_examples: bool) -> tuple:
+    """The photo, Analyse right under it, the examples (or None) and the settings."""
+    with gr.Column():
+        image = UploadedImage(sources=sources, type="filepath", image_mode=None,
+                              label="Photo" if "upload" in sources else "Webcam snapshot")
+        button = gr.Button("Analyse", variant="primary", elem_classes=["analyse"])
+        examples = gr.Examples([[str(p)] for p in sorted(EXAMPLES_DIR.glob("*.jpg"))],
+                               inputs=[image], label="Examples (public domain): click one"
+                               ) if with_examples else None
+        emotion_set = emotion_set_setting()
+        explain = gr.Checkbox(False, label="Why this emotion? Show heat maps of what the "
+                              "model looked at (slower)", elem_classes=["explain-toggle"])
+        detector = detector_setting()
+    return image, button, examples, emotion_set, explain, detector
+
+
+def _results() -> tuple:
+    """The annotated picture, a message, the face picker, its bars and the heat maps."""
+    with gr.Column(elem_classes=["results"]):
+        annotated = gr.Image(label="Faces and emotions", show_label=False, type="filepath",
+                             interactive=False, buttons=["download", "fullscreen"],
+                             elem_classes=["annotated-image"])
+        message = gr.Markdown(elem_classes=["photo-message"])
+        selector = gr.Radio([], label="Face", visible=False, elem_classes=["face-selector"],
+                            info="Which one is you? Its emotions show below; the journal "
+                                 "adds it. Each face's number is on its label (#1, #2...).")
+        bars = gr.Label(num_top_classes=7, visible=False, elem_classes=["face-bars"])
+        heat = gr.Gallery(label="Why this emotion: red regions drove the prediction",
+                          visible=False, columns=3, height="auto", object_fit="contain",
+                          fit_columns=False, elem_classes=["heat-maps"])
+    return annotated, message, selector, bars, heat
+
+
+def _tables() -> tuple:
+    """The probabilities table, the Details accordion with the boxes, the faces (JSON)."""
+    table = gr.Dataframe(label="Probabilities per face (%)", interactive=False, visible=False,
+                         elem_classes=["faces-table"])
+    with gr.Accordion("Details: where each face is (pixels)", open=False,
+                      visible=False) as details:
+        boxes = gr.Dataframe(interactive=False, visible=False, elem_classes=["boxes-table"])
+    faces = gr.JSON(label="Faces (JSON)", visible=False)
+    return table, details, boxes, faces
