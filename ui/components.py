@@ -83,8 +83,7 @@ def timeline(label: str) -> tuple[gr.Radio, gr.ScatterPlot, gr.LinePlot]:
                              tooltip=["face", "emotion", "probability"], **common)
     one_face = gr.LinePlot(None, y="probability", y_title="probability", y_lim=[0, 1],
                            visible=False, **common)
-    gr.HTML(f"{emotion_legend()}<style>{asset('timeline.css')}</style>",
-            elem_classes=["emotion-legend"])
+    gr.HTML(emotion_legend(), elem_classes=["emotion-legend"], js_on_load=asset("timeline.js"))
     return choice, winners, one_face
 
 
