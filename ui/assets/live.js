@@ -48,7 +48,8 @@ async function send() {
     const answer = await fetch(`{{LIVE_ROUTE}}?session=${id}`, {method: 'POST', body: frame,
                                                      headers: {'Content-Type': 'image/jpeg'}});
     if (!answer.ok) { stop(await answer.text()); return; }
-    show(await answer.blob(), Number(answer.headers.get('{{FACES_HEADER}}')));
+    const faces = answer.headers.get('{{FACES_HEADER}}');  // null: not said (no hint)
+    show(await answer.blob(), faces === null ? null : Number(faces));
   } catch (error) { stop('The server did not answer: ' + error.message); return; }
   send();
 }
@@ -60,6 +61,6 @@ function show(blob, faces) {
   const now = performance.now();
   shown.push(now); shown = shown.filter(t => now - t < 2000);
   status(`live · ${(shown.length / 2).toFixed(0)} frames a second`);
-  if (faces > 0) lastFace = now;
+  if (faces !== 0) lastFace = now;
   $('.live-hint').style.display = now - lastFace > NO_FACE_MS ? 'block' : 'none';
 }
