@@ -301,3 +301,22 @@ def test_a_live_session_that_saw_no_face_says_so(recognizer):
     message = nothing_recorded(session)
     assert message.startswith("The camera ran for 12 s but saw no face")
     assert "start the camera" not in message
+
+
+def test_adding_a_faceless_live_session_to_the_journal_says_why(recognizer, tmp_path):
+    """The journal's "add this session" tells the same truth as the export: never started,
+    or ran and saw no face."""
+    from types import SimpleNamespace
+
+    from emotion_recognition.live.sessions import LiveSessions
+    from emotion_recognition.serving.journal import add_live
+
+    server = SimpleNamespace(live_sessions=LiveSessions())
+    never = add_live(server, None, None, "", [], None)
+    assert never.message == "Nothing recorded yet: start the camera first."
+    session_id = "ab" * 16
+    session = server.live_sessions.get(session_id, create=True, client="test")
+    session.process(np.full((240, 320, 3), 100, np.uint8), recognizer)
+    session.seconds = 5.0
+    ran = add_live(server, session_id, None, "", [], None)
+    assert ran.message.startswith("The camera ran for 5 s but saw no face")

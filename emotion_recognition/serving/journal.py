@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from emotion_recognition.core.labels import EMOTIONS7
 from emotion_recognition.journal import entries as journal, views
 from emotion_recognition.journal.suggestions import as_markdown, suggest
-from emotion_recognition.serving.live import session_records
+from emotion_recognition.serving.live import nothing_recorded, session_records
 from emotion_recognition.serving.tables import journal_table
 
 if TYPE_CHECKING:
@@ -60,6 +60,8 @@ def add_face(faces, face_index, note, entries, clock, source: str = "photo") -> 
 def add_live(server: Server, session_id: str | None, face_id, note, entries, clock) -> Change:
     """A live session, averaged over the frames of the person's face."""
     records = session_records(server, session_id)
+    if not records:  # why, truly: the camera never ran, or it saw no face
+        return Change(None, nothing_recorded(server.live_sessions.get(session_id)))
     try:
         probabilities = journal.live_probabilities(records, face_id)
     except journal.PickAFace as error:
