@@ -8,7 +8,7 @@ Prints, for the same images in the same run:
 * a 640x480 JPEG with one face, end to end (decode, detect, crop, classify, draw);
 * live: webcam-sized frames (640x480, one moving face) processed per second;
 * each face detector's cost per 640x480 frame: a search of the whole frame, and the
-  tracking-guided search live sessions run (the whole frame every LIVE_FULL_SEARCH_EVERY
+  tracking-guided search live sessions run (the whole frame every FULL_SEARCH_EVERY
   frames, near the known faces in between); the peer's full-size Haar search beside them;
 * video: the realistic 60 s, 640x480, 30 fps clip (benchmarks/clips.py: real faces moving
   over a textured, panning background) analysed at 5 frames per second with its annotated
@@ -127,7 +127,7 @@ def bench_detectors_per_frame(frames: int) -> dict:
     tracking-guided search (mean over ``frames`` consecutive frames), per detector."""
     from emotion_recognition.core.crops import to_grey
     from emotion_recognition.core.detection.detectors import DETECTORS, create_detector
-    from emotion_recognition.video.analysis import LIVE_FULL_SEARCH_EVERY
+    from emotion_recognition.live.session import FULL_SEARCH_EVERY
     from emotion_recognition.video.guided import TrackingDetector
 
     images = [to_grey(frame) for frame in moving_face_frames(frames)]
@@ -138,7 +138,7 @@ def bench_detectors_per_frame(frames: int) -> dict:
     for name in DETECTORS:
         detector = create_detector(name)
         whole = float(np.median(time_calls(lambda: detector.detect(images[0]), 30)))
-        tracking = TrackingDetector(create_detector(name), full_every=LIVE_FULL_SEARCH_EVERY)
+        tracking = TrackingDetector(create_detector(name), full_every=FULL_SEARCH_EVERY)
         tracking.detect(images[0])
         start = time.perf_counter()
         found = sum(len(tracking.detect(image)) for image in images)

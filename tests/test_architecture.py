@@ -209,3 +209,25 @@ def test_every_subpackage_is_installed():
     folders = {module_name(init.parent / "__init__.py")
                for init in (ROOT / PACKAGE).rglob("__init__.py")}
     assert folders <= listed and listed - folders == {"emotion_recognition.models.served"}
+
+
+def test_every_name_imported_from_the_project_exists():
+    """Lazy imports inside functions (benchmarks, scripts, tests, the package) name things
+    that still exist: a move (issue 16) broke benchmarks.speed this way, unseen until run."""
+    import importlib
+
+    sys.path.insert(0, str(ROOT))
+    missing = []
+    files = [ROOT / "app.py", *(path for folder in (PACKAGE, "ui", "benchmarks", "scripts", "tests")
+                                for path in (ROOT / folder).rglob("*.py"))]
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.ImportFrom) and node.level == 0 and node.module
+                    and node.module.split(".")[0] in (PACKAGE, "ui", "benchmarks")):
+                continue
+            module = importlib.import_module(node.module)
+            for alias in node.names:
+                if not hasattr(module, alias.name) and importlib.util.find_spec(
+                        f"{node.module}.{alias.name}") is None:
+                    missing.append(f"{path.relative_to(ROOT)}: {node.module}.{alias.name}")
+    assert missing == []
