@@ -15,34 +15,41 @@ from ui.components import (asset, detector_setting, emotion_set_setting, timelin
 from ui.journal_tab import journal_live_adder
 
 
-def live_tab(server: Server, journal_store: gr.BrowserState) -> None:
+class LiveHandlers:
+    """What the tab's events call, each a thin shell over serving/live.py."""
 
-    def live_emotion_set(session_id: str | None, emotion_set: str) -> None:
+    def __init__(self, server: Server):
+        self.server = server
+
+    def live_emotion_set(self, session_id: str | None, emotion_set: str) -> None:
         """The live tab's emotion set changed: the session's next frames use it."""
-        live.choose(server, session_id, emotion_set=emotion_set)
+        live.choose(self.server, session_id, emotion_set=emotion_set)
 
-    def live_detector(session_id: str | None, detector: str) -> None:
+    def live_detector(self, session_id: str | None, detector: str) -> None:
         """The live tab's face detector changed: the session's next frames use it."""
-        live.choose(server, session_id, detector=detector)
+        live.choose(self.server, session_id, detector=detector)
 
-    def live_timeline(session_id: str | None, choice, emotion_set: str | None = None,
+    def live_timeline(self, session_id: str | None, choice, emotion_set: str | None = None,
                       detector: str | None = None):
         """The last minute of the session, as the timeline chooser asks, and its choices.
         The emotion set and detector chosen are the session's (before its first frame,
         there was no session to tell)."""
-        live.choose(server, session_id, emotion_set, detector)
-        shown, whole = live.timelines(server, session_id)
+        live.choose(self.server, session_id, emotion_set, detector)
+        shown, whole = live.timelines(self.server, session_id)
         return (*timeline_plots(shown, choice), gr.update(choices=timeline_choices(whole)))
 
-    def live_csv(session_id: str | None) -> str | None:
+    def live_csv(self, session_id: str | None) -> str | None:
         """The session's CSV; or, with no face rows, a warning that says why (the file box
         stays empty, not marked as an error)."""
         try:
-            return live.session_csv(server, session_id)
+            return live.session_csv(self.server, session_id)
         except EmotionAppError as error:
             gr.Warning(str(error))
             return None
 
+
+def live_tab(server: Server, journal_store: gr.BrowserState) -> None:
+    on = LiveHandlers(server)
     gr.Markdown("Start the camera: every face is followed and labelled live; labels are "
                 "smoothed over recent frames. Frames are analysed in memory and never kept; the "
                 f"session (for the timeline, the CSV and your journal) is forgotten "
@@ -62,12 +69,12 @@ def live_tab(server: Server, journal_store: gr.BrowserState) -> None:
         session_csv = gr.File(label="Session CSV (a row per face per frame: time, face number, "
                                     "box, probabilities)", interactive=False,
                               elem_classes=["session-csv"], min_width=300, height=110)
-    emotion_set.change(live_emotion_set, [session, emotion_set], None, api_visibility="private",
-                       show_progress="hidden")
-    detector.change(live_detector, [session, detector], None, api_visibility="private",
+    emotion_set.change(on.live_emotion_set, [session, emotion_set], None,
+                       api_visibility="private", show_progress="hidden")
+    detector.change(on.live_detector, [session, detector], None, api_visibility="private",
                     show_progress="hidden")
-    gr.Timer(1.0).tick(live_timeline, [session, choice, emotion_set, detector],
+    gr.Timer(1.0).tick(on.live_timeline, [session, choice, emotion_set, detector],
                        [winners, one_face, choice],
                        api_visibility="private", show_progress="hidden")
-    export.click(live_csv, [session], [session_csv], api_visibility="private")
+    export.click(on.live_csv, [session], [session_csv], api_visibility="private")
     journal_live_adder(server, session, journal_store)

@@ -25,11 +25,13 @@ HIDDEN_RESULTS = (gr.update(choices=[], value=None, visible=False),
                   gr.update(visible=False), gr.update(visible=False), "")
 
 
-def photo_tab(server: Server, sources: list[str], with_examples: bool, api_name: str | None,
-              journal_store: gr.BrowserState) -> None:
-    """A photo (or webcam snapshot) tab; ``api_name`` makes its analysis public."""
+class PhotoHandlers:
+    """What the tab's events call, each a thin shell over serving/photo.py."""
 
-    def analyze_photo(image: str | None, emotion_set: str, explain: bool = False,
+    def __init__(self, server: Server):
+        self.server = server
+
+    def analyze_photo(self, image: str | None, emotion_set: str, explain: bool = False,
                       kept: str | None = None, detector: str = DEFAULT_DETECTOR):
         """API ``/analyze``: an image, "emotion7"/"emotion4", explain (default off) and the
         face detector ("haar", the default, "blazeface" or "combined") -> (annotated image,
@@ -41,30 +43,31 @@ def photo_tab(server: Server, sources: list[str], with_examples: bool, api_name:
         (how much hiding each part of the face frame lowers the label's probability, 0..1).
         ``kept`` is the session's key to its kept photo (serving/kept_photos.py).
         """
-        return photo.analyze(server, image, emotion_set, explain, kept, detector)
+        return photo.analyze(self.server, image, emotion_set, explain, kept, detector)
 
-    def reanalyze_photo(image, emotion_set, explain, kept, detector):
+    def reanalyze_photo(self, image, emotion_set, explain, kept, detector):
         """The emotion set, the heat-map toggle or the detector changed: analyze again if
         there is a photo."""
         if image is None:
             return gr.skip(), gr.skip(), gr.skip()
-        return photo.analyze(server, image, emotion_set, explain, kept, detector)
+        return photo.analyze(self.server, image, emotion_set, explain, kept, detector)
 
-    def show_photo(kept: str | None, explain: bool):
+    def show_photo(self, kept: str | None, explain: bool):
         """Everything the results panel shows, from the session's latest analysis."""
-        view = photo.view(server, kept)
+        view = photo.view(self.server, kept)
         if not view.faces:  # (no result: a message already shown stays)
             return (view.note or gr.skip(), *HIDDEN_RESULTS)
         # Several faces: none is picked yet (the bars show the first) until one is picked.
         return (view.note, gr.update(choices=view.choices, value=None,
                                      visible=len(view.faces) > 1),
-                show_bars(view.faces, 0),
+                self.show_bars(view.faces, 0),
                 gr.update(value=view.table, visible=True, column_widths=view.widths),
                 gr.update(value=view.boxes, visible=True),
                 gr.update(value=view.heat_maps or None, visible=bool(explain and view.heat_maps),
                           columns=min(3, max(2, len(view.heat_maps)))),  # 1 face: a half tile
                 gr.update(visible=True), gr.update(visible=True), "")
 
+    @staticmethod
     def show_bars(faces: list[dict], index):
         """Confidence bars of the face picked (None: a new result's, keep them)."""
         bars = photo.bars(faces, index)
@@ -72,27 +75,32 @@ def photo_tab(server: Server, sources: list[str], with_examples: bool, api_name:
             return gr.update(value=None, visible=False)
         return gr.update(value=bars[1], label=bars[0], visible=True)
 
-    def pick_face(kept: str | None, evt: gr.SelectData):
+    def pick_face(self, kept: str | None, evt: gr.SelectData):
         """A click on the annotated picture picks the face under it."""
-        index = photo.face_at_click(server, kept, evt.index)
+        index = photo.face_at_click(self.server, kept, evt.index)
         return gr.skip() if index is None else index
 
-    def clear_photo(image: str | None = None, kept: str | None = None):
+    def clear_photo(self, image: str | None = None, kept: str | None = None):
         """A new photo (or none): the old results go (unless they are already this photo's:
         an analysis started at once may finish before this event)."""
-        if photo.is_current(server, image, kept):
+        if photo.is_current(self.server, image, kept):
             return (gr.skip(),) * 12
         return (None, [], None, "", *HIDDEN_RESULTS)
 
-    def analyze_upload(image, emotion_set, explain, kept, detector):
+    def analyze_upload(self, image, emotion_set, explain, kept, detector):
         """A new upload (or example) is analysed at once (Analyse stays for re-runs); a file
         we cannot take is told at once, where the result would be, and leaves the input."""
         if image is None:
             return (gr.skip(),) * 5
-        *answer, refused = photo.analyze_upload(server, image, emotion_set, explain, kept,
+        *answer, refused = photo.analyze_upload(self.server, image, emotion_set, explain, kept,
                                                 detector)
         return (*answer, refused or gr.skip(), None if refused else gr.skip())
 
+
+def photo_tab(server: Server, sources: list[str], with_examples: bool, api_name: str | None,
+              journal_store: gr.BrowserState) -> None:
+    """A photo (or webcam snapshot) tab; ``api_name`` makes its analysis public."""
+    on = PhotoHandlers(server)
     with gr.Row(equal_height=False):
         image, button, examples, emotion_set, explain, detector = _inputs(sources,
                                                                           with_examples)
@@ -105,26 +113,26 @@ def photo_tab(server: Server, sources: list[str], with_examples: bool, api_name:
 
     inputs, answers = [image, emotion_set, explain, kept, detector], [annotated, faces, kept]
     results = [message, selector, bars, table, boxes, heat, details, adder, added]
-    event = button.click(analyze_photo, inputs, answers, api_name=api_name,
-                         api_visibility="public" if api_name else "private", **RUN)
-    event.success(show_photo, [kept, explain], results, api_visibility="private").then(
-        None, js=scroll_to_results())
-    rerun = gr.on([emotion_set.input, explain.input, detector.input], reanalyze_photo, inputs,
-                  answers, api_visibility="private", **RUN)
-    rerun.success(show_photo, [kept, explain], results, api_visibility="private")
     private = dict(api_visibility="private")
-    for cleared in [gr.on([image.input, image.clear], clear_photo, [image, kept],
+    event = button.click(on.analyze_photo, inputs, answers, api_name=api_name,
+                         api_visibility="public" if api_name else "private", **RUN)
+    event.success(on.show_photo, [kept, explain], results, **private).then(
+        None, js=scroll_to_results())
+    rerun = gr.on([emotion_set.input, explain.input, detector.input], on.reanalyze_photo,
+                  inputs, answers, **private, **RUN)
+    rerun.success(on.show_photo, [kept, explain], results, **private)
+    for cleared in [gr.on([image.input, image.clear], on.clear_photo, [image, kept],
                           [*answers, *results], show_progress="hidden", **private),
-                    *([examples.load_input_event.then(clear_photo, [image, kept],
+                    *([examples.load_input_event.then(on.clear_photo, [image, kept],
                                                       [*answers, *results], **private)]
                       if with_examples else [])]:
-        analysed = cleared.then(analyze_upload, inputs, [*answers, message, image], **private,
-                                **RUN)
-        analysed.success(show_photo, [kept, explain], results, **private).then(
+        analysed = cleared.then(on.analyze_upload, inputs, [*answers, message, image],
+                                **private, **RUN)
+        analysed.success(on.show_photo, [kept, explain], results, **private).then(
             None, js=scroll_to_results())
-    selector.change(lambda f, i: gr.skip() if i is None else show_bars(f, i), [faces, selector],
-                    [bars], api_visibility="private", show_progress="hidden")
-    annotated.select(pick_face, [kept], [selector], api_visibility="private")
+    selector.change(lambda f, i: gr.skip() if i is None else on.show_bars(f, i),
+                    [faces, selector], [bars], show_progress="hidden", **private)
+    annotated.select(on.pick_face, [kept], [selector], **private)
 
 
 def _inputs(sources: list[str], with_examples: bool) -> tuple:

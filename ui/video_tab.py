@@ -16,18 +16,23 @@ from ui.components import (ALL_FACES, asset, detector_setting, emotion_set_setti
                            timeline_plots)
 
 
-def video_tab(server: Server) -> None:
+class VideoHandlers:
+    """What the tab's events call, each a thin shell over serving/video.py."""
 
-    def analyze_video(video: str | None, emotion_set: str, sample_fps: float,
+    def __init__(self, server: Server):
+        self.server = server
+
+    def analyze_video(self, video: str | None, emotion_set: str, sample_fps: float,
                       detector: str = DEFAULT_DETECTOR, progress=gr.Progress()):
         """API ``/analyze_video``: a video, the emotion set, frames per second to analyse and
         the face detector (default "haar") -> (annotated MP4 video, per-frame CSV of face
         rows, summary JSON)."""
-        answer = video_actions.analyze(server, video, emotion_set, sample_fps, detector,
+        answer = video_actions.analyze(self.server, video, emotion_set, sample_fps, detector,
                                        lambda done, text: progress(done, desc=text))
         # the summary to the client, and (as it was made) to show_video from the server's state
         return answer.annotated, answer.csv, answer.summary, answer.timeline, answer.summary
 
+    @staticmethod
     def show_video(summary: dict | None, whole):
         """The sentence, the timeline (every face at first) and the share-of-time table of
         the video's summary and whole Timeline, as the server made them."""
@@ -38,15 +43,20 @@ def video_tab(server: Server) -> None:
                 gr.update(choices=timeline_choices(whole), value=ALL_FACES),
                 *timeline_plots(whole, ALL_FACES), frame(table, shares_table_widths(table)))
 
-    def preview_video(video: str | None):
+    def preview_video(self, video: str | None):
         """On upload, before any analysis: the first frame and the video's facts (a browser
         cannot play every upload, e.g. OpenCV's MP4s, AVI, MOV); old results go."""
-        first, facts = video_actions.preview(server, video)
-        return gr.update(value=first, visible=first is not None), facts, *clear_video()
+        first, facts = video_actions.preview(self.server, video)
+        return gr.update(value=first, visible=first is not None), facts, *self.clear_video()
 
+    @staticmethod
     def clear_video():
         return (None, None, None, None, None, "", *empty_timeline(), shares_table({}))
 
+
+def _inputs_and_results() -> tuple:
+    """The upload, its first frame and facts, the settings and the button; the annotated
+    video and its message beside them."""
     with gr.Row(equal_height=False):
         with gr.Column():
             upload = gr.File(label=f"Video (MP4, WebM, AVI, MOV; up to "
@@ -64,6 +74,14 @@ def video_tab(server: Server) -> None:
         with gr.Column(elem_classes=["results"]):
             annotated = gr.Video(label="Annotated video (analysed frames)", interactive=False)
             message = gr.Markdown(elem_classes=["video-message"])
+    return (upload, first_frame, facts, emotion_set, sample_fps, detector, button, annotated,
+            message)
+
+
+def video_tab(server: Server) -> None:
+    on = VideoHandlers(server)
+    (upload, first_frame, facts, emotion_set, sample_fps, detector, button, annotated,
+     message) = _inputs_and_results()
     choice, winners, one_face = timeline("Timeline")
     with gr.Row():  # one above the other on a phone
         shares = gr.Dataframe(shares_table({}), label="Share of time in each emotion (%)",
@@ -75,14 +93,14 @@ def video_tab(server: Server) -> None:
     results = [annotated, csv_file, summary, whole, made, message, choice, winners, one_face,
                shares]
     # always_last: a video dropped on another is a clear and an upload at once (video_drop.js)
-    gr.on([upload.upload, upload.clear], preview_video, [upload], [first_frame, facts, *results],
-          api_visibility="private", trigger_mode="always_last")
+    gr.on([upload.upload, upload.clear], on.preview_video, [upload],
+          [first_frame, facts, *results], api_visibility="private", trigger_mode="always_last")
     upload.upload(None, js=asset("video_drop.js"))  # from now on, a drop replaces the video
-    event = button.click(analyze_video, [upload, emotion_set, sample_fps, detector],
+    event = button.click(on.analyze_video, [upload, emotion_set, sample_fps, detector],
                          [annotated, csv_file, summary, whole, made], api_name="analyze_video",
                          concurrency_id="video", concurrency_limit=LIMITS.video_jobs)
     event.success(None, js=scroll_to_results())
-    event.success(show_video, [made, whole], [message, choice, winners, one_face, shares],
+    event.success(on.show_video, [made, whole], [message, choice, winners, one_face, shares],
                   api_visibility="private")
     choice.change(timeline_plots, [whole, choice], [winners, one_face], api_visibility="private",
                   show_progress="hidden")
