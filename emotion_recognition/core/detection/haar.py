@@ -37,9 +37,7 @@ class DetectorSettings:
     min_neighbors: int = 6
     window: int = 24  # the frontal cascade's own window: the smallest face it can see
     min_face_pixels: int = 32  # a face frame (1.2 face widths) of 40 pixels
-    # 384x288: a 640x480 frame is shrunk by 0.6, so its smallest face is the 40 pixels every
-    # tab promises (LIMITS.min_face_side); 400x300 looked for 38-pixel faces at 8 % more cost
-    max_pixels: int = 110_592
+    max_pixels: int = 120_000  # 400x300: a 640x480 frame is shrunk by 0.625
     band: float = 4.0  # a finer pass looks for faces of 1 to 4 windows (the bands overlap)
     use_fallbacks: bool = True
     confirm_fine: bool = True  # a finer pass's face must also be seen by the alt2 cascade
