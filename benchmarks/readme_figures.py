@@ -242,11 +242,12 @@ def detection_recall() -> str:
     sizes = list(next(iter(detectors.values()))["recall_by_size"])
     rows = [(DETECTOR_LABELS.get(key, key),
              *[f"{100 * d['recall_by_size'][size]:.0f} %" for size in sizes],
-             f"{d['false_positives_per_image']:.2f}", f"{d['ms_per_image_p50'] / 1000:.1f} s")
+             f"{d['false_positives_per_image']:.2f}", f"{d['misframed_per_image']:.2f}",
+             f"{d['ms_per_image_p50'] / 1000:.1f} s")
             for key, d in detectors.items()]
     count = next(iter(f["faces_per_size"].values()))
-    return (_table(["face width (px)", *sizes, "false boxes / photo", "time / photo (p50)"], rows,
-                   "|---|" + "---:|" * (len(sizes) + 2))
+    return (_table(["face width (px)", *sizes, "false boxes / photo", "mis-framed / photo",
+                    "time / photo (p50)"], rows, "|---|" + "---:|" * (len(sizes) + 3))
             + f"\n{count} faces per size in {f['images']} {f['canvas']} photos "
               f"({f['face_sources']}); {f['cpu_cores']} CPU cores{_load_note(f)}.\n")
 

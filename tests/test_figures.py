@@ -70,3 +70,14 @@ def test_detection_targets_are_met_in_the_committed_figures():
     assert figures["face_free"]["detectors"]["haar"]["false_boxes"] == 0
     assert figures["shifted_astronaut"]["detectors"]["haar"]["phantom_boxes"] == 0
     assert figures["face_free"]["photos"] >= 20
+
+
+def test_the_recall_benchmark_tells_false_faces_from_misframed_ones():
+    """A box on no pasted face is a false face; one centred on a face but far too large
+    (Haar's 62-pixel box on a 40-pixel face) is a real face badly framed, not a phantom."""
+    from benchmarks.detection_recall import score
+
+    placed = [(100, 100, 40), (500, 500, 200)]
+    boxes = [[90, 90, 62, 62], [510, 510, 180, 180], [900, 900, 50, 50]]
+    found, false_faces, misframed = score(boxes, placed)
+    assert found == {0: False, 1: True} and false_faces == 1 and misframed == 1
