@@ -234,6 +234,27 @@ def test_live_sessions_are_made_for_valid_frames_only_and_capped_per_client():
         sessions.get(ids[7], create=True, client="10.0.0.9")
 
 
+def test_a_stopped_live_session_gives_way_to_its_own_address_only():
+    """A reload or a stopped page must not lock a person out for the session's 2 minutes:
+    at its limit, an address's session idle for IDLE_S gives way to its new one; a running
+    one (or another address's) never does."""
+    import time
+
+    from emotion_recognition.live.sessions import LiveSessions
+
+    sessions = LiveSessions(ttl_s=60, max_sessions=6, per_client=2, idle_s=0.2)
+    ids = [f"{n:032x}" for n in range(5)]
+    sessions.get(ids[0], create=True, client="10.0.0.1")
+    sessions.get(ids[3], create=True, client="10.0.0.2")
+    time.sleep(0.3)  # 0 and the other address's 3 are idle now
+    sessions.get(ids[1], create=True, client="10.0.0.1")
+    sessions.get(ids[2], create=True, client="10.0.0.1")  # 0 gives way
+    assert sessions.get(ids[0]) is None and sessions.get(ids[3]) is not None
+    with pytest.raises(VideoError, match="already has 2 live sessions running"):
+        sessions.get(ids[4], create=True, client="10.0.0.1")  # 1 and 2 are running
+    assert len(sessions) == 3
+
+
 def test_a_live_csv_after_switching_the_emotion_set_leaves_unmeasured_emotions_empty(
         recognizer, tmp_path):
     session = LiveSession(max_records=5)

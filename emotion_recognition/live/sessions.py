@@ -16,6 +16,10 @@ from emotion_recognition.core.limits import LIMITS, Retention, duration_words
 from emotion_recognition.live.session import LiveSession
 
 LIVE_SESSION_ID = re.compile(r"[0-9a-f]{32}")
+# A running page sends frames many times a second: a session unused this long was stopped,
+# reloaded or closed, and gives its place to a new session of the same address at its limit
+# (a reload must not lock a person out for Retention.live_session_s)
+IDLE_S = 10.0
 
 
 class LiveSessions:
@@ -23,8 +27,9 @@ class LiveSessions:
 
     def __init__(self, ttl_s: float = Retention().live_session_s,
                  max_sessions: int = LIMITS.live_sessions,
-                 per_client: int = LIMITS.live_sessions_per_client):
+                 per_client: int = LIMITS.live_sessions_per_client, idle_s: float = IDLE_S):
         self.ttl_s, self.max_sessions, self.per_client = ttl_s, max_sessions, per_client
+        self.idle_s = idle_s
         self._sessions: dict[str, tuple[LiveSession, float]] = {}
         self._lock = threading.Lock()
         self._pools: dict[str, DetectorPool] = {}
@@ -60,16 +65,23 @@ class LiveSessions:
                     del self._sessions[key]
             session = self._sessions.get(session_id, (None, 0.0))[0]
             if session is None and create:
-                session = self._new(client)
+                session = self._new(client, now)
             if session is not None:
                 self._sessions[session_id] = (session, now)
             return session
 
-    def _new(self, client: str) -> LiveSession:
-        if sum(s.client == client for s, _ in self._sessions.values()) >= self.per_client:
-            raise VideoError(f"This address already has {self.per_client} live sessions: stop "
-                             f"one (or wait {duration_words(self.ttl_s)}) before starting "
-                             "another.")
+    def _new(self, client: str, now: float) -> LiveSession:
+        """A session for ``client``; at its limit, its longest-idle session gives way if it
+        has been idle IDLE_S (under the lock)."""
+        mine = sorted((used, key) for key, (s, used) in self._sessions.items()
+                      if s.client == client)
+        if len(mine) >= self.per_client:
+            used, oldest = mine[0]
+            if now - used < self.idle_s:
+                raise VideoError(f"This address already has {self.per_client} live sessions "
+                                 f"running: stop one (a stopped one gives way after "
+                                 f"{duration_words(self.idle_s)}) before starting another.")
+            del self._sessions[oldest]
         if len(self._sessions) >= self.max_sessions:
             raise VideoError("Too many live sessions right now: please try again soon.")
         return LiveSession(client=client, detectors=self.pool)
