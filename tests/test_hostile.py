@@ -74,6 +74,16 @@ class MemoryWatch:
     def reset(self) -> None:
         self._peak = self.rss_mb()
 
+    def settle(self, most_s: float = 5.0) -> None:
+        """Wait (at most ``most_s``) until the server's memory holds still for 0.3 s."""
+        deadline, last = time.monotonic() + most_s, self.rss_mb()
+        while time.monotonic() < deadline:
+            time.sleep(0.3)
+            now = self.rss_mb()
+            if abs(now - last) < 2:
+                return
+            last = now
+
     def peak_mb(self) -> float:
         time.sleep(0.02)  # the last samples
         return self._peak
@@ -155,6 +165,7 @@ class Hostile:
         """Run one attack: the server's memory may rise by ``rise_mb`` during it, and stay
         within MEMORY_BUDGET_MB of the warm server; afterwards it must be up, answer a
         normal photo and have logged no traceback."""
+        self.watch.settle()  # what a previous attack left in flight is not this one's
         self.watch.reset()
         start = self.watch.rss_mb()
         yield
