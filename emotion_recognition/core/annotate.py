@@ -126,38 +126,76 @@ def _slot(face: Box, tag_h: int, height: int) -> Box:
     return Box(face.x, face.y - tag_h if above else face.y + face.h, face.w, tag_h)
 
 
-def _cost(tag: Box, row: int, inside: float, own: int, boxes: list[Box], placed: list[Tag],
-          height: int) -> float:
-    cost = COST_ROW_OUT * row + COST_TOP_BAND * (tag.y < TOP_BAND * height)
-    face = boxes[own]
-    if inside:
-        cost += COST_INSIDE * inside * _overlap(tag, face) / max(1, face.w * face.h)
-    gap = max(face.x - (tag.x + tag.w), tag.x - (face.x + face.w), 0)  # slid off its face
-    cost += COST_SLID * gap / max(1, tag.h)
-    for i, other in enumerate(boxes):
-        if i != own:
-            slot = _slot(other, tag.h, height)
-            cost += (COST_COVERS_FACE * _overlap(tag, other) / max(1, other.w * other.h)
-                     + COST_TAKES_SLOT * _overlap(tag, slot) / max(1, slot.w * slot.h))
-    area = max(1, tag.w * tag.h)
-    covered = [_overlap(tag, p.box) / area for p in placed]
-    return cost + sum(COST_OVERLAP * (1 + share) for share in covered if share)
+def _overlaps(tags: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """(K, M) overlap areas of K tags and M boxes, each row x, y, w, h."""
+    if not len(boxes):
+        return np.zeros((len(tags), 0))
+    t, b = tags[:, None, :], boxes[None, :, :]
+    w = np.minimum(t[..., 0] + t[..., 2], b[..., 0] + b[..., 2]) - np.maximum(t[..., 0], b[..., 0])
+    h = np.minimum(t[..., 1] + t[..., 3], b[..., 1] + b[..., 3]) - np.maximum(t[..., 1], b[..., 1])
+    return np.clip(w, 0, None) * np.clip(h, 0, None)
+
+
+def _costs(places: list, face: Box, others: list[Box], placed: list[Tag],
+           height: int) -> np.ndarray:
+    """What each (tag box, row, inside) place of one size costs (the COST_* weights)."""
+    tags = np.array([[b.x, b.y, b.w, b.h] for b, _, _ in places], np.float64)
+    rows = np.array([row for _, row, _ in places], np.float64)
+    inside = np.array([weight for _, _, weight in places], np.float64)
+    x, y, w, h = tags.T
+    own = np.array([[face.x, face.y, face.w, face.h]], np.float64)
+    cost = COST_ROW_OUT * rows + COST_TOP_BAND * (y < TOP_BAND * height)
+    cost += COST_INSIDE * inside * _overlaps(tags, own)[:, 0] / max(1, face.w * face.h)
+    gap = np.maximum(np.maximum(face.x - (x + w), x - (face.x + face.w)), 0)  # slid off
+    cost += COST_SLID * gap / np.maximum(h, 1)
+    if others:
+        boxes = np.array([[o.x, o.y, o.w, o.h] for o in others], np.float64)
+        area = np.maximum(boxes[:, 2] * boxes[:, 3], 1)
+        cost += COST_COVERS_FACE * (_overlaps(tags, boxes) / area).sum(axis=1)
+        tag_h = int(h[0])  # one size: every place is as high
+        slots = np.array([[b.x, b.y, b.w, b.h] for b in
+                          (_slot(o, tag_h, height) for o in others)], np.float64)
+        cost += COST_TAKES_SLOT * (_overlaps(tags, slots)
+                                   / np.maximum(slots[:, 2] * slots[:, 3], 1)).sum(axis=1)
+    if placed:
+        others_tags = np.array([[t.box.x, t.box.y, t.box.w, t.box.h] for t in placed], np.float64)
+        share = _overlaps(tags, others_tags) / np.maximum(w * h, 1)[:, None]
+        cost += (COST_OVERLAP * (1 + share) * (share > 0)).sum(axis=1)
+    return cost
+
+
+def _reach(face: Box, tag_w: int, tag_h: int) -> Box:
+    """Everything a tag of at most tag_w x tag_h placed for ``face`` may cover (_places)."""
+    rows = ROWS_OUT + 1
+    return Box(face.x - tag_w, face.y - rows * tag_h, face.w + 2 * tag_w,
+               face.h + 2 * rows * tag_h)
 
 
 def _cheapest(shape: tuple[int, ...], own: int, options: list[tuple[str, float]],
               boxes: list[Box], placed: list[Tag]) -> Tag | None:
-    """The cheapest tag for face ``own`` among its (text, cost) options, sizes and places."""
-    best: tuple[float, Tag] | None = None
+    """The cheapest tag for face ``own`` among its (text, cost) options, sizes and places.
+    Only the faces (with their tags' first places) and tags within its reach can add to a
+    place's cost: the others are left out, so a crowded photo costs no more per face."""
+    face, best = boxes[own], None
+    largest = [_font(shape, text, SHRINKS[0])[3:] for text, _ in options]
+    slot_h = max(h for _, h in largest)
+    reach = _reach(face, max(w for w, _ in largest), slot_h)
+    others = [other for i, other in enumerate(boxes) if i != own and _overlap(
+        reach, Box(other.x, other.y - slot_h, other.w, other.h + 2 * slot_h))]
+    near = [tag for tag in placed if _overlap(reach, tag.box)]
     for text, extra in options:
         for shrink in SHRINKS:
             base = extra + COST_SHRUNK * (1 - shrink)
             if best is not None and base >= best[0]:
                 break  # smaller sizes cost more than the place found
             scale, weight, pad, tag_w, tag_h = _font(shape, text, shrink)
-            for tag, row, inside in _places(shape, boxes[own], tag_w, tag_h):
-                cost = base + _cost(tag, row, inside, own, boxes, placed, shape[0])
-                if best is None or cost < best[0]:
-                    best = (cost, Tag(tag, text, scale, weight, pad))
+            places = list(_places(shape, face, tag_w, tag_h))
+            if not places:
+                continue
+            costs = base + _costs(places, face, others, near, shape[0])
+            index = int(np.argmin(costs))
+            if best is None or costs[index] < best[0]:
+                best = (float(costs[index]), Tag(places[index][0], text, scale, weight, pad))
     return None if best is None else best[1]
 
 
