@@ -296,7 +296,7 @@ def test_a_timeline_plot_names_every_emotion_from_its_first_value():
     every emotion; the rows added have no time, so nothing more is drawn."""
     import pandas as pd
 
-    from emotion_recognition.serving.video import with_every_emotion
+    from emotion_recognition.serving.tables import with_every_emotion
 
     table = pd.DataFrame([{"time_s": 0.25 * i, "face": "face 1", "emotion": "neutral",
                            "probability": 0.8} for i in range(3)])

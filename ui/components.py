@@ -11,8 +11,7 @@ import pandas as pd
 from emotion_recognition.core.annotate import EMOTION_COLOURS, colour_hex
 from emotion_recognition.core.detection.detectors import DEFAULT_DETECTOR, DETECTORS
 from emotion_recognition.core.labels import DEFAULT_EMOTION_SET, EMOTION_SETS
-from emotion_recognition.serving.tables import one_face_table, winners_table
-from emotion_recognition.serving.video import with_every_emotion
+from emotion_recognition.serving.tables import one_face_table, winners_table, with_every_emotion
 from ui.safe_blocks import OPTIONAL_INPUTS
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -106,7 +105,7 @@ def timeline_plots(shown, choice: str | None):
 
 def plot_update(table: pd.DataFrame) -> dict:
     """A timeline plot shown with ``table``, every emotion in its colour scale (whichever
-    emotions come first or later: serving.video.with_every_emotion)."""
+    emotions come first or later: serving.tables.with_every_emotion)."""
     return gr.update(value=with_every_emotion(table), visible=True)
 
 

@@ -18,13 +18,12 @@ from typing import Iterator
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from emotion_recognition.core.errors import ImageDecodeError
 from emotion_recognition.core.limits import LIMITS, MB
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
-ORIENTATION_TAG = 0x0112  # EXIF: how the camera was held (1: as stored)
 _decoding = threading.BoundedSemaphore(LIMITS.decodes_at_once)
 
 
@@ -159,7 +158,7 @@ def _check_size(size: tuple[int, int]) -> None:
 def _pil_to_rgb(image: Image.Image) -> np.ndarray:
     image.seek(0)  # first frame of an animation
     _check_size(image.size)
-    if image.getexif().get(ORIENTATION_TAG, 1) != 1:  # (transposing copies the image)
+    if image.getexif().get(ExifTags.Base.Orientation, 1) != 1:  # (transposing copies it)
         image = ImageOps.exif_transpose(image) or image
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):
         values = np.asarray(image, dtype=np.float64)

@@ -7,9 +7,11 @@ Column widths are given in percent so that a phone shows every column without sc
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from emotion_recognition.core.annotate import colour_hex, label_text
+from emotion_recognition.core.labels import EMOTIONS7
 from emotion_recognition.journal.entries import Entry
 from emotion_recognition.video.timeline import Timeline
 
@@ -89,3 +91,15 @@ def journal_table(entries: list[Entry]) -> pd.DataFrame:
           "emotion": label_text(e.emotion, e.probabilities[e.emotion]), "note": e.note}
          for e in reversed(entries)],
         columns=["time", "source", "emotion", "note"])
+
+
+def with_every_emotion(table: pd.DataFrame) -> pd.DataFrame:
+    """A timeline plot's rows and, for each emotion they lack, a row without a time (never
+    drawn). A Gradio plot (6.31) fixes its colours to the emotions of the first value it
+    draws and keeps them when its value changes: an emotion that came later was not drawn."""
+    missing = [name for name in EMOTIONS7 if name not in set(table["emotion"])]
+    if table.empty or not missing:
+        return table
+    first = table.iloc[0].to_dict()
+    padding = pd.DataFrame([{**first, "time_s": np.nan, "emotion": name} for name in missing])
+    return pd.concat([table, padding], ignore_index=True)

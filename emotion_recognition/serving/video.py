@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 import numpy as np
-import pandas as pd
 
-from emotion_recognition.core.annotate import EMOTION_COLOURS, for_display
+from emotion_recognition.core.annotate import for_display
 from emotion_recognition.core.decode import IMAGE_SUFFIXES
 from emotion_recognition.core.detection.detectors import DEFAULT_DETECTOR
 from emotion_recognition.core.errors import EmotionAppError
@@ -85,14 +84,3 @@ def summary_text(summary: dict | None) -> str:
                  f"{summary.get('stopped_because') or 'a limit was reached'}.")
     return text
 
-
-def with_every_emotion(table: pd.DataFrame) -> pd.DataFrame:
-    """A timeline plot's rows and, for each emotion they lack, a row without a time (never
-    drawn). A Gradio plot (6.31) fixes its colours to the emotions of the first value it
-    draws and keeps them when its value changes: an emotion that came later was not drawn."""
-    missing = [name for name in EMOTION_COLOURS if name not in set(table["emotion"])]
-    if table.empty or not missing:
-        return table
-    first = table.iloc[0].to_dict()
-    padding = pd.DataFrame([{**first, "time_s": np.nan, "emotion": name} for name in missing])
-    return pd.concat([table, padding], ignore_index=True)
