@@ -5,8 +5,9 @@
 
 Every detector a user can choose (core/detection/detectors.py: haar, the default; blazeface;
 combined), Haar as served before BlazeFace checked its faces (haar_unverified),
-and the peer, the fer package's detector: haarcascade_frontalface_default at full size,
-scaleFactor 1.1, minNeighbors 5, minSize 30x30. Ours run as the photo pipeline does
+and the peer: the fer package's detector, haarcascade_frontalface_default at full size with
+scaleFactor 1.1 and minNeighbors 5, but a minSize of 30x30 where fer's default is 50x50 (so it
+can find the 40-pixel faces at all). Ours run as the photo pipeline does
 (policy.find_faces: turned copies are searched when nothing is found upright).
 
 * Recall by face size: faces are pasted at 40-600 pixels (the side of a FER2013-style face

@@ -16,7 +16,8 @@ centre lies inside it; a missed face counts as wrong. Strategies:
 * haar, blazeface, combined: each detector a user can choose, as served (with the retry);
 * haar+blazeface eyes: haar, each crop turned so that the eyes BlazeFace found when it
   checked the face (its keypoints) are level: do landmarks help the classifier?
-* peer: the fer package's detector (full-size Haar, 1.1 / 5 / 30x30), no retry.
+* peer: the fer package's detector (full-size Haar, 1.1 / 5; minSize 30x30, fer's default
+  is 50x50), no retry.
 
 Writes benchmarks/figures/rotation.json: per strategy and angle, the share of faces found,
 the accuracy over all faces and among those found, and ms per photo. PublicTest only

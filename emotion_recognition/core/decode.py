@@ -107,7 +107,7 @@ def decode_frame(data: bytes, width: int = LIMITS.live_frame_width,
             if long_side > max(width, height) or short_side > min(width, height):
                 raise ImageDecodeError(f"{refusal} This one is {image.size[0]}x{image.size[1]}.")
             with decode_slot():
-                return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
+                return np.array(image if image.mode == "RGB" else image.convert("RGB"), dtype=np.uint8)
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError,
             ValueError):
         raise ImageDecodeError(refusal) from None
@@ -172,7 +172,7 @@ def _pil_to_rgb(image: Image.Image) -> np.ndarray:
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
         background = Image.new("RGBA", image.size, (255, 255, 255, 255))
         image = Image.alpha_composite(background, image.convert("RGBA"))
-    return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
+    return np.array(image if image.mode == "RGB" else image.convert("RGB"), dtype=np.uint8)
 
 
 def _array_to_rgb(array: np.ndarray) -> np.ndarray:

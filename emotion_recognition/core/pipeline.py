@@ -37,11 +37,14 @@ def no_face_message(smallest_face: int) -> str:
             f"and is at least {smallest_face} pixels wide.")
 
 
-def classify_faces(rgb: np.ndarray, boxes: list[Box], classifier: EmotionClassifier) -> list[Face]:
-    """Classify every box of an RGB image in one batch."""
+def classify_faces(image: np.ndarray, boxes: list[Box], classifier: EmotionClassifier
+                   ) -> list[Face]:
+    """Classify every box of an RGB or grey image (the grey one the faces were found in:
+    it is not made again) in one batch."""
     if not boxes:
         return []
-    return faces_of(boxes, classifier.predict(face_crops(to_grey(rgb), boxes)), classifier.labels)
+    return faces_of(boxes, classifier.predict(face_crops(to_grey(image), boxes)),
+                    classifier.labels)
 
 
 def faces_of(boxes: list[Box], probabilities: np.ndarray, labels: tuple[str, ...]) -> list[Face]:
@@ -121,7 +124,7 @@ class EmotionRecognizer:
         """Like analyze, for an RGB image already decoded (e.g. kept to analyze it again)."""
         classifier, grey = self.classifier(emotion_set), to_grey(rgb)
         finder = self.detector_named(detector)
-        faces = classify_faces(rgb, find_faces(finder, grey), classifier)
+        faces = classify_faces(grey, find_faces(finder, grey), classifier)
         explanations = explain_faces(grey, faces, classifier) if explain else []
         message = "" if faces else no_face_message(
             max(LIMITS.min_face_side, round(finder.smallest_face(grey) * scale)))

@@ -60,8 +60,9 @@ class LiveSession:
         the session's own by default)."""
         classifier = recognizer.classifier(emotion_set or self.emotion_set)
         moment = time.monotonic() - self.started
-        boxes = self._detector(recognizer).detect(to_grey(rgb))
-        faces = self.tracker.update(classify_faces(rgb, boxes, classifier), moment)
+        grey = to_grey(rgb)
+        faces = self.tracker.update(
+            classify_faces(grey, self._detector(recognizer).detect(grey), classifier), moment)
         with self._records_lock:
             self._labels, self._revision = classifier.labels, classifier.revision
             self._records.extend(FaceRecord(moment, self.frames, face) for face in faces)

@@ -15,7 +15,6 @@ from typing import Callable
 import cv2
 
 from emotion_recognition.core.annotate import draw
-from emotion_recognition.core.crops import to_grey
 from emotion_recognition.core.detection.detectors import DEFAULT_DETECTOR, check_detector
 from emotion_recognition.core.errors import VideoError
 from emotion_recognition.core.labels import DEFAULT_EMOTION_SET, emotion_set_of_labels
@@ -181,17 +180,17 @@ def _analyze_frames(reader, result, detector, classifier, tracker, writer, progr
             return
         result.last_time = (frame.index + 1) / info.fps
         started = clock()
-        rgb = cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2RGB)
-        boxes = detector.detect(to_grey(rgb))
+        grey = cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2GRAY)
+        boxes = detector.detect(grey)
         detected = clock()
-        faces = tracker.update(classify_faces(rgb, boxes, classifier), frame.time)
+        faces = tracker.update(classify_faces(grey, boxes, classifier), frame.time)
         classified = clock()
         result.records.extend(FaceRecord(frame.time, frame.index, face) for face in faces)
         result.frames_analysed += 1
         seconds["detect"] += detected - started
         seconds["classify"] += classified - detected
         if writer is not None:
-            annotated = draw(rgb, faces)
+            annotated = draw(cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2RGB), faces)
             if annotated.shape[1::-1] != size:
                 annotated = cv2.resize(annotated, size, interpolation=cv2.INTER_AREA)
             drawn = clock()
