@@ -107,7 +107,8 @@ def decode_frame(data: bytes, width: int = LIMITS.live_frame_width,
             if long_side > max(width, height) or short_side > min(width, height):
                 raise ImageDecodeError(f"{refusal} This one is {image.size[0]}x{image.size[1]}.")
             with decode_slot():
-                return np.array(image if image.mode == "RGB" else image.convert("RGB"), dtype=np.uint8)
+                rgb = image if image.mode == "RGB" else image.convert("RGB")
+                return np.array(rgb, dtype=np.uint8)
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError,
             ValueError):
         raise ImageDecodeError(refusal) from None
