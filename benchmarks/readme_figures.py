@@ -61,6 +61,17 @@ def speed() -> str:
                     "target"], rows, "|---|---:|---:|---:|---:|---:|---:|") + _machine(f))
 
 
+def fer_release() -> str:
+    """fer as released beside the Keras file it ships, on FER2013 (benchmarks.fer_release)."""
+    f = load("fer_release")
+    rows = [(name, f"{100 * f[name]['fer_release_accuracy']:.2f} %",
+             f"{100 * f[name]['keras_file_accuracy']:.2f} %", f"{100 * f[name]['same_label']:.1f} %")
+            for name in ("PublicTest", "PrivateTest")]
+    return _table(["FER2013", f"fer {f['fer_version']} as released (quantized TensorFlow Lite)",
+                   "the Keras file it ships", "faces given the same label"], rows,
+                  "|---|---:|---:|---:|")
+
+
 def _machine(figures: dict) -> str:
     machine = figures.get("machine")
     if not machine:
@@ -324,7 +335,7 @@ RENDERERS = {"detection-recall": detection_recall, "false-faces": false_faces,
              "load": load_test, "memory": memory,
              "experiments": experiments, "batch": batch, "accuracy": accuracy,
              "calibration": calibration, "selection": selection, "rotation": rotation,
-             "live-browser": live_browser}
+             "live-browser": live_browser, "fer-release": fer_release}
 
 
 def _table(header: list[str], rows: list[tuple], rule: str) -> str:

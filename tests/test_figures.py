@@ -14,7 +14,7 @@ pytestmark = pytest.mark.unit
 README = readme_figures.ROOT / "README.md"
 MODEL_CARD = readme_figures.ROOT / "model" / "README.md"
 EXPECTED = {README: {"speed", "video-stages", "load", "memory", "detection-recall", "false-faces",
-                     "detector-frames"}, MODEL_CARD: {"experiments", "rotation"}}
+                     "detector-frames", "fer-release"}, MODEL_CARD: {"experiments", "rotation"}}
 
 
 @pytest.mark.parametrize("document", [README, MODEL_CARD], ids=["README", "model card"])
