@@ -86,3 +86,15 @@ def test_a_face_far_from_any_track_is_new():
     tracker = FaceTracker()
     tracker.update([_face(10, 0.9)], 0.0)
     assert tracker.update([_face(500, 0.9)], 0.2)[0].face_id == 2  # 8 widths in 0.2 s
+
+
+def test_frames_arriving_in_a_burst_keep_the_id():
+    """A live page sends frames three at a time: 13 ms apart, a face that moved 37 pixels
+    (a jump, or jitter) must not be predicted thousands of pixels away for the next frame
+    (the live browser test once saw 'face 2' on a single face after such a jump)."""
+    tracker = FaceTracker()
+    tracker.update([_face(313, 0.9, w=90)], 0.949)
+    tracker.update([_face(350, 0.9, w=88)], 0.962)  # 13 ms later, 37 pixels on
+    later = tracker.update([_face(346, 0.9, w=92)], 1.063)
+    assert [f.face_id for f in later] == [1]
+    assert tracker.update([_face(342, 0.9, w=90)], 1.075)[0].face_id == 1

@@ -91,6 +91,15 @@ class FaceTracker:
                 track_of[fi] = self._tracks[ti]
         return track_of
 
+    def _bounded(self, speed: np.ndarray, width: float) -> np.ndarray:
+        """A measured speed of at most ``max_speed`` face widths a second: frames that
+        arrive a few milliseconds apart (a live page sends three at once) turn a few pixels
+        of jitter, or a jump, into thousands of pixels a second, which would carry the
+        prediction far past the face and give it a new number on the next frame."""
+        fastest = self.max_speed * width
+        magnitude = float(np.hypot(*speed))
+        return speed if magnitude <= fastest else speed * (fastest / magnitude)
+
     def _advance(self, face: Face, track: _Track | None, now: float) -> Face:
         labels = list(face.probabilities)
         current = np.array([face.probabilities[name] for name in labels])
@@ -104,7 +113,8 @@ class FaceTracker:
             track.smoothed = self.smoothing * track.smoothed + (1 - self.smoothing) * current
             elapsed = now - track.seen_at
             if elapsed > 0:
-                speed = (centre(face.box) - centre(track.box)) / elapsed
+                speed = self._bounded((centre(face.box) - centre(track.box)) / elapsed,
+                                      (face.box.w + track.box.w) / 2)
                 track.velocity = (speed if not track.velocity.any()
                                   else 0.5 * (track.velocity + speed))
             track.box, track.seen_at, track.missed = face.box, now, 0
