@@ -15,6 +15,19 @@ import cv2
 import numpy as np
 
 
+def fer_input(grey_face: np.ndarray) -> np.ndarray:
+    """A grey face as fer prepares it for mini-XCEPTION: 64x64, x/255, then (x-0.5)*2."""
+    face = cv2.resize(grey_face, (64, 64)).astype(np.float32)
+    return ((face / 255.0) - 0.5) * 2.0
+
+
+def draw_box(bgr: np.ndarray, box, text: str) -> None:
+    """A peer's box and label, as simply as a demo draws them (the same work for each)."""
+    x, y, w, h = box
+    cv2.rectangle(bgr, (x, y), (x + w, y + h), (0, 255, 0), 2)
+    cv2.putText(bgr, text, (x, y - 5), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (0, 255, 0), 2)
+
+
 class PeerPipeline:
     """The reference the targets were set against: Haar at full size (1.1, 5, 30x30: fer's
     default minimum face is 50), one Keras predict per face (as fer 20 to 22.0 call it)."""
@@ -27,18 +40,14 @@ class PeerPipeline:
             str(Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"))
 
     def classify(self, grey_face: np.ndarray) -> np.ndarray:
-        face = cv2.resize(grey_face, (64, 64)).astype(np.float32)
-        face = ((face / 255.0) - 0.5) * 2.0
-        return self.model.predict(face[None, ..., None], verbose=0)[0]
+        return self.model.predict(fer_input(grey_face)[None, ..., None], verbose=0)[0]
 
     def run(self, jpeg: bytes) -> np.ndarray:
         bgr = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
         grey = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
         for x, y, w, h in self.cascade.detectMultiScale(grey, 1.1, 5, minSize=(30, 30)):
             probabilities = self.classify(grey[y:y + h, x:x + w])
-            cv2.rectangle(bgr, (x, y), (x + w, y + h), (0, 255, 0), 2)
-            cv2.putText(bgr, f"{probabilities.argmax()}", (x, y - 5), cv2.FONT_HERSHEY_SIMPLEX,
-                        0.8, (0, 255, 0), 2)
+            draw_box(bgr, (x, y, w, h), f"{probabilities.argmax()}")
         return bgr
 
 
@@ -69,14 +78,11 @@ class FerPackage:
 
     def classify(self, grey_face: np.ndarray) -> np.ndarray:
         """One face as detect_emotions classifies it (64x64, scaled to [-1, 1])."""
-        face = cv2.resize(grey_face, (64, 64)).astype(np.float32)
-        return np.asarray(self.detector._classify_emotions(((face / 255.0) - 0.5)[None] * 2.0))[0]
+        return np.asarray(self.detector._classify_emotions(fer_input(grey_face)[None]))[0]
 
     def run(self, jpeg: bytes) -> np.ndarray:
         bgr = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
         for face in self.detector.detect_emotions(bgr):
-            x, y, w, h = (int(v) for v in face["box"])
-            cv2.rectangle(bgr, (x, y), (x + w, y + h), (0, 255, 0), 2)
-            cv2.putText(bgr, max(face["emotions"], key=face["emotions"].get), (x, y - 5),
-                        cv2.FONT_HERSHEY_SIMPLEX, 0.8, (0, 255, 0), 2)
+            draw_box(bgr, [int(v) for v in face["box"]],
+                     max(face["emotions"], key=face["emotions"].get))
         return bgr

@@ -109,3 +109,26 @@ def test_an_analysis_makes_a_new_kept_photo_and_leaves_the_old_one_whole(recogni
     assert len(first.analysis.faces[0].probabilities) == 7 and len(second.analysis.faces[0].probabilities) == 4
     with pytest.raises(dataclasses.FrozenInstanceError):
         first.analysis = None
+
+
+def test_the_labels_are_laid_out_once_per_analysis(recognizer, tmp_path, monkeypatch):
+    """Clicks ask which label they hit: the layout draw() made is worked out once per kept
+    analysis, not on every click, and a new analysis has its own."""
+    from emotion_recognition.core import annotate
+    from emotion_recognition.serving import kept_photos
+    from emotion_recognition.serving.photo import label_at
+
+    upload = tmp_path / "upload.jpg"
+    shutil.copy(EXAMPLES / "three_faces.jpg", upload)
+    read = DeletingReader()
+    kept, _ = analyze_kept(recognizer, str(upload), None, read)
+    layouts = []
+    monkeypatch.setattr(kept_photos, "face_tags",
+                        lambda *a: layouts.append(a) or annotate.face_tags(*a))
+    for _ in range(3):
+        assert label_at(kept, -5, -5, kept.shape[1]) is None
+    assert len(layouts) == 1
+    assert kept.tags == annotate.face_tags((*kept.shape, 3), kept.analysis.faces)
+    again, _ = analyze_kept(recognizer, str(upload), kept, read, "emotion4")
+    label_at(again, 0, 0, again.shape[1])
+    assert len(layouts) == 2

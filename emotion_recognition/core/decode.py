@@ -107,8 +107,7 @@ def decode_frame(data: bytes, width: int = LIMITS.live_frame_width,
             if long_side > max(width, height) or short_side > min(width, height):
                 raise ImageDecodeError(f"{refusal} This one is {image.size[0]}x{image.size[1]}.")
             with decode_slot():
-                rgb = image if image.mode == "RGB" else image.convert("RGB")
-                return np.array(rgb, dtype=np.uint8)
+                return _rgb_array(image)
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError,
             ValueError):
         raise ImageDecodeError(refusal) from None
@@ -173,6 +172,11 @@ def _pil_to_rgb(image: Image.Image) -> np.ndarray:
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
         background = Image.new("RGBA", image.size, (255, 255, 255, 255))
         image = Image.alpha_composite(background, image.convert("RGBA"))
+    return _rgb_array(image)
+
+
+def _rgb_array(image: Image.Image) -> np.ndarray:
+    """A writable RGB uint8 array of a PIL image (one copy when it is RGB already)."""
     return np.array(image if image.mode == "RGB" else image.convert("RGB"), dtype=np.uint8)
 
 

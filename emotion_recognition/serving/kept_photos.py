@@ -19,11 +19,13 @@ import time
 from collections import OrderedDict
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
+from emotion_recognition.core.annotate import Tag, face_tags
 from emotion_recognition.core.decode import decode_photo, read_image_bytes
 from emotion_recognition.core.detection.detectors import DEFAULT_DETECTOR
 from emotion_recognition.core.explain import overlay
@@ -48,6 +50,14 @@ class KeptPhoto:
     @property
     def nbytes(self) -> int:
         return len(self.data) + sum(heat.nbytes for heat in self.heat_maps)
+
+    @cached_property
+    def tags(self) -> list[Tag]:
+        """Where draw() put each face's label, worked out once per analysis (every click on
+        the picture asks which label it hit; 260 faces take 0.6 s to lay out)."""
+        if self.analysis is None:
+            return []
+        return face_tags((*self.shape, 3), self.analysis.faces)
 
 
 NO_PIXELS = np.zeros((0, 0, 3), np.uint8)

@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from emotion_recognition.core.annotate import (display_size, draw, face_tags, for_display,
-                                               jpeg_bytes)
+from emotion_recognition.core.annotate import display_size, draw, for_display, jpeg_bytes
 from emotion_recognition.core.detection.detectors import DEFAULT_DETECTOR
 from emotion_recognition.core.errors import EmotionAppError
 from emotion_recognition.core.labels import DEFAULT_EMOTION_SET
@@ -113,8 +112,8 @@ def label_at(photo: KeptPhoto, x: float, y: float, shown_width: int) -> int | No
     if photo.analysis is None or not photo.analysis.faces or shown_width <= 0:
         return None
     factor = photo.shape[1] / shown_width
-    tags = face_tags((*photo.shape, 3), photo.analysis.faces)
-    return next((i for i, tag in enumerate(tags) if tag.contains(x * factor, y * factor)), None)
+    return next((i for i, tag in enumerate(photo.tags) if tag.contains(x * factor, y * factor)),
+                None)
 
 
 def is_current(server: Server, image: str | None, kept: str | None) -> bool:

@@ -83,4 +83,3 @@ def summary_text(summary: dict | None) -> str:
         text += (f" **Stopped at {summary['stopped_at_s']} s**: "
                  f"{summary.get('stopped_because') or 'a limit was reached'}.")
     return text
-
