@@ -3,8 +3,8 @@
     python -m emotion_recognition.training.recipe --data data/fer2013_pack.npz \
         --out runs/gpu --time-budget 480 [--recipe gpu|tiny]
 
-One call is one job (a GPU loan's 10-minute call): it spends ``--time-budget`` seconds so
-that it always ends with served models, however fast the machine is:
+One call is one job: it spends ``--time-budget`` seconds (a budget of your choice) so that
+it always ends with served models, however fast the machine is:
 
 1. a wide teacher, its number of epochs chosen by the clock (``train --plan-seconds``) to
    leave the student its share; its outputs on Training and PublicTest are stored, so its
