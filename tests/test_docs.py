@@ -19,7 +19,11 @@ from __future__ import annotations
 
 import ast
 import configparser
+import contextlib
+import functools
+import importlib
 import importlib.util
+import io
 import re
 import subprocess
 import tomllib
@@ -158,10 +162,61 @@ def broken_commands(text: str) -> list[str]:
     broken = [f"python -m {m}" for m in MODULE.findall(text) if not _runnable(m)]
     broken += [s for pair in SCRIPT.findall(text) for s in pair if s and not _exists(s)]
     broken += [c for c in CONSOLE.findall(code(text)) if c not in scripts]
+    for settings, script in re.findall(r"((?:\b[A-Z][A-Z_]+=\S*\s+)+)bash\s+([\w./-]+\.sh)", text):
+        if _exists(script):  # the settings a script is given are ones it reads
+            broken += [f"{name} for {script}" for name in re.findall(r"([A-Z][A-Z_]+)=", settings)
+                       if name not in (ROOT / script).read_text()]
     for expression in TIER.findall(text):
         words = set(re.findall(r"\w+", expression)) - {"not", "and", "or"}
         broken += [f"-m {word}" for word in words if word not in tiers]
     return broken
+
+
+def _options_of(module: str) -> set[str]:
+    """Every "--option" string in a module of the project and the project's modules it
+    imports (shared options such as cli/options.py's)."""
+    file = ROOT / Path(*module.split("."))
+    file = file / "__main__.py" if file.is_dir() else file.with_suffix(".py")
+    sources = [file.read_text()]
+    for node in ast.walk(ast.parse(sources[0])):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            imported = ROOT / Path(*node.module.split("."))
+            if imported.with_suffix(".py").is_file():
+                sources.append(imported.with_suffix(".py").read_text())
+    return {o for source in sources for o in re.findall(r"[\"'](--[\w-]+)[\"']", source)}
+
+
+@functools.cache
+def _help_options(module: str) -> frozenset[str]:
+    """The options a command's --help lists (for options built from data, such as
+    training.train's from its settings), its main(["--help"]) run in process."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), pytest.raises(SystemExit):
+        importlib.import_module(module).main(["--help"])
+    return frozenset(re.findall(r"(?<![\w-])(--[\w-]+)", out.getvalue()))
+
+
+def unknown_options(text: str) -> list[str]:
+    """Options given to the project's commands (python -m ..., emotion-...) in code that the
+    command does not have."""
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    ours = {p.name for p in ROOT.iterdir() if p.is_dir()}
+    unknown = []
+    for line in code(text).replace("\\\n", " ").splitlines():
+        for command in re.split(r"&&|\|\|?|;", line.partition("#")[0]):
+            module = MODULE.search(command)
+            console = CONSOLE.search(command)
+            if module and module[1].split(".")[0] in ours:
+                name, rest = module[1], command[module.end():]
+            elif console and console[1] in scripts:
+                name, rest = scripts[console[1]].split(":")[0], command[console.end():]
+            else:
+                continue
+            if not _runnable(name):
+                continue  # broken_commands reports it
+            given = set(re.findall(r"(?<![\w-])(--[\w-]+)", rest)) - _options_of(name) - {"--help"}
+            unknown += [f"{name} {o}" for o in given if o not in _help_options(name)]
+    return sorted(set(unknown))
 
 
 def outside_places(text: str) -> list[str]:
@@ -199,6 +254,11 @@ def test_every_path_named_exists(docs):
 def test_every_module_script_and_tier_named_exists(docs):
     broken = {name: b for name, text in docs.items() if (b := broken_commands(text))}
     assert broken == {}
+
+
+def test_every_option_given_to_a_command_of_the_project_exists(docs):
+    unknown = {name: u for name, text in docs.items() if (u := unknown_options(text))}
+    assert unknown == {}
 
 
 def test_no_document_names_a_place_outside_the_repository(docs):
@@ -240,7 +300,7 @@ def test_the_architecture_page_draws_the_real_tree():
 
 def test_the_readme_is_a_front_page_with_the_two_commands():
     text = (ROOT / "README.md").read_text()
-    assert len(text.splitlines()) <= 150
+    assert len(text.splitlines()) <= 150  # about two minutes of reading
     assert ("python3 -m venv .venv && .venv/bin/pip install -r requirements.txt && "
             ".venv/bin/python app.py") in text
     assert "\nbash scripts/test.sh\n" in text
@@ -260,8 +320,16 @@ def test_the_checks_catch_what_they_look_for(tmp_path):
     assert broken_commands("python -m emotion_recognition.core.limits; `emotion-nothing x`\n"
                            "bash scripts/test.sh -m quick; tags: emotion-recognition") == [
         "python -m emotion_recognition.core.limits", "emotion-nothing", "-m quick"]
+    assert broken_commands("JOB_SECONDS=60 TIME=9 bash scripts/gpu_train.sh runs/gpu") == [
+        "TIME for scripts/gpu_train.sh"]
     assert broken_commands("python -m emotion_recognition.cli.photo a.jpg; `emotion-batch x`\n"
                            'bash scripts/test.sh -m "not training"') == []
+    assert unknown_options("```\npython -m emotion_recognition.training.train --data a \\\n"
+                           "    --no-such-option 3   # --not-an-option\n"
+                           "emotion-photo x --csv y --colour z\n```") == [
+        "emotion_recognition.cli.photo --colour",
+        "emotion_recognition.training.train --no-such-option"]
+    assert unknown_options("`emotion-photo x --detector combined --model-dir m`") == []
     shared = "../" + "shared/data/fer2013.zip"
     assert outside_places(f"--data {shared} or /home/me/fer2013.zip, not the /analyze route") == [
         "/home/", shared]
