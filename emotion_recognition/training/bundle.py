@@ -11,7 +11,7 @@ teacher's weights are never needed again: its outputs are what the students lear
 
 ``results.tar`` is for the machine that evaluates: everything but checkpoints of finished
 runs, duplicate weights and all teachers' exported models but the best one's 7-emotion
-model (it is split into parts to come back).
+model.
 """
 
 from __future__ import annotations

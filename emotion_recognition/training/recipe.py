@@ -270,8 +270,7 @@ def main(argv=None) -> None:
     parser.add_argument("--data", required=True, help="a training pack (.npz) or fer2013.zip")
     parser.add_argument("--out", type=Path, required=True, help="the recipe's output folder")
     parser.add_argument("--time-budget", type=float, default=480.0,
-                        help="seconds this job may take (default 480: a 10-minute call with "
-                             "room for set-up and copying back)")
+                        help="seconds this job may take, a budget of your choice (default 480)")
     parser.add_argument("--recipe", default="gpu", choices=sorted(RECIPES))
     parser.add_argument("--student-init", default="", metavar="MODEL",
                         help="warm-start the student from this served .keras (or run folder)")
