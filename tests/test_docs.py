@@ -334,3 +334,16 @@ def test_the_checks_catch_what_they_look_for(tmp_path):
     assert outside_places(f"--data {shared} or /home/me/fer2013.zip, not the /analyze route") == [
         "/home/", shared]
     assert BUILDERS_PLACES.search(f"python -m x --data {shared}")
+
+
+def test_the_architecture_page_states_the_layers_the_test_enforces():
+    """docs/architecture.md's table of layers is test_architecture.ALLOWED, package by package."""
+    from test_architecture import ALLOWED, UI_ALLOWED
+
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    table = {m[1]: set(re.findall(r"\b(\w+)\b", m[2].split("(")[0])) - {"nothing", "else", "of",
+                                                                          "the", "project"}
+             for m in re.finditer(r"^\| `(\w+)` \| ([^|]+) \|", text, re.M)}
+    assert table == {name: allowed - {name} for name, allowed in ALLOWED.items()}
+    ui_row = re.search(r"^\| `ui/`, `app.py` \| ([^|(]+)", text, re.M)[1]
+    assert set(re.findall(r"\w+", ui_row)) == UI_ALLOWED
