@@ -241,29 +241,18 @@ def test_the_documents_are_all_read(docs):
             "docs/architecture.md"} <= set(docs)
 
 
-def test_every_link_leads_to_a_file_and_heading_of_the_project(docs):
-    broken = {name: b for name, text in docs.items() if (b := broken_links(name, text))}
-    assert broken == {}
+CHECKS = {"links lead to a file and heading of the project": broken_links,
+          "paths named exist": lambda name, text: missing_paths(text),
+          "modules, scripts, console scripts and tiers named exist":
+              lambda name, text: broken_commands(text),
+          "options given to the project's commands exist": lambda name, text: unknown_options(text),
+          "no place outside the repository": lambda name, text: outside_places(text)}
 
 
-def test_every_path_named_exists(docs):
-    missing = {name: m for name, text in docs.items() if (m := missing_paths(text))}
-    assert missing == {}
-
-
-def test_every_module_script_and_tier_named_exists(docs):
-    broken = {name: b for name, text in docs.items() if (b := broken_commands(text))}
-    assert broken == {}
-
-
-def test_every_option_given_to_a_command_of_the_project_exists(docs):
-    unknown = {name: u for name, text in docs.items() if (u := unknown_options(text))}
-    assert unknown == {}
-
-
-def test_no_document_names_a_place_outside_the_repository(docs):
-    found = {name: f for name, text in docs.items() if (f := outside_places(text))}
-    assert found == {}
+@pytest.mark.parametrize("check", CHECKS)
+def test_every_document_passes(docs, check):
+    failed = {name: found for name, text in docs.items() if (found := CHECKS[check](name, text))}
+    assert failed == {}
 
 
 def test_no_file_names_the_folders_of_the_machines_it_was_built_on():
