@@ -1,6 +1,6 @@
 """How BlazeFace frames a face relative to the box Haar draws on it (detectors.haar_framed).
 
-    python -m benchmarks.blazeface_framing --data ../shared/data/fer2013/fer2013.zip
+    python -m benchmarks.blazeface_framing --data fer2013.zip
 
 The classifier's crops are calibrated on Haar's boxes (core/crops.py: CROP_SCALE), so a face
 BlazeFace finds is re-framed as Haar would frame it. Both detectors run on FER2013 Training

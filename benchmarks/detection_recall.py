@@ -1,6 +1,6 @@
 """Detectors side by side in 12-megapixel photos: faces found by size, false faces, time.
 
-    python -m benchmarks.detection_recall --data ../shared/data/fer2013/fer2013.zip \
+    python -m benchmarks.detection_recall --data fer2013.zip \
         --json benchmarks/figures/detection_recall.json
 
 Every detector a user can choose (core/detection/detectors.py: haar, the default; blazeface;

@@ -1,7 +1,7 @@
 """Is the heat map faithful? Hide the hottest region of each face, then a random region of
 the same size, and compare how much the chosen emotion's probability drops.
 
-    python -m benchmarks.explanation_faithfulness --data ../shared/data/fer2013/fer2013.zip \
+    python -m benchmarks.explanation_faithfulness --data fer2013.zip \
         --faces 500 --json benchmarks/figures/explanation_faithfulness.json
 
 FER2013 PublicTest faces (never PrivateTest), the served 7-emotion model. The heat map is

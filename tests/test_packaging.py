@@ -51,17 +51,17 @@ def test_wheel_holds_code_models_and_command_lines(tmp_path):
         assert line in scripts
 
 
-def readme_block(after: str) -> str:
-    """The first fenced code block of README.md after the line holding ``after``."""
-    text = (ROOT / "README.md").read_text()
+def readme_block(after: str, document: str = "README.md") -> str:
+    """The first fenced code block of a document (README.md) after the line holding ``after``."""
+    text = (ROOT / document).read_text()
     start = text.index("```", text.index(after))
     start = text.index("\n", start) + 1
     return text[start:text.index("```", start)]
 
 
 def test_the_readme_example_runs_from_another_folder(tmp_path):
-    """README's in-process Python examples, as written (the API, a video's rows, then the
-    journal), on a group photo, a clip and a journal export."""
+    """README's in-process Python example, as written, then docs/journal.md's (the journal),
+    on a group photo and a journal export."""
     from conftest import write_video
     from emotion_recognition.journal import entries as journal
 
@@ -70,8 +70,8 @@ def test_the_readme_example_runs_from_another_folder(tmp_path):
     earlier = journal.new_entry([{"angry": 0.0, "happy": 0.9, "sad": 0.1, "neutral": 0.0}],
                                 "live", "earlier", "2025-01-31T08:15:00+01:00")
     (tmp_path / "my-journal.csv").write_text(journal.to_csv(journal.add([], earlier)))
-    code = (readme_block("**From Python, in-process:**")
-            + readme_block("**The journal and suggestions from Python**"))
+    code = (readme_block("## From Python, in-process")
+            + readme_block("## From Python", "docs/journal.md"))
     env = {**outside_env(), "EMOTION_MODEL_REPO": ""}
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=300)
@@ -83,6 +83,36 @@ def test_the_readme_example_runs_from_another_folder(tmp_path):
     assert "time,source,emotion_set,emotion,note" in done.stdout and "earlier" in done.stdout
     assert {"activity", "music", "place", "film"} <= {line.split()[0] for line in
                                                      done.stdout.splitlines() if line}
+
+
+def test_the_readme_command_lines_run_from_another_folder(tmp_path):
+    """README's command lines, as written, with the installed console scripts: the photo and
+    video ones run on a group photo, a folder and a clip; the batch one (Ray: its own tests,
+    tests/test_batch.py) is parsed by its own parser."""
+    import shlex
+
+    from conftest import write_video
+    from emotion_recognition.batch.command import build_parser
+
+    (tmp_path / "photos").mkdir()
+    shutil.copy(EXAMPLES / "grace_hopper.jpg", tmp_path / "photos" / "hopper.jpg")
+    shutil.copy(EXAMPLES / "three_faces.jpg", tmp_path / "group.jpg")
+    write_video(tmp_path / "clip.mp4", frames=20, fps=10)
+    lines = readme_block("## From the command line").strip().splitlines()
+    assert [line.split()[0] for line in lines] == ["emotion-photo", "emotion-video", "emotion-batch"]
+    env = {**outside_env(), "EMOTION_MODEL_REPO": ""}
+    for line in lines[:2]:
+        command, *args = shlex.split(line)
+        done = subprocess.run([str(BIN / command), *args], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+    rows = (tmp_path / "faces.csv").read_text().splitlines()
+    assert len(rows) == 1 + 1 + 3 and {row.split(",")[0] for row in rows[1:]} == {
+        "photos/hopper.jpg", "group.jpg"}
+    assert len(list((tmp_path / "out").iterdir())) == 2
+    assert {p.suffix for p in (tmp_path / "results").iterdir()} >= {".csv"}
+    batch = build_parser().parse_args(shlex.split(lines[2])[1:])
+    assert batch.out == "results.parquet" and batch.csv is not None
 
 
 @pytest.mark.parametrize("script", ["emotion-photo", "emotion-video", "emotion-batch"])

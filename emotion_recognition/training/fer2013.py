@@ -1,13 +1,13 @@
 """FER2013 itself: its splits, the names of its images in the Kaggle layout, its 48x48 grey
 images decoded, and the training pack (Training + PublicTest in one file that travels to a
-GPU job).
+GPU machine).
 
 The Kaggle layout names each image ``train/<emotion>/Training_*.jpg`` or
 ``test/<emotion>/{PublicTest,PrivateTest}_*.jpg``; keys are these paths (two file names occur
-in two class folders). A GPU job gets a copy of the project plus named files, 64 MiB in
-all; decoded uint8 faces compress badly (68 MB with zlib), so the pack keeps each image's
-original JPEG bytes (48.5 MB for the two splits): it decodes to exactly the images the zip
-gives. PrivateTest is left out on purpose: it stays on the machine that evaluates.
+in two class folders). The pack is small enough to upload to a GPU machine beside the
+project; decoded uint8 faces compress badly (68 MB with zlib), so the pack keeps each
+image's original JPEG bytes (48.5 MB for the two splits): it decodes to exactly the images
+the zip gives. PrivateTest is left out on purpose: it stays on the machine that evaluates.
 """
 
 from __future__ import annotations

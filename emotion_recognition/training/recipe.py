@@ -3,8 +3,8 @@
     python -m emotion_recognition.training.recipe --data data/fer2013_pack.npz \
         --out runs/gpu --time-budget 480 [--recipe gpu|tiny]
 
-One call is one job (a GPU loan's 10-minute call): it spends ``--time-budget`` seconds so
-that it always ends with served models, however fast the machine is:
+One call is one job: it spends ``--time-budget`` seconds (a budget of your choice) so that
+it always ends with served models, however fast the machine is:
 
 1. a wide teacher, its number of epochs chosen by the clock (``train --plan-seconds``) to
    leave the student its share; its outputs on Training and PublicTest are stored, so its
@@ -270,8 +270,7 @@ def main(argv=None) -> None:
     parser.add_argument("--data", required=True, help="a training pack (.npz) or fer2013.zip")
     parser.add_argument("--out", type=Path, required=True, help="the recipe's output folder")
     parser.add_argument("--time-budget", type=float, default=480.0,
-                        help="seconds this job may take (default 480: a 10-minute call with "
-                             "room for set-up and copying back)")
+                        help="seconds this job may take, a budget of your choice (default 480)")
     parser.add_argument("--recipe", default="gpu", choices=sorted(RECIPES))
     parser.add_argument("--student-init", default="", metavar="MODEL",
                         help="warm-start the student from this served .keras (or run folder)")
