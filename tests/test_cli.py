@@ -85,10 +85,8 @@ def test_local_limits_are_generous_settable_and_apart_from_the_servers(monkeypat
         Limits.local()
 
 
-@pytest.fixture(scope="module")
-def long_video(tmp_path_factory) -> Path:
-    """10 min 30 s at 1 frame a second (160x120, small), a face only after 10 minutes."""
-    path = tmp_path_factory.mktemp("long") / "long.mp4"
+def write_long_video(path: Path) -> Path:
+    """10 min 30 s at 1 frame a second (240x180, small), a face only after 10 minutes."""
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 1.0, (240, 180))
     patch = face_patch(140)[..., ::-1]
     for second in range(630):
@@ -100,14 +98,22 @@ def long_video(tmp_path_factory) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def big_photo(tmp_path_factory) -> Path:
+def write_big_photo(path: Path) -> Path:
     """A 41-megapixel JPEG (8200x5000) with one face: over the server's 40."""
-    path = tmp_path_factory.mktemp("big") / "big.jpg"
     canvas = np.full((5000, 8200, 3), 110, np.uint8)
     canvas[1500:3100, 3000:4600] = face_patch(1600)
     Image.fromarray(canvas).save(path, quality=80)
     return path
+
+
+@pytest.fixture(scope="module")
+def long_video(tmp_path_factory) -> Path:
+    return write_long_video(tmp_path_factory.mktemp("long") / "long.mp4")
+
+
+@pytest.fixture(scope="module")
+def big_photo(tmp_path_factory) -> Path:
+    return write_big_photo(tmp_path_factory.mktemp("big") / "big.jpg")
 
 
 def test_emotion_video_reads_a_recording_longer_than_the_server_takes(long_video, tmp_path, capsys):
