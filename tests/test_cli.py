@@ -158,6 +158,17 @@ def test_emotion_photo_reads_a_photo_larger_than_the_server_takes(big_photo, tmp
         photo_route.analyze(server, str(upload), "emotion7")
 
 
+def test_the_file_size_limits_are_settable_too(tmp_path, capsys):
+    clip = write_video(tmp_path / "clip.mp4", frames=10, fps=10)
+    assert video_cli.main([str(clip), "--no-video", "--out", str(tmp_path),
+                           "--max-video-mb", "0.001"]) == 1
+    assert "The video is larger than" in capsys.readouterr().err
+    assert photo_cli.main([str(EXAMPLES / "astronaut.jpg"), "--max-photo-mb", "0.001",
+                           "--json", str(tmp_path / "rows.json")]) == 1
+    (row,) = json.loads((tmp_path / "rows.json").read_text())
+    assert row["status"] == "error" and "The file is larger than" in row["error"]
+
+
 def test_a_bad_limit_option_gets_a_clear_message(tmp_path, capsys):
     assert photo_cli.main([str(EXAMPLES / "astronaut.jpg"), "--max-photo-mb", "-1"]) == 2
     assert "max_photo_mb must be a positive number" in capsys.readouterr().err
