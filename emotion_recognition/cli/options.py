@@ -30,7 +30,7 @@ def add_limit_options(parser: argparse.ArgumentParser, photos: bool = True,
     group = parser.add_argument_group("limits (of this machine's files; the web app keeps "
                                       "its own)")
     for option, (name, unit, variable) in LOCAL_SETTINGS.items():
-        if (photos and option.startswith("max_photo")) or (videos and option.startswith("max_video")):
+        if option.startswith("max_photo") and photos or option.startswith("max_video") and videos:
             group.add_argument("--" + option.replace("_", "-"), type=float, metavar="N",
                                help=f"default: {variable}, else {LOCAL_LIMITS[name] / unit:g}")
 
