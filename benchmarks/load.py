@@ -52,7 +52,7 @@ def scenario_photos(name: str, clients: int, folder: Path) -> list[Path]:
 def answer_of(client, photo: Path):
     from gradio_client import handle_file
 
-    annotated, faces = client.predict(handle_file(str(photo)), "emotion7", api_name="/analyze")
+    annotated, faces, _ = client.predict(handle_file(str(photo)), "emotion7", api_name="/analyze")
     with Image.open(annotated) as image:
         image.load()  # a truncated download fails here
         size = image.size

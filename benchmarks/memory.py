@@ -56,7 +56,7 @@ def main(argv=None) -> None:
             client.predict(handle_file(str(ROOT / "examples" / "astronaut.jpg")), "emotion7",
                            api_name="/analyze")  # models loaded, first request served
             before = server.memory_mb()
-            _, faces = client.predict(handle_file(str(photo)), "emotion7", api_name="/analyze")
+            _, faces, _ = client.predict(handle_file(str(photo)), "emotion7", api_name="/analyze")
             after = server.memory_mb()
             time.sleep(SETTLE_S)
             settled = server.memory_mb()

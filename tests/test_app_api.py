@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from conftest import EXAMPLES
+from emotion_recognition.core.annotate import EMOTION_COLOURS
 
 pytestmark = pytest.mark.app
 
@@ -25,8 +26,9 @@ def _analyze(client, path, emotion_set="emotion7"):
 
 
 def test_api_returns_the_annotated_image_and_faces(client):
-    annotated, faces = _analyze(client, EXAMPLES / "three_faces.jpg")
+    annotated, faces, size = _analyze(client, EXAMPLES / "three_faces.jpg")
     assert Image.open(annotated).size == Image.open(EXAMPLES / "three_faces.jpg").size
+    assert size == {"width": 1141, "height": 400, "scale": 1.0}  # drawn at the photo's size
     assert len(faces) == 3
     for number, face in enumerate(faces, 1):
         assert set(face) == {"face", "box", "label", "confidence", "probabilities"}
@@ -35,10 +37,32 @@ def test_api_returns_the_annotated_image_and_faces(client):
 
 
 def test_api_four_emotions_and_no_face(client):
-    _, faces = _analyze(client, EXAMPLES / "grace_hopper.jpg", "emotion4")
+    _, faces, _ = _analyze(client, EXAMPLES / "grace_hopper.jpg", "emotion4")
     assert len(faces) == 1 and set(faces[0]["probabilities"]) == {"angry", "happy", "sad", "neutral"}
-    _, none = _analyze(client, EXAMPLES / "coffee_no_face.jpg")
+    _, none, _ = _analyze(client, EXAMPLES / "coffee_no_face.jpg")
     assert none == []
+
+
+def test_a_photo_over_the_working_size_answers_in_one_coordinate_system(client, tmp_path):
+    """A 16 MP photo is analysed and drawn at half its size: the answer says so (scale 2),
+    its boxes are in the photo's own pixels (six times the 1141x400 original's), and
+    divided by the scale they lie on the boxes drawn in the annotated image."""
+    path = tmp_path / "large.jpg"
+    Image.open(EXAMPLES / "three_faces.jpg").resize((6846, 2400)).save(path, quality=90)
+    annotated, faces, size = _analyze(client, path)
+    assert Image.open(annotated).size == (size["width"], size["height"]) == (3423, 1200)
+    assert size["scale"] == 2.0
+    _, small, _ = _analyze(client, EXAMPLES / "three_faces.jpg")
+    assert [f["label"] for f in faces] == [f["label"] for f in small] == ["happy", "neutral", "happy"]
+    for large, original in zip(faces, small):
+        width = original["box"][2]
+        assert np.allclose(large["box"], np.multiply(original["box"], 6), atol=0.15 * 6 * width)
+    pixels = np.asarray(Image.open(annotated).convert("RGB"), dtype=int)
+    happy = np.array(EMOTION_COLOURS["happy"])
+    for face in (faces[0], faces[2]):
+        x, y, w, h = (v / size["scale"] for v in face["box"])
+        for column, row in [(x, y + h / 2), (x + w, y + h / 2), (x + w / 2, y + h)]:  # 3 sides
+            assert abs(pixels[round(row), round(column)] - happy).max() < 60, (face, column, row)
 
 
 def _save(tmp_path, name, image: Image.Image, **options):
@@ -91,9 +115,9 @@ def test_bad_input_gets_a_clear_message_or_a_right_answer_and_the_server_goes_on
             with pytest.raises(AppError, match=expected):
                 _analyze(client, tmp_path / name)
         else:
-            _, faces = _analyze(client, tmp_path / name)
+            _, faces, _ = _analyze(client, tmp_path / name)
             assert len(faces) == expected, name
-    _, faces = _analyze(client, EXAMPLES / "astronaut.jpg")  # still serving
+    _, faces, _ = _analyze(client, EXAMPLES / "astronaut.jpg")  # still serving
     assert len(faces) == 1
 
 
@@ -128,7 +152,7 @@ def test_the_detector_is_an_api_parameter_with_a_default(client):
         assert detector["parameter_has_default"] and detector["parameter_default"] == "haar"
     photo = handle_file(str(EXAMPLES / "three_faces.jpg"))
     for name in ("blazeface", "combined"):
-        _, faces = client.predict(photo, "emotion7", False, name, api_name="/analyze")
+        _, faces, _ = client.predict(photo, "emotion7", False, name, api_name="/analyze")
         assert len(faces) == 3
     with pytest.raises(AppError, match="yolo"):
         client.predict(photo, "emotion7", False, "yolo", api_name="/analyze")
@@ -161,7 +185,7 @@ def test_video_endpoint_refuses_a_broken_file_and_goes_on(client, tmp_path):
     broken.write_bytes(b"definitely not a video" * 50)
     with pytest.raises(AppError, match="not a video|no readable video"):
         client.predict(handle_file(str(broken)), "emotion7", 5, api_name="/analyze_video")
-    _, faces = _analyze(client, EXAMPLES / "astronaut.jpg")
+    _, faces, _ = _analyze(client, EXAMPLES / "astronaut.jpg")
     assert len(faces) == 1
 
 

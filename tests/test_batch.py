@@ -177,13 +177,20 @@ def test_resume_skips_inputs_already_in_the_output(ray_local, tmp_path):
 
 
 def test_dataset_chains_into_a_ray_pipeline(ray_local, recognizer):
+    """A filter on the label keeps exactly the faces that have it: three_faces.jpg's two
+    smiling people (faces 1 and 3, left and right), not the neutral one between them."""
     photos = [EXAMPLES / "three_faces.jpg", EXAMPLES / "coffee_no_face.jpg"]
-    labels = [f.label for f in recognizer.analyze(photos[0]).faces]
+    faces = recognizer.analyze(photos[0]).faces
+    assert [f.label for f in faces] == ["happy", "neutral", "happy"]
     dataset = label_dataset([str(p) for p in photos], SETTINGS).materialize()
     from ray.data.expressions import col
 
-    happy = dataset.filter(expr=col("label") == "happy")
-    assert happy.count() == labels.count("happy") and dataset.count() == len(labels) + 1
+    happy = dataset.filter(expr=col("label") == "happy").to_pandas().sort_values("face")
+    assert list(happy.face) == [1, 3] and set(happy.source) == {str(photos[0])}
+    assert [list(r) for r in happy[["x", "y", "w", "h"]].to_numpy()] == \
+        [faces[0].box.as_list(), faces[2].box.as_list()]
+    assert list(dataset.filter(expr=col("label") == "neutral").to_pandas().face) == [2]
+    assert dataset.count() == 4  # three faces and the coffee's no_face row
 
 
 def test_label_dataset_never_starts_a_ray_it_would_not_stop(monkeypatch):
@@ -289,6 +296,33 @@ def test_workers_import_the_package_shipped_by_the_runtime_env(tmp_path):
     assert "summary: 1 image(s): 1 face(s)" in done.stdout
     assert "still running: False" in done.stdout
     assert (tmp_path / "out.csv").read_text().count("\n") == 2
+
+
+def test_local_limits_reach_the_workers(ray_local, tmp_path):
+    """emotion-batch takes a recording over the web server's 10 minutes and a photo over its
+    40 megapixels (local limits: generous); its options set lower ones, which the Ray
+    workers then keep."""
+    from dataclasses import replace
+
+    from test_cli import write_big_photo, write_long_video
+
+    from emotion_recognition.core.limits import Limits
+
+    video, photo = write_long_video(tmp_path / "long.mp4"), write_big_photo(tmp_path / "big.jpg")
+    settings = replace(SETTINGS, fps=0.2)  # a frame every 5 s: 126 frames
+    rows = label_dataset([str(video), str(photo)], settings).to_pandas()
+    long, big = rows[rows.source == str(video)], rows[rows.source == str(photo)]
+    assert set(long.status) == {"face"} and sorted(long.time_s) == pytest.approx(range(605, 630, 5))
+    assert list(big.status) == ["face"] and big.w.iloc[0] > 600  # in the photo's own pixels
+    args = batch.build_parser().parse_args([str(video), "--csv", "x.csv", "--fps", "0.2",
+                                            "--max-video-minutes", "10",
+                                            "--max-photo-megapixels", "40"])
+    strict = replace(batch.settings_from(args), model_dir=MODEL_DIR)
+    assert strict.limits == Limits.local(max_video_minutes=10, max_photo_megapixels=40)
+    rows = label_dataset([str(video), str(photo)], strict).to_pandas()
+    assert list(rows.status) == ["error", "error"]
+    assert set(rows.error.str.extract(r"(the limit is \d+ m\w+)")[0]) == {
+        "the limit is 10 minutes", "the limit is 40 megapixels"}
 
 
 def test_the_detector_choice_reaches_the_detection_stage(capsys):

@@ -181,7 +181,7 @@ def test_labels_of_small_faces_are_numbered_apart_and_a_click_on_one_picks_its_f
     from emotion_recognition.core.types import Box, Face
 
     photo = _many_faces_photo(tmp_path)
-    _, faces = Client(app_url, verbose=False).predict(handle_file(str(photo)), "emotion7",
+    _, faces, _ = Client(app_url, verbose=False).predict(handle_file(str(photo)), "emotion7",
                                                       api_name="/analyze")
     assert len(faces) == 4
     tags = face_tags((933, 1400, 3), [Face(Box(*f["box"]), f["label"], f["confidence"],
@@ -285,7 +285,7 @@ def test_labels_lie_inside_the_visible_picture_and_are_legible(page, tmp_path, a
     from emotion_recognition.core.types import Box, Face
 
     photo = _edge_photo(tmp_path)
-    _, faces = Client(app_url, verbose=False).predict(handle_file(str(photo)), "emotion7",
+    _, faces, _ = Client(app_url, verbose=False).predict(handle_file(str(photo)), "emotion7",
                                                       api_name="/analyze")
     assert len(faces) == 2
     tags = [tag.box for tag in face_tags((420, 1000, 3), [

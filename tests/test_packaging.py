@@ -124,8 +124,9 @@ def test_console_scripts_are_installed(tmp_path, script):
 
 
 def test_the_package_requires_what_the_app_requirements_pin():
-    """Every package requirements.txt pins for the app (but Gradio and the plots the app
-    alone uses) is a dependency of the installable package: emotion-video needs av."""
+    """Every package requirements.txt pins for the app (but Gradio and its web framework,
+    which only the app's ui/ and serving/ use) is a dependency of the installable package:
+    emotion-video needs av."""
     import re
     import tomllib
 
@@ -135,4 +136,102 @@ def test_the_package_requires_what_the_app_requirements_pin():
     pinned = {re.split(r"[<>=!~\[ ]", line)[0].lower().replace("_", "-")
               for line in (ROOT / "requirements.txt").read_text().splitlines()
               if line.strip() and not line.startswith("#")}
-    assert pinned - required <= {"gradio", "matplotlib"} and "av" in required
+    assert pinned - required <= {"gradio", "starlette"} and "av" in required
+
+
+APP_CODE = ["emotion_recognition/core", "emotion_recognition/models", "emotion_recognition/video",
+            "emotion_recognition/live", "emotion_recognition/journal", "emotion_recognition/cli",
+            "emotion_recognition/serving", "ui", "app.py"]
+OWN = {"emotion_recognition", "ui", "app", "benchmarks", "conftest", "crafted", "tools"}
+
+
+def normalized(name: str) -> str:
+    return name.lower().replace("_", "-")
+
+
+def imported_distributions(paths: list[str], optional: bool = True) -> set[str]:
+    """The installed distributions whose modules the code under ``paths`` imports (without
+    ``optional``: leaving out imports inside a try whose ImportError is handled)."""
+    import ast
+    import importlib.metadata
+
+    owners = importlib.metadata.packages_distributions()
+    found: set[str] = set()
+
+    def visit(node, guarded: bool) -> None:
+        if isinstance(node, ast.Try):
+            handled = any(h.type is None or "ImportError" in ast.unparse(h.type)
+                          or "ModuleNotFoundError" in ast.unparse(h.type) for h in node.handlers)
+            for child in node.body:
+                visit(child, guarded or handled)
+            for child in (*node.handlers, *node.orelse, *node.finalbody):
+                visit(child, guarded)
+            return
+        names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                 [node.module] if isinstance(node, ast.ImportFrom) and not node.level else [])
+        for name in names:
+            top = name.split(".")[0]
+            if top not in sys.stdlib_module_names and top not in OWN and top in owners \
+                    and (optional or not guarded):
+                found.add(normalized(owners[top][0]))
+        for child in ast.iter_child_nodes(node):
+            visit(child, guarded)
+
+    for name in paths:
+        path = ROOT / name
+        for file in (sorted(path.rglob("*.py")) if path.is_dir() else [path]):
+            visit(ast.parse(file.read_text()), False)
+    return found
+
+
+def requirements(name: str) -> dict[str, str]:
+    """A requirements file's packages (with the files it includes) -> their specifiers."""
+    import re
+
+    found = {}
+    for line in (ROOT / name).read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line.startswith("-r "):
+            found.update(requirements(line[3:].strip()))
+        elif line:
+            package, specifier = re.match(r"([A-Za-z0-9_.-]+)(?:\[[^]]*\])?\s*(.*)", line).groups()
+            found[normalized(package)] = specifier
+    return found
+
+
+def test_the_app_requirements_are_what_the_app_imports():
+    """requirements.txt names every package the app's code imports (starlette: serving/)
+    and nothing it does not (matplotlib: only training draws plots)."""
+    app = requirements("requirements.txt")
+    assert imported_distributions(APP_CODE, optional=False) <= set(app)
+    assert set(app) <= imported_distributions(APP_CODE) | {"tensorflow-cpu"}  # keras' backend
+    assert "matplotlib" not in app and "starlette" in app
+
+
+def test_batch_tests_and_training_declare_what_they_import():
+    batch = requirements("requirements-batch.txt") | requirements("requirements.txt")
+    assert imported_distributions(["emotion_recognition/batch"], optional=False) <= set(batch)
+    assert imported_distributions(["tests"], optional=False) <= set(requirements("requirements-dev.txt"))
+    assert "matplotlib" in requirements("requirements-train.txt")
+    assert {"pyyaml", "httpx"} <= set(requirements("requirements-dev.txt"))
+
+
+@pytest.mark.parametrize("name", ["requirements.txt", "requirements-batch.txt",
+                                  "requirements-train.txt", "requirements-dev.txt"])
+def test_requirements_are_pinned_within_the_package_ranges(name):
+    """Each requirements file pins every package (the versions tested), and each pin lies
+    within the range pyproject.toml gives that package (dependencies and extras)."""
+    import re
+    import tomllib
+
+    from packaging.specifiers import SpecifierSet
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    ranges = {}
+    for line in [*project["dependencies"], *sum(project["optional-dependencies"].values(), [])]:
+        package, specifier = re.match(r"([A-Za-z0-9_.-]+)(?:\[[^]]*\])?\s*(.*)", line).groups()
+        ranges[normalized(package)] = SpecifierSet(specifier)
+    for package, specifier in requirements(name).items():
+        assert re.fullmatch(r"==[0-9][0-9A-Za-z.]*", specifier), (package, specifier)
+        if package in ranges:
+            assert specifier[2:] in ranges[package], (package, specifier, ranges[package])

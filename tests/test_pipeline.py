@@ -103,7 +103,10 @@ def test_cli_writes_csv_json_and_annotated_images(tmp_path, capsys):
     assert [{k: "" if v is None else str(v) for k, v in r.items()} for r in records] == rows
     (broken,) = [r for r in records if r["status"] == "error"]
     assert "empty" in broken["error"] and broken["source"] == str(bad)
-    assert (out / "astronaut_annotated.jpg").is_file()
+    from os.path import commonpath
+
+    mirrored = EXAMPLES.relative_to(commonpath([EXAMPLES, tmp_path]))  # cli/outputs.py
+    assert (out / mirrored / "astronaut_annotated.jpg").is_file()
     assert "file(s)" in capsys.readouterr().err
 
 

@@ -64,8 +64,8 @@ def test_sixteen_clients_sending_one_photo_all_get_its_faces(server, base, photo
         client = _client(server)
         for _ in range(2):
             try:
-                annotated, faces = client.predict(handle_file(str(photo)), "emotion7",
-                                                  api_name="/analyze")
+                annotated, faces, _ = client.predict(handle_file(str(photo)), "emotion7",
+                                                     api_name="/analyze")
                 answers.append((Image.open(annotated).size, [f["box"] for f in faces]))
             except Exception as error:  # noqa: BLE001 - counted, shown below
                 errors.append(repr(error))
@@ -85,9 +85,9 @@ def test_identical_requests_get_their_own_result_files(server):
     from gradio_client import handle_file
 
     client = _client(server, download_files=False)
-    first, _ = client.predict(handle_file(str(EXAMPLES / "astronaut.jpg")), "emotion7",
+    first, *_ = client.predict(handle_file(str(EXAMPLES / "astronaut.jpg")), "emotion7",
                               api_name="/analyze")
-    second, _ = client.predict(handle_file(str(EXAMPLES / "astronaut.jpg")), "emotion7",
+    second, *_ = client.predict(handle_file(str(EXAMPLES / "astronaut.jpg")), "emotion7",
                                api_name="/analyze")
     assert first["path"] != second["path"]  # never rewritten under another download
     for result in (first, second):
@@ -120,7 +120,7 @@ def test_a_client_cannot_name_a_result_to_read_or_delete_it(server):
     from gradio_client import handle_file
 
     client = _client(server, download_files=False)
-    result, _ = client.predict(handle_file(str(EXAMPLES / "grace_hopper.jpg")), "emotion7",
+    result, *_ = client.predict(handle_file(str(EXAMPLES / "grace_hopper.jpg")), "emotion7",
                                api_name="/analyze")
     named = {"path": result["path"], "meta": {"_type": "gradio.FileData"}}
     kind, payload = server.call("analyze", [named, "emotion7", False])  # image, set, explain

@@ -35,12 +35,15 @@ class PhotoHandlers:
                       kept: str | None = None, detector: str = DEFAULT_DETECTOR):
         """API ``/analyze``: an image, "emotion7"/"emotion4", explain (default off) and the
         face detector ("haar", the default, "blazeface" or "combined") -> (annotated image,
-        faces).
+        faces, image size).
 
         Faces are ``[{"face": 1, "box": [x, y, w, h], "label", "confidence",
         "probabilities": {...}}]``, numbered from 1, boxes in the photo's own pixels; with
         explain each also has ``"explanation": {"frame": [x, y, w, h], "heatmap": 12x12}``
         (how much hiding each part of the face frame lowers the label's probability, 0..1).
+        The image size is the annotated image's, ``{"width", "height", "scale"}``: scale is
+        the photo's pixels per annotated pixel (1, or more for a photo over 12.6 megapixels,
+        analysed and drawn at reduced size): a box divided by it is the annotated image's.
         ``kept`` is the session's key to its kept photo (serving/kept_photos.py).
         """
         return photo.analyze(self.server, image, emotion_set, explain, kept, detector)
@@ -50,7 +53,9 @@ class PhotoHandlers:
         there is a photo."""
         if image is None:
             return gr.skip(), gr.skip(), gr.skip()
-        return photo.analyze(self.server, image, emotion_set, explain, kept, detector)
+        annotated, faces, _, key = photo.analyze(self.server, image, emotion_set, explain, kept,
+                                                 detector)
+        return annotated, faces, key
 
     def show_photo(self, kept: str | None, explain: bool):
         """Everything the results panel shows, from the session's latest analysis."""
@@ -114,8 +119,10 @@ def photo_tab(server: Server, sources: list[str], with_examples: bool, api_name:
     inputs, answers = [image, emotion_set, explain, kept, detector], [annotated, faces, kept]
     results = [message, selector, bars, table, boxes, heat, details, adder, added]
     private = dict(api_visibility="private")
-    event = button.click(on.analyze_photo, inputs, answers, api_name=api_name,
-                         api_visibility="public" if api_name else "private", **RUN)
+    size = gr.JSON(visible=False)  # the API's third answer: the annotated image's size, scale
+    event = button.click(on.analyze_photo, inputs, [annotated, faces, size, kept],
+                         api_name=api_name, api_visibility="public" if api_name else "private",
+                         **RUN)
     event.success(on.show_photo, [kept, explain], results, **private).then(
         None, js=scroll_to_results())
     rerun = gr.on([emotion_set.input, explain.input, detector.input], on.reanalyze_photo,
@@ -172,7 +179,7 @@ def _tables() -> tuple:
     """The probabilities table, the Details accordion with the boxes, the faces (JSON)."""
     table = gr.Dataframe(label="Probabilities per face (%)", interactive=False, visible=False,
                          elem_classes=["faces-table"])
-    with gr.Accordion("Details: where each face is (pixels)", open=False,
+    with gr.Accordion("Details: where each face is (pixels of the picture shown)", open=False,
                       visible=False) as details:
         boxes = gr.Dataframe(interactive=False, visible=False, elem_classes=["boxes-table"])
     faces = gr.JSON(label="Faces (JSON)", visible=False)

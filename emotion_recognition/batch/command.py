@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 from emotion_recognition.batch.run import BatchSettings, run_batch
-from emotion_recognition.cli.options import add_common_options, emotion_set_name
+from emotion_recognition.cli.options import (add_common_options, add_limit_options,
+                                             emotion_set_name, limits_from)
 from emotion_recognition.core.errors import EmotionAppError
 from emotion_recognition.video.analysis import check_sample_fps
 
@@ -52,14 +53,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--progress-every", type=int, default=1000,
                         help="print a progress line every N inputs (0: none)")
     parser.add_argument("--summary-json", type=Path, help="also write the summary here as JSON")
+    add_limit_options(parser)
     return parser
 
 
 def settings_from(args) -> BatchSettings:
     try:
         check_sample_fps(args.fps)
+        limits = limits_from(args)
     except EmotionAppError as error:
         raise EmotionAppError(f"--fps: {error}") from None
+    except ValueError as error:
+        raise EmotionAppError(str(error)) from None
     if min(args.classifier_actors or 1, args.batch_size, args.images_per_task) < 1 or \
             (args.classifier_cpus or 0) < 0:
         raise EmotionAppError("--classifier-actors, --batch-size and --images-per-task must be "
@@ -69,7 +74,7 @@ def settings_from(args) -> BatchSettings:
                          classifier_actors=args.classifier_actors,
                          classifier_cpus=args.classifier_cpus,
                          model_dir=str(args.model_dir) if args.model_dir else None,
-                         detector=args.detector)
+                         detector=args.detector, limits=limits)
 
 
 def main(argv=None) -> int:

@@ -15,13 +15,14 @@ import math
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from emotion_recognition.batch.inputs import Inputs, expand_inputs, report_inputs
 from emotion_recognition.core.detection.detectors import DEFAULT_DETECTOR
 from emotion_recognition.core.errors import EmotionAppError
 from emotion_recognition.core.labels import DEFAULT_EMOTION_SET
+from emotion_recognition.core.limits import Limits
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # emotion_recognition/, shipped to workers
 
@@ -39,6 +40,7 @@ class BatchSettings:
     detect_cpus: float = 1.0         # CPUs reserved by each detection or video task
     model_dir: str | None = None     # None: where the app loads from (Hub or bundled model/)
     detector: str = DEFAULT_DETECTOR  # face detector (detectors.DETECTORS)
+    limits: Limits = field(default_factory=Limits.local)  # trusted local input's (settable)
 
     def classifier_pool(self, cluster_cpus: float) -> tuple[int, float]:
         """(most actors, CPUs each). Classifying a face costs about a quarter of reading
@@ -129,7 +131,8 @@ def label_dataset(inputs: list[str] | Inputs, settings: BatchSettings = BatchSet
         blocks = math.ceil(len(images) / settings.images_per_task)
         parts.append(
             ray.data.from_items(_items(images), override_num_blocks=blocks)
-            .map_batches(detect_faces, fn_kwargs={"detector": settings.detector},
+            .map_batches(detect_faces, fn_kwargs={"detector": settings.detector,
+                                                  "limits": settings.limits},
                          batch_format="pyarrow", batch_size=None, num_cpus=settings.detect_cpus)
             .map_batches(FaceClassifier, fn_constructor_args=[shared, max(1, int(actor_cpus))],
                          batch_format="pyarrow", batch_size=settings.batch_size,
@@ -138,7 +141,8 @@ def label_dataset(inputs: list[str] | Inputs, settings: BatchSettings = BatchSet
     if videos:
         parts.append(
             ray.data.from_items(_items(videos), override_num_blocks=len(videos))
-            .map_batches(analyze_videos, fn_args=[shared, settings.fps, settings.detector],
+            .map_batches(analyze_videos,
+                         fn_args=[shared, settings.fps, settings.detector, settings.limits],
                          batch_format="pyarrow", batch_size=1, num_cpus=settings.detect_cpus))
     if not parts:
         return ray.data.from_arrow(result_schema(bundle.emotion_set).empty_table())

@@ -25,7 +25,7 @@ from emotion_recognition.core.crops import FACE_SIZE
 from emotion_recognition.core.detection.detectors import DEFAULT_DETECTOR
 from emotion_recognition.core.errors import EmotionAppError
 from emotion_recognition.core.labels import emotion_set as emotion_set_named
-from emotion_recognition.core.limits import LIMITS
+from emotion_recognition.core.limits import Limits
 from emotion_recognition.core.pipeline import faces_of
 from emotion_recognition.core.rows import input_row, photo_rows, row_columns
 from emotion_recognition.core.types import Box
@@ -70,16 +70,19 @@ def _detector(name: str = DEFAULT_DETECTOR):
     return create_detector(name)
 
 
-def detect_one(source: str, detector: str = DEFAULT_DETECTOR) -> dict:
+def detect_one(source: str, detector: str = DEFAULT_DETECTOR,
+               limits: Limits | None = None) -> dict:
     """Read, decode and detect one image as EmotionRecognizer.analyze does (a very large
-    photo decoded at reduced size, faces looked for by find_faces) -> its boxes in the
-    photo's own pixels and its face crops (or its error)."""
+    photo decoded at reduced size, faces looked for by find_faces; within ``limits``,
+    default Limits.local()) -> its boxes in the photo's own pixels and its face crops (or
+    its error)."""
     from emotion_recognition.core.crops import face_crops, to_grey
     from emotion_recognition.core.decode import decode_photo
     from emotion_recognition.core.detection.policy import find_faces
 
     try:
-        rgb, scale = decode_photo(read_bytes(source, LIMITS.photo_bytes))
+        limits = limits or Limits.local()
+        rgb, scale = decode_photo(read_bytes(source, limits.photo_bytes), limits=limits)
         grey = to_grey(rgb)
         boxes = find_faces(_detector(detector), grey)
         crops = face_crops(grey, boxes)
@@ -92,11 +95,12 @@ def detect_one(source: str, detector: str = DEFAULT_DETECTOR) -> dict:
             "crops": crops.tobytes()}
 
 
-def detect_faces(table: pa.Table, detector: str = DEFAULT_DETECTOR) -> pa.Table:
+def detect_faces(table: pa.Table, detector: str = DEFAULT_DETECTOR,
+                 limits: Limits | None = None) -> pa.Table:
     """Stage 1 (Ray tasks): rows of {source, error} -> one detection row per image."""
     rows = []
     for source, error in zip(table["source"].to_pylist(), table["error"].to_pylist()):
-        rows.append(detect_one(source, detector) if error is None else
+        rows.append(detect_one(source, detector, limits) if error is None else
                     {"source": source, "error": error, "face_count": None,
                      "boxes": [], "crops": b""})
     return pa.Table.from_pylist(rows, schema=DETECTED)
@@ -137,7 +141,7 @@ class FaceClassifier:
 
 
 def video_rows(source: str, bundle: ModelBundle, fps: float,
-               detector: str = DEFAULT_DETECTOR) -> list[dict]:
+               detector: str = DEFAULT_DETECTOR, limits: Limits | None = None) -> list[dict]:
     """One video, as the video command line analyzes it: its face rows (a row per face per
     analysed frame, numbers kept across frames, labels smoothed; one no_face row if no
     frame had a face), or its error row."""
@@ -145,9 +149,10 @@ def video_rows(source: str, bundle: ModelBundle, fps: float,
 
     one_thread_per_task()
     try:
-        with LocalCopy(source, LIMITS.video_bytes) as local:
+        limits = limits or Limits.local()
+        with LocalCopy(source, limits.video_bytes) as local:
             result = analyze_video(local, recognizer_for(bundle), bundle.emotion_set, fps,
-                                   detector=detector)
+                                   detector=detector, limits=limits)
     except Exception as error:  # an unreadable or over-long video: its error row
         return [input_row(source, "video", "error", bundle.emotion_set, bundle.revision,
                           describe_error(error))]
@@ -155,11 +160,11 @@ def video_rows(source: str, bundle: ModelBundle, fps: float,
 
 
 def analyze_videos(table: pa.Table, bundle: ModelBundle, fps: float,
-                   detector: str = DEFAULT_DETECTOR) -> pa.Table:
+                   detector: str = DEFAULT_DETECTOR, limits: Limits | None = None) -> pa.Table:
     """The video stage (one Ray task per video): per-frame rows."""
     bundle = resolve(bundle)
     rows = []
     for source, error in zip(table["source"].to_pylist(), table["error"].to_pylist()):
         rows += ([input_row(source, "video", "error", bundle.emotion_set, bundle.revision, error)]
-                 if error is not None else video_rows(source, bundle, fps, detector))
+                 if error is not None else video_rows(source, bundle, fps, detector, limits))
     return rows_table(rows, bundle)

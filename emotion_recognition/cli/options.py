@@ -1,4 +1,5 @@
-"""The options every command line shares: the emotion set, the face detector, the models."""
+"""The options every command line shares: the emotion set, the face detector, the models;
+and the limits of trusted local input (core/limits.py, Limits.local) they may raise."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 from emotion_recognition.core.detection.detectors import DEFAULT_DETECTOR, DETECTORS
 from emotion_recognition.core.labels import EMOTION_SETS, EMOTION_SET_SIZES, emotion_set_of_size
+from emotion_recognition.core.limits import LOCAL_LIMITS, LOCAL_SETTINGS, Limits
 
 
 def add_common_options(parser: argparse.ArgumentParser) -> None:
@@ -18,6 +20,24 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model-dir", type=Path,
                         help="a folder with emotion7/4.keras and labels.json (default: the "
                              "bundled models, or EMOTION_MODEL_REPO's pinned revision)")
+
+
+def add_limit_options(parser: argparse.ArgumentParser, photos: bool = True,
+                      videos: bool = True) -> None:
+    """--max-photo-mb, --max-photo-megapixels, --max-video-mb, --max-video-minutes: the
+    local limits (their EMOTION_LOCAL_* variable, else LOCAL_LIMITS), for photos and/or
+    videos."""
+    group = parser.add_argument_group("limits (of this machine's files; the web app keeps "
+                                      "its own)")
+    for option, (name, unit, variable) in LOCAL_SETTINGS.items():
+        if option.startswith("max_photo") and photos or option.startswith("max_video") and videos:
+            group.add_argument("--" + option.replace("_", "-"), type=float, metavar="N",
+                               help=f"default: {variable}, else {LOCAL_LIMITS[name] / unit:g}")
+
+
+def limits_from(args: argparse.Namespace) -> Limits:
+    """The local limits, with the options given (ValueError for one that is not positive)."""
+    return Limits.local(**{option: getattr(args, option, None) for option in LOCAL_SETTINGS})
 
 
 def emotion_set_name(args: argparse.Namespace) -> str:

@@ -13,11 +13,14 @@ import json
 import sys
 from pathlib import Path
 
-from emotion_recognition.cli.options import add_common_options, emotion_set_name, recognizer_from
+from emotion_recognition.cli.options import (add_common_options, add_limit_options,
+                                             emotion_set_name, limits_from, recognizer_from)
+from emotion_recognition.cli.outputs import output_path, output_stems
 from emotion_recognition.core.annotate import draw, jpeg_bytes
 from emotion_recognition.core.decode import IMAGE_SUFFIXES
 from emotion_recognition.core.detection.detectors import DEFAULT_DETECTOR
 from emotion_recognition.core.errors import EmotionAppError
+from emotion_recognition.core.limits import Limits
 from emotion_recognition.core.rows import in_columns, input_row, photo_rows, write_rows_csv
 
 
@@ -34,21 +37,23 @@ def collect_images(paths: list[str]) -> list[Path]:
 
 
 def analyze_files(files: list[Path], recognizer, emotion_set: str, annotated_dir: Path | None,
-                  detector: str = DEFAULT_DETECTOR) -> list[dict]:
+                  detector: str = DEFAULT_DETECTOR, limits: Limits | None = None,
+                  given: list[str] | None = None) -> list[dict]:
     """The face rows of every file (a file that cannot be read: its error row; the others
-    go on). Boxes are in each photo's own pixels, as the app gives them."""
+    go on), within ``limits`` (default Limits.local()). Boxes are in each photo's own
+    pixels, as the app gives them. Annotated copies mirror the tree of the paths ``given``
+    (cli/outputs.py)."""
     revision = recognizer.classifier(emotion_set).revision
-    rows = []
+    rows, stems = [], output_stems(files, given)
     for file in files:
         try:
-            result = recognizer.analyze(file, emotion_set, detector=detector)
+            result = recognizer.analyze(file, emotion_set, detector=detector, limits=limits)
         except EmotionAppError as error:
             rows.append(input_row(str(file), "image", "error", emotion_set, revision, str(error)))
             continue
         rows += photo_rows(str(file), result.original_faces(), emotion_set, revision)
         if annotated_dir is not None:
-            annotated_dir.mkdir(parents=True, exist_ok=True)
-            (annotated_dir / f"{file.stem}_annotated.jpg").write_bytes(
+            output_path(annotated_dir, stems[file], "_annotated.jpg").write_bytes(
                 jpeg_bytes(draw(result.image, result.faces), quality=92))
     return rows
 
@@ -59,8 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("inputs", nargs="+", help="image files and/or folders of images")
     parser.add_argument("--json", type=Path, help="write the rows as JSON here ('-': stdout)")
     parser.add_argument("--csv", type=Path, help="write the rows as CSV here")
-    parser.add_argument("--annotated", type=Path, help="save annotated copies in this folder")
+    parser.add_argument("--annotated", type=Path, help="save annotated copies in this folder "
+                        "(x_annotated.jpg, in the inputs' folders mirrored below it)")
     add_common_options(parser)
+    add_limit_options(parser, videos=False)
     return parser
 
 
@@ -70,10 +77,15 @@ def main(argv=None) -> int:
     if not files:
         print("no image files found in the given paths", file=sys.stderr)
         return 2
+    try:
+        limits = limits_from(args)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     emotion_set, recognizer = emotion_set_name(args), recognizer_from(args)
     labels = recognizer.classifier(emotion_set).labels
     rows = in_columns(analyze_files(files, recognizer, emotion_set, args.annotated,
-                                    args.detector), labels)
+                                    args.detector, limits, args.inputs), labels)
     if args.csv:
         write_rows_csv(rows, labels, args.csv)
     if args.json and str(args.json) != "-":

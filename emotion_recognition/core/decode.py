@@ -21,7 +21,7 @@ import numpy as np
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from emotion_recognition.core.errors import ImageDecodeError
-from emotion_recognition.core.limits import LIMITS, MB
+from emotion_recognition.core.limits import LIMITS, MB, Limits
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 _decoding = threading.BoundedSemaphore(LIMITS.decodes_at_once)
@@ -62,34 +62,35 @@ def decode_image(source) -> np.ndarray:
     return decode_photo(source, None)[0]
 
 
-def decode_photo(source, max_pixels: int | None = LIMITS.working_pixels
-                 ) -> tuple[np.ndarray, float]:
+def decode_photo(source, max_pixels: int | None = LIMITS.working_pixels,
+                 limits: Limits = LIMITS) -> tuple[np.ndarray, float]:
     """A photo as every front end analyses it (API, app, command line, batch): like
     decode_image, but an image over ``max_pixels`` is decoded at 1/2, 1/4 or 1/8 of its
     size (JPEGs are decoded at that size directly, which bounds memory too); returns the
     image and the factor from its pixels to the original's. The size the image declares is
-    checked against the limits before any pixel is decoded."""
+    checked against ``limits`` (the server's; Limits.local() for trusted local input)
+    before any pixel is decoded."""
     if isinstance(source, np.ndarray):
         return _array_to_rgb(source), 1.0
     if isinstance(source, Image.Image):
-        _check_size(source.size)
+        _check_size(source.size, limits)
         with decode_slot():
-            return _pil_to_rgb(source), 1.0
-    data = read_image_bytes(source)
+            return _pil_to_rgb(source, limits), 1.0
+    data = read_image_bytes(source, limits.photo_bytes)
     try:
         with Image.open(io.BytesIO(data)) as image:
-            _check_size(image.size)
+            _check_size(image.size, limits)
             width = image.size[0]
             with decode_slot():
                 image = _reduced(image, max_pixels)
-                rgb = _pil_to_rgb(image)
+                rgb = _pil_to_rgb(image, limits)
             return rgb, width / image.size[0]
     except UnidentifiedImageError:
         raise ImageDecodeError("This file is not an image we can read "
                                "(try a JPEG, PNG, WebP, BMP or GIF).") from None
     except Image.DecompressionBombError:
         raise ImageDecodeError(f"This image has far too many pixels (the limit is "
-                               f"{LIMITS.photo_pixels // 1_000_000} megapixels). "
+                               f"{limits.photo_pixels // 1_000_000} megapixels). "
                                "Please send a smaller image.") from None
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageDecodeError(f"This image is damaged or truncated and cannot be read "
@@ -113,21 +114,21 @@ def decode_frame(data: bytes, width: int = LIMITS.live_frame_width,
         raise ImageDecodeError(refusal) from None
 
 
-def read_image_bytes(source) -> bytes:
-    """The bytes of an image file (or bytes), refused when empty or over the file limit."""
+def read_image_bytes(source, max_bytes: int = LIMITS.photo_bytes) -> bytes:
+    """The bytes of an image file (or bytes), refused when empty or over ``max_bytes``."""
     if isinstance(source, (bytes, bytearray)):
         data = bytes(source)
     else:
         path = Path(source)
         if not path.is_file():
             raise ImageDecodeError(f"No such image file: {path.name}")
-        if path.stat().st_size > LIMITS.photo_bytes:
-            raise ImageDecodeError(f"The file is larger than {LIMITS.photo_bytes // MB} MB.")
+        if path.stat().st_size > max_bytes:
+            raise ImageDecodeError(f"The file is larger than {max_bytes // MB} MB.")
         data = path.read_bytes()
     if not data:
         raise ImageDecodeError("The file is empty (0 bytes).")
-    if len(data) > LIMITS.photo_bytes:
-        raise ImageDecodeError(f"The file is larger than {LIMITS.photo_bytes // MB} MB.")
+    if len(data) > max_bytes:
+        raise ImageDecodeError(f"The file is larger than {max_bytes // MB} MB.")
     return data
 
 
@@ -147,17 +148,17 @@ def _reduced(image: Image.Image, max_pixels: int | None) -> Image.Image:
     return image.reduce(max(1, round(image.size[0] / target[0])))
 
 
-def _check_size(size: tuple[int, int]) -> None:
+def _check_size(size: tuple[int, int], limits: Limits = LIMITS) -> None:
     """Refuse an image over the pixel, side or aspect limit (size_problem)."""
-    problem = size_problem(*size)
+    problem = size_problem(*size, limits.photo_pixels, limits.image_side, limits.image_aspect)
     if problem is not None:
         raise ImageDecodeError(f"This image cannot be analysed. {problem} "
                                "Please send a smaller image.")
 
 
-def _pil_to_rgb(image: Image.Image) -> np.ndarray:
+def _pil_to_rgb(image: Image.Image, limits: Limits = LIMITS) -> np.ndarray:
     image.seek(0)  # first frame of an animation
-    _check_size(image.size)
+    _check_size(image.size, limits)
     if image.getexif().get(ExifTags.Base.Orientation, 1) != 1:  # (transposing copies it)
         image = ImageOps.exif_transpose(image) or image
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):

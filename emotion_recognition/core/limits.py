@@ -7,8 +7,9 @@ environment (the tests do) but the README states the defaults.
 
 from __future__ import annotations
 
+import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 MB = 2**20
 
@@ -66,6 +67,24 @@ class Limits:
     journal_note_chars: int = 200
     journal_import_bytes: int = 1_000_000  # a full journal exports to about 0.6 MB
 
+    @classmethod
+    def local(cls, **settings: float | None) -> "Limits":
+        """The limits of trusted local input (the command lines, batch, the Python API):
+        the server's, with LOCAL_LIMITS' generous sizes and lengths instead; each of
+        LOCAL_SETTINGS set by its EMOTION_LOCAL_* variable, or by ``settings`` (the
+        command lines' options, e.g. max_video_minutes=600; None: not given). The server
+        never uses these. ValueError for a setting that is not a positive number."""
+        values = dict(LOCAL_LIMITS)
+        for option, (name, unit, variable) in LOCAL_SETTINGS.items():
+            given = settings.pop(option, None)
+            if given is None and os.environ.get(variable, "").strip():
+                given, option = os.environ[variable], variable
+            if given is not None:
+                values[name] = _amount(option, str(given), unit)
+        if settings:
+            raise TypeError(f"not a local limit: {', '.join(settings)}")
+        return replace(cls(), **values)
+
     def max_video_seconds_at(self, sample_fps: float) -> float:
         """The longest video that fits the analysed-frame budget at ``sample_fps``."""
         return min(self.video_seconds, self.video_frames / sample_fps)
@@ -86,6 +105,45 @@ class Limits:
                 f"{at_most} at {self.video_fps_max:g}); one video is analysed at a time, and a "
                 f"job stops after {self.video_job_seconds // 60} minutes with what it has "
                 "analysed so far.")
+
+
+# Trusted local input: what a person's own machine may take on (a photo decoded at 1/8 of
+# 150 megapixels is analysed like a 12 MP one; PIL refuses images over 179 megapixels). A
+# video is read frame by frame: its size and length cost time, not memory.
+LOCAL_LIMITS = {
+    "video_fps_min": 0.0,               # any rate above 0, up to sample_fps_most
+    "video_fps_max": Limits.sample_fps_most,
+    "video_frames": math.inf,           # no frame budget and no job time: a local job reads
+    "video_job_seconds": math.inf,      # the whole video (video_seconds still bounds it)
+    "photo_bytes": 1024 * MB,
+    "photo_pixels": 150_000_000,
+    "image_side": 65_000,
+    "video_bytes": 50 * 1024 * MB,
+    "video_seconds": 24 * 60 * 60,
+    "video_frame_pixels": 7680 * 4320,  # 8K UHD
+    "video_frame_side": 8192,
+}
+# Those a person may set, in the unit their name says: setting: (limit, unit, variable). The
+# command lines' options (--max-video-minutes 600) win over the variables
+# (EMOTION_LOCAL_VIDEO_MINUTES=600), which win over LOCAL_LIMITS.
+LOCAL_SETTINGS = {
+    "max_photo_mb": ("photo_bytes", MB, "EMOTION_LOCAL_PHOTO_MB"),
+    "max_photo_megapixels": ("photo_pixels", 1_000_000, "EMOTION_LOCAL_PHOTO_MEGAPIXELS"),
+    "max_video_mb": ("video_bytes", MB, "EMOTION_LOCAL_VIDEO_MB"),
+    "max_video_minutes": ("video_seconds", 60, "EMOTION_LOCAL_VIDEO_MINUTES"),
+}
+
+
+def _amount(name: str, text: str, unit: int) -> int:
+    """A positive number of ``unit`` given as text (an option or a variable) -> the count
+    of bytes, pixels or seconds; ValueError naming ``name`` otherwise."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise ValueError(f"{name} must be a positive number, not {text!r}")
+    return max(1, round(value * unit))
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from emotion_recognition.core.detection.detectors import (DEFAULT_DETECTOR, chec
 from emotion_recognition.core.detection.policy import find_faces
 from emotion_recognition.core.explain import explain_faces
 from emotion_recognition.core.labels import DEFAULT_EMOTION_SET, EmotionSet, emotion_set
-from emotion_recognition.core.limits import LIMITS
+from emotion_recognition.core.limits import LIMITS, Limits
 from emotion_recognition.core.types import Analysis, Box, Face
 
 ModelDir = str | Path | Callable[[], Path]
@@ -106,15 +106,17 @@ class EmotionRecognizer:
         return Path(self._model_dir)
 
     def analyze(self, image, emotion_set: str | EmotionSet = DEFAULT_EMOTION_SET,
-                explain: bool = False, detector: str = DEFAULT_DETECTOR) -> Analysis:
+                explain: bool = False, detector: str = DEFAULT_DETECTOR,
+                limits: Limits | None = None) -> Analysis:
         """Decode ``image`` (path, bytes, PIL image or array) and label every face in it;
         ``explain`` adds a heat map per face of the regions that drove its label (slower);
-        ``detector`` names the face detector (detectors.DETECTORS).
+        ``detector`` names the face detector (detectors.DETECTORS); ``limits`` bound the
+        image (default Limits.local(): trusted local input; pass LIMITS for the server's).
 
         Raises ImageDecodeError (with a message for the user) when it is not a usable image.
         """
         check_detector(detector)
-        rgb, scale = decode_photo(image)  # very large photos: at reduced size
+        rgb, scale = decode_photo(image, limits=limits or Limits.local())  # large: reduced
         return self.analyze_decoded(rgb, emotion_set, explain, scale, detector)
 
     def analyze_decoded(self, rgb: np.ndarray,

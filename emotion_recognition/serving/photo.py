@@ -7,7 +7,7 @@ User errors are raised as EmotionAppError (the UI shows them as one clear messag
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -17,6 +17,7 @@ from emotion_recognition.core.annotate import display_size, draw, for_display, j
 from emotion_recognition.core.detection.detectors import DEFAULT_DETECTOR
 from emotion_recognition.core.errors import EmotionAppError
 from emotion_recognition.core.labels import DEFAULT_EMOTION_SET
+from emotion_recognition.core.types import Analysis
 from emotion_recognition.serving.kept_photos import KeptPhoto, analyze_kept, face_at
 from emotion_recognition.serving.log import log_user_error
 from emotion_recognition.serving.tables import (boxes_table, face_name, faces_table_widths,
@@ -30,9 +31,10 @@ NO_PHOTO = "Please upload a photo or take a webcam snapshot first."
 
 def analyze(server: Server, image: str | None, emotion_set: str | None = DEFAULT_EMOTION_SET,
             explain: bool = False, kept: str | None = None,
-            detector: str | None = DEFAULT_DETECTOR) -> tuple[str, list[dict], str]:
+            detector: str | None = DEFAULT_DETECTOR) -> tuple[str, list[dict], dict, str]:
     """An uploaded photo (a path in the store) -> (the annotated JPEG's path, the face
-    dicts, the key of the session's kept photo)."""
+    dicts with their boxes in the photo's own pixels, the annotated image's size and
+    scale (image_size), the key of the session's kept photo)."""
     if image is None:
         raise EmotionAppError(NO_PHOTO)
     photo, result = analyze_kept(server.recognizer, image, server.kept_photos.get(kept),
@@ -40,18 +42,32 @@ def analyze(server: Server, image: str | None, emotion_set: str | None = DEFAULT
                                  bool(explain), detector or DEFAULT_DETECTOR)
     with server.files.result_dir() as out:  # this request's own file: never shared, rewritten
         annotated = out / "annotated.jpg"
-        annotated.write_bytes(jpeg_bytes(for_display(draw(result.image, result.faces)), 90))
-    return str(annotated), result.face_dicts(), server.kept_photos.put(kept, photo)
+        shown = for_display(draw(result.image, result.faces))
+        annotated.write_bytes(jpeg_bytes(shown, 90))
+    return (str(annotated), result.face_dicts(), image_size(result, shown.shape),
+            server.kept_photos.put(kept, photo))
+
+
+def image_size(result: Analysis, shown: tuple[int, ...]) -> dict:
+    """The annotated image of ``result`` as sent (``shown``: its array's shape): its
+    width and height, and ``scale``, the photo's own pixels per pixel of it (1 unless the
+    photo was analysed at reduced size, over LIMITS.working_pixels, or is wider than
+    LIMITS.display_side). Boxes are in the photo's pixels: divided by ``scale`` they are
+    the annotated image's."""
+    height, width = shown[:2]
+    return {"width": width, "height": height,
+            "scale": round(result.scale * result.image.shape[1] / width, 6)}
 
 
 def analyze_upload(server: Server, image: str, emotion_set: str | None, explain: bool,
                    kept: str | None, detector: str | None
                    ) -> tuple[str | None, list[dict], str | None, str]:
-    """A new upload, analysed at once: analyze's answer and no message; or, for a file we
-    cannot take (not an image, too large), no result and the message (Markdown) to show
-    where the result would be."""
+    """A new upload, analysed at once: analyze's answer (without the image's size, which
+    only the API gives) and no message; or, for a file we cannot take (not an image, too
+    large), no result and the message (Markdown) to show where the result would be."""
     try:
-        return (*analyze(server, image, emotion_set, explain, kept, detector), "")
+        annotated, faces, _, key = analyze(server, image, emotion_set, explain, kept, detector)
+        return annotated, faces, key, ""
     except EmotionAppError as error:
         log_user_error("upload", str(error))
         return None, [], None, f"**{error}**"
@@ -83,7 +99,16 @@ def view(server: Server, kept: str | None) -> PhotoView:
         "the face *Add to my journal* adds." if len(faces) > 1 else "")
     return PhotoView(note, [(name, i) for i, name in enumerate(names)], faces,
                      styled_faces_table(faces), faces_table_widths(len(faces[0]["probabilities"])),
-                     boxes_table(faces), list(zip(photo.heat_maps, names)))
+                     boxes_table(shown_faces(photo)), list(zip(photo.heat_maps, names)))
+
+
+def shown_faces(photo: KeptPhoto) -> list[dict]:
+    """The kept analysis's face dicts with their boxes in the pixels of the annotated
+    picture shown beside the table (the photo's own pixels only when it was analysed whole
+    and sent whole)."""
+    factor = display_size(*photo.shape)[0] / photo.shape[1]
+    return [face.to_dict(number) for number, face in enumerate(
+        (replace(face, box=face.box.scaled(factor)) for face in photo.analysis.faces), 1)]
 
 
 def bars(faces: list[dict] | None, index) -> tuple[str, dict[str, float]] | None:

@@ -80,18 +80,18 @@ def output_size(info: VideoInfo, limits: Limits = LIMITS) -> tuple[int, int]:
 
 
 def check_sample_fps(sample_fps: float, limits: Limits | None = None) -> None:
-    """Frames per second to analyse: within the server's range when ``limits`` are given
-    (a job in the app), else above 0 and at most LIMITS.sample_fps_most (command lines,
-    batch, the Python API). VideoError otherwise."""
-    low, high = ((limits.video_fps_min, limits.video_fps_max) if limits is not None
-                 else (0.0, LIMITS.sample_fps_most))
-    within = low <= sample_fps <= high if limits is not None else low < sample_fps <= high
-    if not within:
+    """Frames per second to analyse: above 0 and within the range of ``limits`` (the
+    server's for a job in the app; by default Limits.local(), at most
+    LIMITS.sample_fps_most, for command lines, batch and the Python API). VideoError
+    otherwise."""
+    limits = limits or Limits.local()
+    low, high = limits.video_fps_min, limits.video_fps_max
+    if not (sample_fps > 0 and low <= sample_fps <= high):
         raise VideoError(f"Frames per second to analyse must be between {low:g} and {high:g}.")
 
 
 def check_request(info: VideoInfo, sample_fps: float, limits: Limits) -> None:
-    """The server's limits on one video job: frames per second, and frames analysed."""
+    """The limits on one video job: frames per second, and frames analysed."""
     check_sample_fps(sample_fps, limits)
     if info.duration * sample_fps > limits.video_frames:
         raise VideoError(
@@ -119,22 +119,24 @@ def analyze_video(path: str | Path, recognizer: EmotionRecognizer,
     ``detector`` names the face detector (detectors.DETECTORS).
 
     The annotated video (.mp4 H.264 or .webm VP8, both play in browsers) holds the analysed
-    frames at ``sample_fps``. With ``limits`` (the server's), the frame rate and number of
-    frames are checked first and the job stops after ``limits.video_job_seconds``. A video
-    that does not say how long it is (or says wrong) stops at the limits as it is read.
+    frames at ``sample_fps``. ``limits`` are the server's for a job in the app (its frame
+    rate and number of frames checked first, the job stopped after
+    ``limits.video_job_seconds``), else Limits.local() (trusted local input: generous,
+    settable). A video that does not say how long it is (or says wrong) stops at the
+    limits as it is read.
     """
-    check_sample_fps(sample_fps)
+    limits = limits or Limits.local()
+    check_sample_fps(sample_fps, limits)
     check_detector(detector)
-    info = probe_video(path)
-    if limits is not None:
-        check_request(info, sample_fps, limits)
+    info = probe_video(path, limits=limits)
+    check_request(info, sample_fps, limits)
     classifier = recognizer.classifier(emotion_set)
     result = VideoAnalysis(info, classifier.labels, classifier.revision)
     writer = None
     if annotated_path is not None:
         writer = AnnotatedVideoWriter(annotated_path, min(sample_fps, info.fps), output_size(info))
         result.annotated_path = Path(annotated_path)
-    reader = FrameReader(path, info.fps, sample_fps)
+    reader = FrameReader(path, info.fps, sample_fps, limits=limits)
     try:
         _analyze_frames(reader, result, video_detector(recognizer, sample_fps, detector),
                         classifier, FaceTracker(smoothing=smoothing), writer, progress,
@@ -150,19 +152,18 @@ def analyze_video(path: str | Path, recognizer: EmotionRecognizer,
 
 
 class _Stop:
-    """The limits a job checks at each frame: the video's length (always; the file may not
-    say it, or lie), and with the server's limits the analysed frames and the job's time."""
+    """The limits a job checks at each frame: the video's length (the file may not say it,
+    or lie), the analysed frames and the job's time (local limits set no budget for the
+    last two)."""
 
-    def __init__(self, limits: Limits | None):
+    def __init__(self, limits: Limits):
         self.limits = limits
-        self.deadline = time.monotonic() + limits.video_job_seconds if limits else None
+        self.deadline = time.monotonic() + limits.video_job_seconds
 
     def reason(self, frame_time: float, frames_analysed: int) -> str:
-        limits = self.limits or LIMITS
+        limits = self.limits
         if frame_time > limits.video_seconds:
             return f"videos may last {duration_words(limits.video_seconds)} at most"
-        if self.limits is None:
-            return ""
         if frames_analysed >= limits.video_frames:
             return f"a video may have {limits.video_frames:,} frames analysed at most"
         if time.monotonic() > self.deadline:

@@ -35,7 +35,7 @@ def check_frame_size(width: int, height: int, limits: Limits = LIMITS) -> None:
                            limits.image_aspect)
     if problem is not None:
         raise VideoError(f"This video's frames are too large to analyse. {problem} "
-                         "Please send a smaller video (at most 4K).")
+                         "Please send a smaller video.")
 
 
 class FrameReader:

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from emotion_recognition.core.errors import VideoError
-from emotion_recognition.core.limits import LIMITS, MB
+from emotion_recognition.core.limits import LIMITS, MB, Limits
 from emotion_recognition.video.frames import check_frame_size
 
 VIDEO_SUFFIXES = {".mp4", ".webm", ".avi", ".mov", ".mkv", ".m4v"}
@@ -32,11 +32,14 @@ class VideoInfo:
         return self.frame_count / self.fps if self.fps else 0.0
 
 
-def probe_video(path: str | Path, max_bytes: int = LIMITS.video_bytes,
-                max_seconds: float = LIMITS.video_seconds) -> VideoInfo:
-    """Check that a file is a readable video within the limits (its frames' size before any
-    is decoded); raise VideoError if not."""
+def probe_video(path: str | Path, max_bytes: int | None = None,
+                max_seconds: float | None = None, limits: Limits = LIMITS) -> VideoInfo:
+    """Check that a file is a readable video within ``limits`` (the server's by default;
+    Limits.local() for trusted local input): its size, its length, its frames' size before
+    any is decoded; raise VideoError if not."""
     path = Path(path)
+    max_bytes = limits.video_bytes if max_bytes is None else max_bytes
+    max_seconds = limits.video_seconds if max_seconds is None else max_seconds
     if not path.is_file():
         raise VideoError(f"No such video file: {path.name}")
     if path.stat().st_size == 0:
@@ -53,7 +56,7 @@ def probe_video(path: str | Path, max_bytes: int = LIMITS.video_bytes,
         info = _sane_info(capture)
         if info.width == 0 or info.height == 0:
             raise VideoError(NO_FRAMES)
-        check_frame_size(info.width, info.height)
+        check_frame_size(info.width, info.height, limits)
         if not capture.grab():
             raise VideoError(NO_FRAMES)
     finally:
