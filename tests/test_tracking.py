@@ -45,7 +45,7 @@ def test_a_face_back_where_it_was_after_seconds_away_keeps_its_number(fps):
     ids = []
     for step in range(10 * fps):
         t = step / fps
-        faces = [] if 2.0 <= t < 6.0 else [_face(200 + (t > 6) * 40, 0.9)]
+        faces = [] if 2.0 <= t < 6.0 else [_face(200 + (t >= 6) * 40, 0.9)]
         ids += [f.face_id for f in tracker.update(faces, t)]
     assert set(ids) == {1} and len(ids) == 6 * fps
     assert tracker.update([_face(900, 0.9)], 10.0)[0].face_id == 2  # 11 widths away
