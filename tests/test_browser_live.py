@@ -75,6 +75,19 @@ def write_camera(path: Path, emotions: tuple[str, ...], seconds_each: float = 2.
     return path
 
 
+def write_two_people(path: Path, fps: int = 10, seconds: float = 2.0) -> Path:
+    """A Y4M clip of two people side by side, a neutral one and a smiling one."""
+    width, height, side = 640, 480, 200
+    with open(path, "wb") as handle:
+        handle.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420\n".encode())
+        for i in range(int(seconds * fps)):
+            frame = np.full((height, width, 3), 100, np.uint8)
+            for x, emotion in ((40, "neutral"), (380, "happy")):
+                frame[140:140 + side, x + (i % 4):x + (i % 4) + side] = face(emotion, side)
+            handle.write(b"FRAME\n" + cv2.cvtColor(frame, cv2.COLOR_RGB2YUV_I420).tobytes())
+    return path
+
+
 @pytest.fixture(scope="module")
 def cameras(tmp_path_factory):
     """Chromiums (one Playwright) with fake cameras: "changing face", whose camera shows a
@@ -92,6 +105,7 @@ def cameras(tmp_path_factory):
                                          size=(640, 480), side=220, background=real_room),
              "real room": write_camera(folder / "real_room.y4m", (), size=(640, 480),
                                        background=real_room),
+             "two people": write_two_people(folder / "two.y4m"),
              "face in a real room": write_camera(folder / "face_room.y4m", ("neutral",),
                                                  size=(640, 480), side=220,
                                                  background=real_room)}
@@ -303,3 +317,29 @@ def test_an_empty_room_is_shown_as_fast_as_a_face(cameras, app_url, size):
     print(f"{size}: {room_fps:.1f} frames a second shown with nobody in view, "
           f"{face_fps:.1f} with a face")
     assert room_fps >= 0.8 * face_fps and room_fps >= 3, (room_fps, face_fps)
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_adding_a_session_of_two_people_names_each_face(cameras, app_url, size):
+    """Issue 25: "pick which is yours" came with an empty list. With two people in view the
+    list names each face; picking one adds it."""
+    page = live_page(cameras["two people"], app_url, size)
+    page.get_by_role("button", name="Start the camera").click()
+    page.locator(".live-view img").first.wait_for()
+    assert len(wait_for_face_choice(page)) == 2
+    page.wait_for_timeout(1000)
+    page.get_by_role("button", name="Stop", exact=True).click()
+    page.get_by_role("button", name="Add this session to my journal").click()
+    page.get_by_text("Several faces were followed").wait_for(timeout=15_000)
+    picker = page.get_by_label("Which face is yours?")
+    picker.click()
+    options = page.get_by_role("option").all_inner_texts()
+    assert [o.split(":")[0] for o in options] == ["Face 1", "Face 2"], options
+    # numbered left to right as the person sees them: in the mirrored view, the smiling one
+    assert re.fullmatch(r"Face 1: mostly happy, \d+ s in view", options[0]), options
+    assert re.fullmatch(r"Face 2: mostly neutral, \d+ s in view", options[1]), options
+    shot(page, f"live_two_people_pick_{size}")
+    page.get_by_role("option", name=options[1]).click()
+    page.get_by_role("button", name="Add this session to my journal").click()
+    page.get_by_text("Added to your journal: neutral").wait_for(timeout=15_000)
+    page.context.close()

@@ -72,7 +72,8 @@ def journal_live_adder(server: Server, session: gr.HTML, store: gr.BrowserState)
         return (*_answer(change), picker)
 
     with gr.Row(elem_classes=["journal-adder"]):
-        face = gr.Dropdown([], label="Which face is yours?", visible=False, scale=1)
+        face = gr.Dropdown([], label="Which face is yours?", visible=False, scale=1,
+                           min_width=280)  # its names whole, on a phone on a row of its own
         note = gr.Textbox(label="Note for your journal (optional)", scale=2,
                           max_length=LIMITS.journal_note_chars)
         add = gr.Button("Add this session to my journal", scale=1)
