@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import threading
 import time
 from functools import partial
@@ -213,3 +214,26 @@ def test_the_live_csv_has_its_no_face_rows(live_client, tmp_path):
         ("face", "0.0", "1"), ("no_face", "0.04", "")]
     assert (rows[-1]["status"], rows[-1]["face"]) == ("face", "1")
     assert len(rows) == 2 + EMPTY_SEARCH_EVERY
+
+
+def test_adding_a_session_of_several_faces_names_them_and_of_one_face_adds(recognizer):
+    """Issue 25: "pick which is yours" came with an empty list."""
+    from emotion_recognition.serving.journal import add_live
+
+    server = SimpleNamespace(live_sessions=LiveSessions())
+    two = server.live_sessions.get(ID, create=True, client="10.0.0.1")
+    pair = frame_with_face(20)
+    pair[100:300, 400:600] = face_patch(200)
+    for n in range(3):
+        two.process(pair, recognizer, captured_s=n * 0.5, sequence=n)
+    change = add_live(server, ID, None, "", [], None)
+    assert change.entries is None and "pick which is yours" in change.message
+    names = [name for name, _ in change.pick_from]
+    assert [re.fullmatch(rf"Face {n}: mostly [a-z]+, 1 s in view", name) is not None
+            for n, name in zip((1, 2), names)] == [True, True], names
+    assert [face_id for _, face_id in change.pick_from] == [1, 2]
+    picked = add_live(server, ID, 2, "", [], None)
+    assert picked.entries is not None and len(picked.entries) == 1
+    one = server.live_sessions.get(OTHER, create=True, client="10.0.0.1")
+    one.process(frame_with_face(), recognizer)
+    assert add_live(server, OTHER, None, "", [], None).entries is not None
