@@ -1,7 +1,7 @@
 """Annotated live-webcam frames per second that reach the page, in a real Chromium.
 
     python -m benchmarks.live_browser --seconds 20 --json benchmarks/figures/live_browser.json
-    python -m benchmarks.live_browser --room --seconds 20 --json benchmarks/figures/live_browser.json
+    python -m benchmarks.live_browser --room --json benchmarks/figures/live_browser.json
 
 With ``--room`` the camera shows a real room with nobody in it (the coffee-cup example
 photo, 640x480: a textured room costs a face search much more than a plain background),

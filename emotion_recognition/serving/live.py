@@ -2,21 +2,21 @@
 frame out (its own route, outside Gradio's event queue); the session's emotion set and
 detector; its timeline; its CSV.
 
-POST ``/live/frame?session=ID`` (and ``&seq=N&t=MS&mirrored=1&replaces=ID``) costs the
-page one fetch and the server one decode, analysis and encode, nothing more (a Gradio stream event spent about 30 ms of the page's
+POST ``/live/frame?session=ID`` costs the page one fetch and the server one decode,
+analysis and encode, nothing more (a Gradio stream event spent about 30 ms of the page's
 main thread per frame on its bookkeeping, so the page itself capped the rate). Nothing is
 written to disk. Each address may have LIMITS.live_frames_per_client frames in the server
 at once (a page sends 3); a frame's body is counted as it arrives (middleware.BodyLimit)
 and its header read before it is decoded; a session is made only for a valid frame.
-``seq`` and ``t`` (the page's frame number and capture time in ms since it started the
-camera) put a session's frames in the order they were captured: one captured before the
-last analysed is answered 204 (no content) and not analysed. ``replaces`` names this
-page's previous session (a Start after a Stop is a new session), which ends.
+A frame's ``seq`` and ``t`` (the page's frame number and capture time in ms since it started
+the camera) put a session's frames in the order they were captured: one captured before the
+last analysed is answered 204 (no content) and not analysed. ``mirrored=1``: the page sent
+a selfie view (the session's rows give boxes in the camera's own frame). ``replaces``
+names this page's previous session (a Start after a Stop is a new session), which ends.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -64,9 +64,7 @@ class FrameDetails:
                 or (seq is not None and "." in seq) or mirrored not in ("0", "1")
                 or (replaces is not None and not LIVE_SESSION_ID.fullmatch(replaces))):
             raise EmotionAppError("This frame's details are not valid: please reload the page.")
-        captured = None if t is None else float(t) / 1000
-        return cls(None if seq is None else int(seq),
-                   captured if captured is None or math.isfinite(captured) else None,
+        return cls(None if seq is None else int(seq), None if t is None else float(t) / 1000,
                    mirrored == "1", replaces)
 
 
