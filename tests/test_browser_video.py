@@ -73,6 +73,34 @@ def test_a_short_clip_s_timelines_keep_their_x_labels_apart(page, tmp_path):
     page.shot("video_short_clip")
 
 
+def test_one_face_out_of_view_for_seconds_is_one_face_followed(page, tmp_path):
+    """Issue 25: "2 face(s) followed" for one face that never moved (out of view, or
+    missed, for over a second): it keeps its number for 10 s."""
+    import re
+
+    import cv2
+    import numpy as np
+
+    from conftest import face_patch
+
+    clip = tmp_path / "away.mp4"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 10, (640, 480))
+    for i in range(60):  # the face 1.5 s, nobody 3 s, the face again 1.5 s
+        frame = np.full((480, 640, 3), 100, np.uint8)
+        if not 15 <= i < 45:
+            frame[120:320, 220:420] = face_patch(200)[..., ::-1]
+        writer.write(frame)
+    writer.release()
+    page.locator(".video-input input[type=file]").set_input_files(str(clip))
+    page.get_by_text("Ready to analyse").wait_for()
+    page.get_by_role("button", name="Analyse video").click()
+    followed = page.get_by_text(re.compile(r"\d+ faces?(\(s\))? followed")).first
+    followed.wait_for()
+    assert re.search(r"\b1 face(\(s\))? followed", followed.inner_text()), followed.inner_text()
+    assert not page.get_by_text("Face 2: every emotion").count()
+    page.shot("video_one_face_away")
+
+
 def test_a_dropped_photo_is_told_where_it_belongs_and_a_second_video_replaces_the_first(
         page, tmp_path):
     drop(page, EXAMPLES / "astronaut.jpg", "image/jpeg")

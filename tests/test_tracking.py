@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from emotion_recognition.core.types import Box, Face
-from emotion_recognition.video.tracking import FaceTracker, centre, distance_in_widths
+from emotion_recognition.video.tracking import (FaceTracker, centre, distance_in_widths,
+                                                 reading_order)
 
 pytestmark = pytest.mark.unit
 
@@ -26,12 +27,39 @@ def test_ids_follow_moving_faces_and_new_faces_get_new_ids():
     assert [f.face_id for f in third] == [1, 3]
 
 
-def test_lost_tracks_are_dropped_after_max_missed():
-    tracker = FaceTracker(smoothing=0.0, max_missed=2)
-    tracker.update([_face(10, 0.9)])
-    for _ in range(3):
-        tracker.update([])
-    assert tracker.update([_face(10, 0.9)])[0].face_id == 2
+def test_lost_tracks_are_dropped_after_forget_s():
+    tracker = FaceTracker(smoothing=0.0, forget_s=2.0)
+    tracker.update([_face(10, 0.9)], 0.0)
+    for t in (0.5, 1.0, 1.5, 2.0):
+        tracker.update([], t)
+    assert tracker.update([_face(10, 0.9)], 2.1)[0].face_id == 2
+
+
+@pytest.mark.parametrize("fps", [5, 25])
+def test_a_face_back_where_it_was_after_seconds_away_keeps_its_number(fps):
+    """Issue 25: the same face came back as "face 2" after 4 s out of view (a track was
+    dropped after 5 frames without it, 0.2 s at a live page's 25 fps). One face, 4 s away,
+    back a little to the side: face 1 on every frame; a face at the far side of the frame
+    is another one."""
+    tracker = FaceTracker()
+    ids = []
+    for step in range(10 * fps):
+        t = step / fps
+        faces = [] if 2.0 <= t < 6.0 else [_face(200 + (t >= 6) * 40, 0.9)]
+        ids += [f.face_id for f in tracker.update(faces, t)]
+    assert set(ids) == {1} and len(ids) == 6 * fps
+    assert tracker.update([_face(900, 0.9)], 10.0)[0].face_id == 2  # 11 widths away
+
+
+def test_faces_new_in_one_frame_are_numbered_in_reading_order():
+    """Row by row, left to right: a face a little higher on the right of a row is still
+    after the one on its left."""
+    tracker = FaceTracker()
+    faces = [_face(400, 0.9, y=55), _face(20, 0.9, y=200), _face(100, 0.9, y=60),
+             _face(300, 0.9, y=210)]
+    numbered = {(f.box.x, f.box.y): f.face_id for f in tracker.update(faces, 0.0)}
+    assert numbered == {(100, 60): 1, (400, 55): 2, (20, 200): 3, (300, 210): 4}
+    assert reading_order([f.box for f in faces]) == [2, 0, 1, 3]
 
 
 def test_smoothing_stops_a_flickering_label():

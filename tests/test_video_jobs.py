@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import EXAMPLES, write_video
+from conftest import EXAMPLES, face_patch, write_video
 from emotion_recognition.core.decode import decode_image, decode_photo
 from emotion_recognition.core.errors import VideoError
 from emotion_recognition.core.limits import LIMITS
@@ -41,6 +41,26 @@ def test_a_job_over_its_time_stops_with_what_it_has(recognizer, tmp_path):
     whole = analyze_video(clip, recognizer, "emotion7", 5, limits=LIMITS)
     assert whole.complete and whole.frames_analysed == 30
     assert set(whole.seconds) == {"decode", "detect", "classify", "draw", "encode"}
+
+
+def test_one_face_away_for_seconds_is_one_face_followed(recognizer, tmp_path):
+    """Issue 25: "2 face(s) followed" for one face that never moved. It was out of view
+    (or missed) for more than 5 analysed frames, 1 s at 5 frames a second, and came back
+    as a new face: it keeps its number for 10 s."""
+    path = tmp_path / "away.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, (640, 480))
+    patch = face_patch(200)[..., ::-1]
+    for i in range(60):  # the face 1.5 s, nobody 3 s, the face again 1.5 s
+        frame = np.full((480, 640, 3), 100, np.uint8)
+        if not 15 <= i < 45:
+            frame[120:320, 220:420] = patch
+        writer.write(frame)
+    writer.release()
+    result = analyze_video(path, recognizer, "emotion7", 5)
+    seen = sorted({r.time for r in result.records})
+    assert seen[0] < 1.5 and seen[-1] > 4.5 and not any(1.6 < t < 4.4 for t in seen)
+    assert result.summary()["faces"] == 1
+    assert {r.face.face_id for r in result.records} == {1}
 
 
 def test_the_annotated_mp4_holds_every_analysed_frame(tmp_path):

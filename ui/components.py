@@ -95,9 +95,10 @@ def timeline_choices(whole) -> list[tuple[str, str]]:
 
 def timeline_plots(shown, choice: str | None):
     """(every face's winning emotion, one face's probabilities) of a Timeline (None: none
-    yet): the chosen one shown."""
+    yet): the chosen one shown. An empty timeline hides both and keeps their old rows: a
+    plot whose rows become none logs "Infinite extent for field time_s" (Vega)."""
     if shown is None or not shown.records:
-        return gr.update(value=None, visible=True), gr.update(value=None, visible=False)
+        return gr.update(visible=False), gr.update(visible=False)
     if not str(choice).isdigit() or int(choice) not in shown.face_ids():
         return plot_update(winners_table(shown)), gr.update(visible=False)
     return gr.update(visible=False), plot_update(one_face_table(shown, int(choice)))

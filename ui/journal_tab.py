@@ -68,11 +68,12 @@ def journal_live_adder(server: Server, session: gr.HTML, store: gr.BrowserState)
         """A live session, averaged over the frames of the person's face."""
         change = journal.add_live(server, session_id, face_id, note, entries, clock)
         picker = gr.skip() if change.pick_from is None else gr.update(
-            choices=[(f"face #{n}", n) for n in change.pick_from], value=None, visible=True)
+            choices=change.pick_from, value=None, visible=True)
         return (*_answer(change), picker)
 
     with gr.Row(elem_classes=["journal-adder"]):
-        face = gr.Dropdown([], label="Which face is yours?", visible=False, scale=1)
+        face = gr.Dropdown([], label="Which face is yours?", visible=False, scale=1,
+                           min_width=280)  # its names whole, on a phone on a row of its own
         note = gr.Textbox(label="Note for your journal (optional)", scale=2,
                           max_length=LIMITS.journal_note_chars)
         add = gr.Button("Add this session to my journal", scale=1)

@@ -66,8 +66,10 @@ def live_tab(server: Server, journal_store: gr.BrowserState) -> None:
     choice, winners, one_face = timeline("Timeline of the last minute")
     with gr.Row():
         export = gr.Button("Export this session as CSV", min_width=300)
-        session_csv = gr.File(label="Session CSV (a row per face per frame: time, face number, "
-                                    "box, probabilities)", interactive=False,
+        session_csv = gr.File(label="Session CSV (a row per face per analysed frame, a no_face "
+                                    "row when none: time from 0, face number, box in the "
+                                    "camera's own pixels, not mirrored; probabilities)",
+                              interactive=False,
                               elem_classes=["session-csv"], min_width=300, height=110)
     emotion_set.change(on.live_emotion_set, [session, emotion_set], None,
                        api_visibility="private", show_progress="hidden")

@@ -9,11 +9,11 @@ import re
 import threading
 import time
 
-from emotion_recognition.core.detection.detectors import check_detector, create_detector
+from emotion_recognition.core.detection.detectors import check_detector
 from emotion_recognition.core.detection.pool import DetectorPool
 from emotion_recognition.core.errors import VideoError
 from emotion_recognition.core.limits import LIMITS, Retention, duration_words
-from emotion_recognition.live.session import LiveSession
+from emotion_recognition.live.session import LiveSession, stream_detector
 
 LIVE_SESSION_ID = re.compile(r"[0-9a-f]{32}")
 # A running page sends frames many times a second: a session unused this long was stopped,
@@ -40,7 +40,7 @@ class LiveSessions:
         with self._lock:
             if name not in self._pools:
                 self._pools[name] = DetectorPool(LIMITS.live_workers,
-                                                 make=lambda: create_detector(name))
+                                                 make=lambda: stream_detector(name))
             return self._pools[name]
 
     @staticmethod
@@ -85,6 +85,14 @@ class LiveSessions:
         if len(self._sessions) >= self.max_sessions:
             raise VideoError("Too many live sessions right now: please try again soon.")
         return LiveSession(client=client, detectors=self.pool)
+
+    def end(self, session_id: str, client: str) -> None:
+        """A page's previous session, which it replaced by a new one (a Start after a
+        Stop), is forgotten at once (it no longer holds one of its client's places)."""
+        with self._lock:
+            session = self._sessions.get(session_id, (None, 0.0))[0]
+            if session is not None and session.client == client:
+                del self._sessions[session_id]
 
     def __len__(self) -> int:
         return len(self._sessions)

@@ -30,7 +30,7 @@ class Change:
     entries: list | None
     message: str
     note_done: bool = False
-    pick_from: list[int] | None = None
+    pick_from: list[tuple[str, int]] | None = None  # (how the person knows it, face id)
 
 
 def now_of(clock: str | None) -> datetime:
@@ -65,10 +65,23 @@ def add_live(server: Server, session_id: str | None, face_id, note, entries, clo
     try:
         probabilities = journal.live_probabilities(records, face_id)
     except journal.PickAFace as error:
-        return Change(None, str(error), pick_from=sorted({r.face.face_id for r in records}))
+        return Change(None, str(error), pick_from=followed_faces(records))
     except journal.JournalError as error:
         return Change(None, str(error))
     return _added(probabilities, "live", note, entries, clock)
+
+
+def followed_faces(records) -> list[tuple[str, int]]:
+    """Each face a live session followed, named as a person can tell it from the others:
+    "Face 2: mostly happy, 12 s in view"."""
+    named = []
+    for face_id in sorted({r.face.face_id for r in records}):
+        mine = [r for r in records if r.face.face_id == face_id]
+        labels = [r.face.label for r in mine]
+        mostly = max(set(labels), key=labels.count)
+        seconds = max(1, round(mine[-1].time - mine[0].time))
+        named.append((f"Face {face_id}: mostly {mostly}, {seconds} s in view", face_id))
+    return named
 
 
 def _added(probabilities, source, note, entries, clock) -> Change:

@@ -8,10 +8,17 @@ main thread per frame on its bookkeeping, so the page itself capped the rate). N
 written to disk. Each address may have LIMITS.live_frames_per_client frames in the server
 at once (a page sends 3); a frame's body is counted as it arrives (middleware.BodyLimit)
 and its header read before it is decoded; a session is made only for a valid frame.
+A frame's ``seq`` and ``t`` (the page's frame number and capture time in ms since it started
+the camera) put a session's frames in the order they were captured: one captured before the
+last analysed is answered 204 (no content) and not analysed. ``mirrored=1``: the page sent
+a selfie view (the session's rows give boxes in the camera's own frame). ``replaces``
+names this page's previous session (a Start after a Stop is a new session), which ends.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
@@ -24,7 +31,7 @@ from emotion_recognition.core.errors import EmotionAppError
 from emotion_recognition.core.limits import LIMITS
 from emotion_recognition.core.rows import write_rows_csv
 from emotion_recognition.live.session import LiveSession
-from emotion_recognition.live.sessions import LiveSessions
+from emotion_recognition.live.sessions import LIVE_SESSION_ID, LiveSessions
 from emotion_recognition.serving.clients import client_address
 from emotion_recognition.serving.log import log_user_error
 from emotion_recognition.video.timeline import Timeline
@@ -36,6 +43,29 @@ LIVE_JPEG_QUALITY = 80
 FACES_HEADER = "X-Faces"  # how many faces the annotated frame has
 TIMELINE_WINDOW_S = 60.0
 TIMELINE_POINTS_PER_S = 4  # per face: the browser redraws the plot every second
+NUMBER = re.compile(r"\d{1,9}(\.\d{1,3})?")
+
+
+@dataclass(frozen=True)
+class FrameDetails:
+    """What a page says of a frame besides its pixels (see the module's docstring)."""
+
+    sequence: int | None = None
+    captured_s: float | None = None
+    mirrored: bool = False
+    replaces: str | None = None
+
+    @classmethod
+    def of(cls, query) -> "FrameDetails":
+        """From the route's query parameters; EmotionAppError for values no page sends."""
+        seq, t = query.get("seq"), query.get("t")
+        mirrored, replaces = query.get("mirrored", "0"), query.get("replaces")
+        if (any(v is not None and not NUMBER.fullmatch(v) for v in (seq, t))
+                or (seq is not None and "." in seq) or mirrored not in ("0", "1")
+                or (replaces is not None and not LIVE_SESSION_ID.fullmatch(replaces))):
+            raise EmotionAppError("This frame's details are not valid: please reload the page.")
+        return cls(None if seq is None else int(seq), None if t is None else float(t) / 1000,
+                   mirrored == "1", replaces)
 
 
 async def live_frame_route(server: Server, request: Request) -> Response:
@@ -47,9 +77,12 @@ async def live_frame_route(server: Server, request: Request) -> Response:
                                  "sends three at a time.", status_code=429)
     try:
         body = await request.body()
-        answer, faces = await run_in_threadpool(frame_answer, server,
-                                                request.query_params.get("session"), body,
-                                                client)
+        answer = await run_in_threadpool(frame_answer, server,
+                                         request.query_params.get("session"), body, client,
+                                         FrameDetails.of(request.query_params))
+        if answer is None:  # captured before the last frame analysed: dropped
+            return Response(status_code=204, headers={"Cache-Control": "no-store"})
+        answer, faces = answer
         return Response(answer, media_type="image/jpeg",
                         headers={"Cache-Control": "no-store", FACES_HEADER: str(faces)})
     except EmotionAppError as error:
@@ -59,16 +92,25 @@ async def live_frame_route(server: Server, request: Request) -> Response:
         server.live_clients.leave(client)
 
 
-def frame_answer(server: Server, session_id: str | None, body: bytes,
-                 client: str) -> tuple[bytes, int]:
+def frame_answer(server: Server, session_id: str | None, body: bytes, client: str,
+                 details: FrameDetails = FrameDetails()) -> tuple[bytes, int] | None:
     """One frame of a session, annotated, and how many faces it has (the page says when
-    there is none). A session exists only once a frame was found valid (so bad frames hold
-    no place)."""
+    there is none); None for a frame captured before the last one analysed. A session
+    exists only once a frame was found valid (so bad frames hold no place)."""
     LiveSessions.check_id(session_id)
     rgb = decode_frame(body)
+    if details.replaces and details.replaces != session_id:
+        server.live_sessions.end(details.replaces, client)
     session = server.live_sessions.get(session_id, create=True, client=client)
-    with session.lock, server.live_workers:  # this page's frames one at a time, in order
-        annotated, faces = session.process(rgb, server.recognizer)
+    order = details.sequence if details.sequence is not None else details.captured_s
+    # this page's frames one at a time, the earliest captured first
+    with session.in_order.turn(order if order is not None else float("inf")), \
+            server.live_workers:
+        answer = session.process(rgb, server.recognizer, captured_s=details.captured_s,
+                                 sequence=details.sequence, mirrored=details.mirrored)
+    if answer is None:
+        return None
+    annotated, faces = answer
     return jpeg_bytes(annotated, quality=LIVE_JPEG_QUALITY), len(faces)
 
 

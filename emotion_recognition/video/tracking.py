@@ -3,7 +3,10 @@
 A face is matched to where its track is predicted to be now (its last position moved on at
 its recent speed), within a distance measured in face widths that grows with the time
 since it was last seen: so a person walking across the picture keeps one id at any
-analysed frame rate, and two people side by side keep theirs.
+analysed frame rate, and two people side by side keep theirs. A face out of view is
+remembered for ``forget_s`` seconds (10): one that comes back near where it was, at about
+its size, keeps its number, however many frames it was away for. Faces new in the same
+frame are numbered in reading order (row by row, left to right).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import numpy as np
 from emotion_recognition.core.types import Box, Face
 
 ASSUMED_FPS = 10.0  # frames per second when update() is not told the time
+COAST_S = 0.5  # a lost face is predicted to move on at its speed for this long, no longer
 
 
 @dataclass
@@ -24,14 +28,29 @@ class _Track:
     smoothed: np.ndarray
     seen_at: float
     velocity: np.ndarray  # of the box centre, pixels per second
-    missed: int = 0
+    frames: int = 0  # frames it was seen in
 
     def predicted_centre(self, now: float) -> np.ndarray:
-        return centre(self.box) + self.velocity * (now - self.seen_at)
+        return centre(self.box) + self.velocity * min(max(now - self.seen_at, 0.0), COAST_S)
 
 
 def centre(box: Box) -> np.ndarray:
     return np.array([box.x + box.w / 2, box.y + box.h / 2])
+
+
+def reading_order(boxes: list[Box]) -> list[int]:
+    """The indices of ``boxes`` row by row, top to bottom, and left to right in each row (a
+    box starts a new row when its centre is below the row's first box's middle half).
+    (A local helper: core may hold one for every path.)"""
+    order = sorted(range(len(boxes)), key=lambda i: boxes[i].y + boxes[i].h / 2)
+    rows: list[list[int]] = []
+    for i in order:
+        middle = boxes[i].y + boxes[i].h / 2
+        if rows and middle <= boxes[rows[-1][0]].y + 0.75 * boxes[rows[-1][0]].h:
+            rows[-1].append(i)
+        else:
+            rows.append([i])
+    return [i for row in rows for i in sorted(row, key=lambda i: boxes[i].x)]
 
 
 def distance_in_widths(track_box: Box, predicted: np.ndarray, box: Box) -> float:
@@ -46,16 +65,17 @@ class FaceTracker:
     ``smoothing`` is the weight of the past (0: none; 0.6: a new frame moves the
     probabilities 40 % of the way). A face may lie ``max_step`` widths from its predicted
     centre, plus ``max_speed`` widths per second since the track was last seen (unexpected
-    turns and starts), and differ in width by at most ``max_resize``; a track unseen for
-    ``max_missed`` frames is dropped.
+    turns and starts) for at most ``max_gap_s`` of it (a face that was away longer comes
+    back near where it was, or is another face), and differ in width by at most
+    ``max_resize``; a track unseen for ``forget_s`` seconds is dropped.
     """
 
     def __init__(self, smoothing: float = 0.6, max_step: float = 1.0, max_speed: float = 3.0,
-                 max_resize: float = 1.6, max_missed: int = 5):
+                 max_resize: float = 1.6, forget_s: float = 10.0, max_gap_s: float = 1.0):
         if not 0 <= smoothing < 1:
             raise ValueError("smoothing must be in [0, 1)")
         self.smoothing, self.max_step, self.max_speed = smoothing, max_step, max_speed
-        self.max_resize, self.max_missed = max_resize, max_missed
+        self.max_resize, self.forget_s, self.max_gap_s = max_resize, forget_s, max_gap_s
         self._tracks: list[_Track] = []
         self._next_id = 1
         self._frames = 0
@@ -65,19 +85,26 @@ class FaceTracker:
         with ids and smoothed probabilities."""
         now = self._frames / ASSUMED_FPS if time is None else time
         self._frames += 1
+        self._tracks = [t for t in self._tracks if now - t.seen_at <= self.forget_s]
         track_of = self._match(faces, now)
-        matched = {id(track) for track in track_of.values()}
-        for track in self._tracks:
-            if id(track) not in matched:
-                track.missed += 1
-        self._tracks = [t for t in self._tracks if t.missed <= self.max_missed]
-        return [self._advance(face, track_of.get(fi), now) for fi, face in enumerate(faces)]
+        new = [fi for fi in reading_order([face.box for face in faces]) if fi not in track_of]
+        for fi in new:  # new faces numbered in reading order
+            track_of[fi] = self._new_track(faces[fi], now)
+        return [self._advance(face, track_of[fi], now) for fi, face in enumerate(faces)]
+
+    def _new_track(self, face: Face, now: float) -> _Track:
+        current = np.array(list(face.probabilities.values()))
+        track = _Track(self._next_id, face.box, current, now, np.zeros(2))
+        self._next_id += 1
+        self._tracks.append(track)
+        return track
 
     def _match(self, faces: list[Face], now: float) -> dict[int, _Track]:
         pairs = []
         for ti, track in enumerate(self._tracks):
             predicted = track.predicted_centre(now)
-            reach = self.max_step + self.max_speed * max(now - track.seen_at, 0.0)
+            gap = min(max(now - track.seen_at, 0.0), self.max_gap_s)
+            reach = self.max_step + self.max_speed * gap
             for fi, face in enumerate(faces):
                 ratio = face.box.w / max(track.box.w, 1)
                 distance = distance_in_widths(track.box, predicted, face.box)
@@ -100,14 +127,10 @@ class FaceTracker:
         magnitude = float(np.hypot(*speed))
         return speed if magnitude <= fastest else speed * (fastest / magnitude)
 
-    def _advance(self, face: Face, track: _Track | None, now: float) -> Face:
+    def _advance(self, face: Face, track: _Track, now: float) -> Face:
         labels = list(face.probabilities)
         current = np.array([face.probabilities[name] for name in labels])
-        if track is None:
-            track = _Track(self._next_id, face.box, current, now, np.zeros(2))
-            self._next_id += 1
-            self._tracks.append(track)
-        else:
+        if track.frames:
             if track.smoothed.shape != current.shape:  # the emotion set changed
                 track.smoothed = current
             track.smoothed = self.smoothing * track.smoothed + (1 - self.smoothing) * current
@@ -117,7 +140,8 @@ class FaceTracker:
                                       (face.box.w + track.box.w) / 2)
                 track.velocity = (speed if not track.velocity.any()
                                   else 0.5 * (track.velocity + speed))
-            track.box, track.seen_at, track.missed = face.box, now, 0
+            track.box, track.seen_at = face.box, now
+        track.frames += 1
         best = int(np.argmax(track.smoothed))
         smoothed = {name: float(p) for name, p in zip(labels, track.smoothed)}
         return replace(face, label=labels[best], confidence=float(track.smoothed[best]),
