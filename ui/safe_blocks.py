@@ -39,7 +39,10 @@ class SafeBlocks(gr.Blocks):
         self.store = store
         super().__init__(**options)
 
-    async def preprocess_data(self, block_fn, inputs, state, explicit_call=False):
+    def check_on_join(self, block_fn, inputs: list) -> list:
+        """The checks a request's values pass when it joins the queue (ui/fair_queue.py)
+        and again at its turn: enough of them, files that are uploads. Raises user_error;
+        returns the values with the defaults of optional inputs."""
         where = block_fn.api_name or block_fn.name
         inputs = _with_defaults(block_fn, inputs)
         try:
@@ -50,6 +53,16 @@ class SafeBlocks(gr.Blocks):
             raise user_error(where, missing) from None
         try:
             self._check_files(block_fn, inputs)
+        except gr.Error as error:
+            raise user_error(where, _plain(error.message)) from None
+        except EmotionAppError as error:
+            raise user_error(where, error) from None
+        return inputs
+
+    async def preprocess_data(self, block_fn, inputs, state, explicit_call=False):
+        where = block_fn.api_name or block_fn.name
+        inputs = self.check_on_join(block_fn, inputs)
+        try:
             return await super().preprocess_data(block_fn, inputs, state, explicit_call)
         except gr.Error as error:  # a component's own check (a choice not offered, ...)
             raise user_error(where, _plain(error.message)) from None

@@ -6,8 +6,9 @@ POST ``/live/frame?session=ID`` costs the page one fetch and the server one deco
 analysis and encode, nothing more (a Gradio stream event spent about 30 ms of the page's
 main thread per frame on its bookkeeping, so the page itself capped the rate). Nothing is
 written to disk. Each address may have LIMITS.live_frames_per_client frames in the server
-at once (a page sends 3); a frame's body is counted as it arrives (middleware.BodyLimit)
-and its header read before it is decoded; a session is made only for a valid frame.
+at once (a page sends 3), all addresses LIMITS.live_frames_at_once; a frame's body is
+counted as it arrives (middleware.BodyLimit), its session (or the room for a new one) and
+its header checked before it is decoded; a session is made only for a valid frame.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from emotion_recognition.core.errors import EmotionAppError
 from emotion_recognition.core.limits import LIMITS
 from emotion_recognition.core.rows import write_rows_csv
 from emotion_recognition.live.session import LiveSession
-from emotion_recognition.live.sessions import LiveSessions
 from emotion_recognition.serving.clients import client_address
 from emotion_recognition.serving.log import log_user_error
 from emotion_recognition.video.timeline import Timeline
@@ -41,10 +41,9 @@ TIMELINE_POINTS_PER_S = 4  # per face: the browser redraws the plot every second
 async def live_frame_route(server: Server, request: Request) -> Response:
     """POST ``/live/frame?session=ID``: a webcam frame as JPEG -> the annotated frame as JPEG."""
     client = client_address(request.scope)
-    if not server.live_clients.enter(client):
-        log_user_error("live", f"over {LIMITS.live_frames_per_client} frames at once")
-        return PlainTextResponse("Too many frames at once from this address: a live view "
-                                 "sends three at a time.", status_code=429)
+    refused = server.live_clients.enter(client)
+    if refused is not None:
+        return _too_many_frames(refused)
     try:
         body = await request.body()
         answer, faces = await run_in_threadpool(frame_answer, server,
@@ -64,12 +63,24 @@ def frame_answer(server: Server, session_id: str | None, body: bytes,
     """One frame of a session, annotated, and how many faces it has (the page says when
     there is none). A session exists only once a frame was found valid (so bad frames hold
     no place)."""
-    LiveSessions.check_id(session_id)
+    server.live_sessions.admit(session_id, client)  # before a pixel is decoded
     rgb = decode_frame(body)
     session = server.live_sessions.get(session_id, create=True, client=client)
-    with session.lock, server.live_workers:  # this page's frames one at a time, in order
+    pixels = server.live_pixels.hold(rgb.shape[0] * rgb.shape[1])
+    with session.lock, server.live_workers, pixels:  # a page's frames one at a time, in order
         annotated, faces = session.process(rgb, server.recognizer)
     return jpeg_bytes(annotated, quality=LIVE_JPEG_QUALITY), len(faces)
+
+
+def _too_many_frames(refused: str) -> Response:
+    """A 429 for a frame over the in-flight limit of its client, or of all clients."""
+    if refused == "client":
+        log_user_error("live", f"over {LIMITS.live_frames_per_client} frames at once")
+        text = "Too many frames at once from this address: a live view sends three at a time."
+    else:
+        log_user_error("live", f"over {LIMITS.live_frames_at_once} frames at once in all")
+        text = "The server is busy with other live views: the next frame will try again."
+    return PlainTextResponse(text, status_code=429)
 
 
 def choose(server: Server, session_id: str | None, emotion_set: str | None = None,
