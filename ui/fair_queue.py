@@ -4,8 +4,8 @@ in a room of their own, videos and each client hold a bounded share.
 Gradio's own queue holds ``max_size`` events for all endpoints together and checks a
 request only when its turn comes, so one client could fill it with requests that cost
 nothing (empty ones behind a long video) and every photo got "Queue is full". Here:
-- a request whose values are wrong (too few, a file that is not an upload) is refused when
-  it joins, with the message it would have got at its turn;
+- a request with too few values (say an empty one) is refused when it joins, with the
+  message it would have got at its turn;
 - photos and snapshots (PHOTO_ROOM) wait in their own room of LIMITS.queue_size places,
   every other event in another, of which videos (VIDEO_ROOM) hold at most
   LIMITS.video_queue_size;
