@@ -13,11 +13,15 @@ import logging
 import os
 
 import gradio as gr
+from fastapi.exceptions import RequestValidationError
 from gradio.route_utils import FnIndexInferError
 
 from emotion_recognition.core.limits import LIMITS
+from emotion_recognition.serving.clients import trust_only_known_proxies
+from emotion_recognition.serving.middleware import unreadable_body
 from emotion_recognition.serving.server import Server
 from ui.components import ASSETS
+from ui.fair_queue import make_fair
 from ui.journal_tab import journal_store, journal_tab
 from ui.live_tab import live_tab
 from ui.photo_tab import photo_tab
@@ -48,7 +52,8 @@ def build_demo(server: Server | None = None) -> gr.Blocks:
         with gr.Tab("Video"):
             video_tab(server)
         journal_tab(store)
-    demo.queue(max_size=LIMITS.queue_size, default_concurrency_limit=LIMITS.photo_workers)
+    demo.queue(default_concurrency_limit=LIMITS.photo_workers)
+    make_fair(demo)  # requests checked as they join; photos in a room of their own
     server.files.protect(path for block in demo.blocks.values()  # the cached example photos
                          for path in getattr(block, "keep_in_cache", ()))
     demo.server = server
@@ -62,12 +67,14 @@ def launch(demo: gr.Blocks) -> None:
     server: Server = demo.server
     server.warm_up()  # load the model before serving: a quick first answer
     server.clean_up_on_exit()  # SIGTERM, Ctrl+C or a normal exit: nothing of ours is left
+    trust_only_known_proxies()  # X-Forwarded-For only from FORWARDED_ALLOW_IPS (or a Space's)
     demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                 head_paths=[ASSETS / "phone.html"], max_file_size=LIMITS.upload_bytes,
                 footer_links=["api"], run_history=False,
                 app_kwargs={**server.web_settings(),
                             "exception_handlers": {FnIndexInferError: not_found,
-                                                   KeyError: not_found}})
+                                                   KeyError: not_found,
+                                                   RequestValidationError: unreadable_body}})
 
 
 if __name__ == "__main__":

@@ -113,7 +113,7 @@ def broken_links(name: str, text: str) -> list[str]:
 def missing_paths(text: str) -> list[str]:
     """Paths into the project, and bare file names of code, that do not exist."""
     text = LINK.sub("", text)
-    top = {p.name for p in ROOT.iterdir()}
+    top = {p.relative_to(ROOT).parts[0] for p in tracked_files()}  # not runs/, .venv/ ...
     missing = []
     for path in PATH.findall(text):
         first = path.split("/")[0]

@@ -1,5 +1,7 @@
 """Hostile visitors against the running app (python app.py on 127.0.0.1): each attack of
-issue 15, and more. Every one gets a clear message; afterwards the server is up and
+issues 15 and 27, and more; each visitor connects from a loopback address of its own
+(127.x.y.z), so that "an address" is real, and a forger claims other addresses in
+X-Forwarded-For. Every one gets a clear message; afterwards the server is up and
 answers a normal photo, has stayed within +500 MB of memory, has read nothing outside its
 store (an audit hook logs every file it opens under a folder of secrets), leaves nothing
 on disk, and has logged no traceback. The inputs are made in a few hundred bytes
@@ -8,6 +10,7 @@ came after a decode would show as hundreds of megabytes."""
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import re
@@ -19,19 +22,24 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 from benchmarks.app_server import AppServer
-from conftest import EXAMPLES
+from conftest import EXAMPLES, write_video
 from crafted import (grey_jpeg, jpeg_declaring, mjpeg_avi, png_declaring,
                      webm_without_duration)
+from emotion_recognition.core.detection.detectors import DEFAULT_DETECTOR
+from emotion_recognition.core.labels import EMOTIONS7
 from emotion_recognition.core.limits import LIMITS
+from emotion_recognition.live.sessions import IDLE_S
 from emotion_recognition.serving.store import NOT_AN_UPLOAD
 
 pytestmark = pytest.mark.app
 
 KEEP_UPLOADS_S, KEEP_RESULTS_S, SWEEP_S = 6, 8, 1
+UPLOAD_BUDGET_MB, UPLOAD_BUDGET_PER_CLIENT_MB = 100, 40  # (1 GB and 400 MB by default)
 MEMORY_BUDGET_MB = 500  # over the server's memory once warm (issue 15)
 NO_DECODE_MB = 60  # a refusal before decoding: far less than any decode of these inputs
 FILE_DATA = {"_type": "gradio.FileData"}
@@ -132,13 +140,45 @@ class Hostile:
         path = self.upload(data, name)
         return self.call("analyze", [{"path": path, "meta": FILE_DATA}, emotion_set, False])
 
-    def live(self, body, session: str | None = None, client: str = "10.1.0.1",
-             **options) -> httpx.Response:
-        """A live frame from ``client`` (uvicorn trusts X-Forwarded-For from 127.0.0.1)."""
-        return httpx.post(f"{self.server.url}live/frame",
-                          params={"session": session or uuid.uuid4().hex}, content=body,
-                          headers={"Content-Type": "image/jpeg", "X-Forwarded-For": client},
-                          timeout=120, **options)
+    def live(self, body, session: str | None = None, client: str = "127.0.1.1",
+             forwarded: str | None = None, **options) -> httpx.Response:
+        """A live frame from the loopback address ``client``, claiming to be ``forwarded``
+        (X-Forwarded-For) if given."""
+        headers = {"Content-Type": "image/jpeg",
+                   **({"X-Forwarded-For": forwarded} if forwarded else {})}
+        with from_address(client, timeout=120) as http:
+            return http.post(f"{self.server.url}live/frame", content=body, headers=headers,
+                             params={"session": session or uuid.uuid4().hex}, **options)
+
+    def join(self, client: str, fn_index: int, data: list) -> httpx.Response:
+        """Join the queue from ``client`` (no one reads the answer)."""
+        with from_address(client, timeout=60) as http:
+            return http.post(f"{self.server.url}gradio_api/queue/join", json={
+                "data": data, "fn_index": fn_index, "session_hash": uuid.uuid4().hex,
+                "event_data": None, "trigger_id": None})
+
+    def follow(self, joined: httpx.Response) -> dict:
+        """Read the answers of the event that ``join`` started, in a thread (a page that
+        leaves cancels its events): {"done_at": when it completed, or None; "thread"}."""
+        session = json.loads(joined.request.content)["session_hash"]
+        state = {"done_at": None}
+
+        def read():
+            with httpx.Client(base_url=self.server.url, timeout=None) as http:
+                with http.stream("GET", "gradio_api/queue/data",
+                                 params={"session_hash": session}) as stream:
+                    for line in stream.iter_lines():
+                        if '"process_completed"' in line:
+                            state["done_at"] = time.monotonic()
+                            return
+
+        state["thread"] = threading.Thread(target=read, daemon=True)
+        state["thread"].start()
+        return state
+
+    def fn_index(self, api_name: str) -> int:
+        config = httpx.get(f"{self.server.url}config").json()
+        return next(d["id"] for d in config["dependencies"] if d.get("api_name") == api_name)
 
     # --- what must hold after every attack ------------------------------------------------
 
@@ -155,7 +195,7 @@ class Hostile:
         phone.save(buffer, "JPEG", quality=90)
         assert self.photo(buffer.getvalue(), "phone.jpg")[0] == "complete"
         frame = grey_jpeg(640, 480)
-        _at_once(3, lambda: self.live(frame, client="10.0.0.1"))
+        _at_once(3, lambda: self.live(frame, client="127.0.9.1"))
 
     def tracebacks(self) -> int:
         return self.server.log().count("Traceback")
@@ -185,6 +225,10 @@ def clear(message) -> bool:
 
 
 def error_message(kind: str, payload) -> str:
+    if kind == "http":  # refused as it joined the queue (issue 27): the same message
+        status, text = payload
+        assert status == 400 and clear(json.loads(text).get("detail")), payload
+        return json.loads(text)["detail"]
     assert kind == "error", (kind, payload)
     assert isinstance(payload, dict) and clear(payload.get("error")), payload
     return payload["error"]
@@ -198,6 +242,8 @@ def app(tmp_path_factory):
     (base / "outside" / "secret.mp4").write_bytes(b"\x00" * 64)
     env = {"EMOTION_KEEP_UPLOADS_S": str(KEEP_UPLOADS_S),
            "EMOTION_KEEP_RESULTS_S": str(KEEP_RESULTS_S), "EMOTION_SWEEP_EVERY_S": str(SWEEP_S),
+           "EMOTION_UPLOAD_BUDGET_MB": str(UPLOAD_BUDGET_MB),
+           "EMOTION_UPLOAD_BUDGET_PER_CLIENT_MB": str(UPLOAD_BUDGET_PER_CLIENT_MB),
            "EMOTION_CACHE_DIR": str(base / "cache"), "OUTSIDE_DIR": str(base / "outside"),
            "READ_LOG": str(base / "reads.log")}
     server = AppServer(base / "app.log", env, python_args=["-c", AUDITED_APP]).start()
@@ -319,13 +365,13 @@ def test_live_sessions_cannot_be_locked_by_one_client(app):
     frame = grey_jpeg(640, 480)
     with app.attack("live session flood", NO_DECODE_MB + 40):
         assert {app.live(b"x").status_code for _ in range(64)} == {400}
-        assert app.live(frame, client="10.1.0.2").status_code == 200  # a newcomer
-        answers = [app.live(frame, client="10.1.0.3") for _ in range(LIMITS.live_sessions)]
+        assert app.live(frame, client="127.0.2.2").status_code == 200  # a newcomer
+        answers = [app.live(frame, client="127.0.2.3") for _ in range(LIMITS.live_sessions)]
         refused = [a for a in answers if a.status_code != 200]
         assert len(answers) - len(refused) == LIMITS.live_sessions_per_client
         assert all(a.status_code == 400 and "already has 4 live sessions" in a.text
                    for a in refused)
-        assert app.live(frame, client="10.1.0.4").status_code == 200  # others still can
+        assert app.live(frame, client="127.0.2.4").status_code == 200  # others still can
 
 
 def test_bodies_are_counted_as_they_arrive(app):
@@ -424,9 +470,208 @@ def test_no_event_breaks_on_garbage(app):
                 for junk in GARBAGE:
                     data = [*defaults[:slot], junk, *defaults[slot + 1:]]
                     success, output = app.event(dependency["id"], data, {"index": junk})
-                    assert success is True or clear((output or {}).get("error")), (
-                        name, data, output)
+                    if success == "http":  # refused as it joined the queue
+                        assert clear(error_message(success, output)), (name, data, output)
+                    else:
+                        assert success is True or clear((output or {}).get("error")), (
+                            name, data, output)
     assert len(seen) > 15
+
+
+# --- issue 27: no single client can lock others out, or fill memory or disk ----------------
+
+FORGER = "127.0.0.1"  # uvicorn believes X-Forwarded-For from this address by default
+
+
+def test_a_forged_forwarded_address_is_not_a_client_of_its_own(app):
+    """Issue 27 #1: 20 forged X-Forwarded-For values x 4 sessions held 60-64 of the 64 live
+    sessions, and a newcomer from another address got "Too many live sessions"."""
+    frame = grey_jpeg(64, 48)
+    forged = iter([f"10.9.{n}.{k}" for n in range(20) for k in range(4)])
+    with app.attack("forged addresses, sessions", NO_DECODE_MB + 40):
+        began = time.monotonic()
+        answers = _at_once(80, lambda: app.live(frame, client=FORGER, forwarded=next(forged)))
+        took = time.monotonic() - began
+        held = [a for a in answers if a.status_code == 200]
+        # (a session of the address idle for IDLE_S gives way to its next one: a reload)
+        assert len(held) <= LIMITS.live_sessions_per_client * (1 + int(took // IDLE_S)), took
+        assert all(a.status_code == 429 or "already has 4 live sessions" in a.text
+                   for a in answers if a.status_code != 200)
+        assert app.live(frame, client="127.0.3.2").status_code == 200  # a newcomer
+
+
+def test_a_frame_flood_with_forged_addresses_is_bounded_and_given_back(app):
+    """Issue 27 #1: one forged address per frame let 48 full-HD frames decode at once
+    (+0.3 to +2.3 GB); frames were decoded before their session and in-flight checks."""
+    frame = noisy_jpeg(1920, 1080)
+    assert 200_000 < len(frame) < LIMITS.live_frame_bytes
+    with app.attack("1080p frame flood, forged addresses", 250):
+        start = app.watch.rss_mb()
+        answers = _at_once(48, lambda: app.live(frame, client=FORGER,
+                                                forwarded=f"10.8.{uuid.uuid4().int % 250}.1"))
+        assert {a.status_code for a in answers} <= {200, 400, 429}
+        assert sum(a.status_code == 200 for a in answers) <= LIMITS.live_frames_per_client
+        assert all(clear(a.text) for a in answers if a.status_code != 200)
+        app.watch.settle()
+        assert app.watch.rss_mb() - start < 60, "the flood's memory was not given back"
+
+
+def test_a_photo_is_answered_while_one_client_holds_a_video_and_floods_the_queue(app, tmp_path):
+    """Issue 27 #2: one long video plus 70 empty joins to analyze_video (free until their
+    turn) made every photo answer "Queue is full" for as long as the video ran."""
+    video = write_video(tmp_path / "long.mp4", frames=600, fps=15, size=(480, 360))
+    flooder, video_fn = "127.0.6.2", app.fn_index("analyze_video")
+    upload = {"path": app.upload(video.read_bytes(), "long.mp4"), "meta": FILE_DATA}
+    with app.attack("a long video and a flooded queue"):
+        long_job = app.join(flooder, video_fn, [upload, "emotion7", 15, DEFAULT_DETECTOR])
+        assert long_job.status_code == 200, long_job.text
+        video_job = app.follow(long_job)
+        empty = [app.join(flooder, video_fn, []) for _ in range(70)]
+        assert {a.status_code for a in empty} == {400}  # refused as it joins
+        assert "fewer than it takes" in empty[0].json()["detail"]
+        waiting = [app.join(flooder, video_fn, [None, "emotion7", 5, DEFAULT_DETECTOR])
+                   for _ in range(70)]
+        accepted = [a for a in waiting if a.status_code == 200]
+        assert len(accepted) <= min(LIMITS.queue_per_client, LIMITS.video_queue_size)
+        assert all(clear(a.json()["detail"]) for a in waiting if a.status_code != 200)
+        asked = time.monotonic()
+        kind, payload = app.photo((EXAMPLES / "astronaut.jpg").read_bytes(), "astronaut.jpg")
+        answered = time.monotonic() - asked
+        assert kind == "complete" and len(payload[1]) == 1, payload
+        assert answered < 30, f"{answered:.0f} s"
+        assert video_job["done_at"] is None  # the video was running all along
+        video_job["thread"].join(LIMITS.video_job_seconds)
+        assert video_job["done_at"] is not None
+
+
+def test_unanalysed_uploads_have_a_disk_budget(app):
+    """Issue 27 #4: six 190 MB uploads never analysed held 1.14 GB of disk for up to 10
+    minutes. (The app here runs with budgets of UPLOAD_BUDGET_MB in all and
+    UPLOAD_BUDGET_PER_CLIENT_MB per client; 1 GB and 400 MB by default.)"""
+    size = 15 * 2**20
+    instance = next((app.base / "cache").glob("instance-*/"))
+
+    def upload(client: str) -> httpx.Response:
+        data = uuid.uuid4().bytes + bytes(size)  # a file of its own
+        with from_address(client, timeout=120) as http:
+            return http.post(f"{app.server.url}gradio_api/upload",
+                             files={"files": ("clip.mp4", data)})
+
+    def disk() -> int:
+        return sum(p.stat().st_size for p in instance.rglob("*")
+                   if p.is_file() and "results" not in p.parts)
+
+    with app.attack("unanalysed uploads past the budget"):
+        peak, stop = [0], threading.Event()
+
+        def sample():
+            while not stop.wait(0.01):
+                peak[0] = max(peak[0], disk())
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        one = [upload("127.0.7.2") for _ in range(3)]  # 15, 30, then 45 MB: over 40
+        others = [upload(f"127.0.7.{n}") for n in (3, 3, 4, 4, 5)]  # 45 ... 90, then 105 MB
+
+        stop.set()
+        sampler.join()
+    assert [a.status_code for a in one] == [200, 200, 413], [a.text for a in one]
+    assert "uploads that are not analysed yet" in one[2].text and clear(one[2].text)
+    assert [a.status_code for a in others] == [200, 200, 200, 200, 413], [
+        a.text for a in others]
+    assert "as many uploads waiting" in others[-1].text and clear(others[-1].text)
+    assert 0 < peak[0] <= UPLOAD_BUDGET_MB * 2**20, f"{peak[0] / 2**20:.0f} MB on disk"
+    deadline = time.monotonic() + KEEP_UPLOADS_S + 5 * SWEEP_S
+    while upload("127.0.7.2").status_code != 200:  # swept in time: room again
+        assert time.monotonic() < deadline, "the budget never came back"
+        time.sleep(SWEEP_S)
+
+
+def test_journal_export_is_formula_safe(app):
+    """Issue 27 #3: a note "=HYPERLINK(...)" imported from a CSV went out unchanged in
+    "Export as CSV", and a spreadsheet ran it."""
+    notes = ['=HYPERLINK("http://example.com","x")', "+1", "-1+1", "@SUM(A1)", "\tnote"]
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(["time", "source", "emotion_set", "emotion", "note", *EMOTIONS7])
+    for n, note in enumerate(notes):
+        writer.writerow([f"2025-03-14T18:3{n}:00", "photo", "emotion7", "happy", note,
+                         *[float(name == "happy") for name in EMOTIONS7]])
+    imported, output = app.event(app.fn_index("journal_import"), [text.getvalue(), []])
+    assert imported is True and len(output["data"][0]) == len(notes), output
+    exported, output = app.event(app.fn_index("journal_export"), [output["data"][0]])
+    cells = [cell for row in csv.reader(io.StringIO(output["data"][0])) for cell in row]
+    assert exported is True and len(cells) == 12 * (1 + len(notes))
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
+
+
+def test_wording_of_odd_files_and_bodies(app, tmp_path):
+    """Issue 27 #5: a PNG with a huge text chunk got a message naming
+    PngImagePlugin.MAX_TEXT_CHUNK; bad JSON on queue/join got FastAPI's raw 422 detail; an
+    audio-only MP4 got "not a video we can read"."""
+    with app.attack("odd files and bodies", NO_DECODE_MB + 40):
+        message = error_message(*app.photo(png_with_text(), "text.png"))
+        assert "MAX_TEXT_CHUNK" not in message and "metadata" in message
+        for body in (b"{not json", b'{"data": 5}', b"[]"):
+            answer = httpx.post(f"{app.server.url}gradio_api/queue/join", content=body,
+                                headers={"Content-Type": "application/json"})
+            assert answer.status_code == 422 and clear(answer.json()["detail"]), answer.text
+        audio = {"path": app.upload(audio_only_mp4(tmp_path / "talk.mp4").read_bytes(),
+                                    "talk.mp4"), "meta": FILE_DATA}
+        message = error_message(*app.call("analyze_video", [audio, "emotion7", 5]))
+        assert "audio only" in message, message
+
+
+def test_the_last_live_sessions_are_kept_for_newcomers(app):
+    """Issue 27 #1: one client must never take the last free sessions from everyone else
+    (run last of the live tests: it fills the server's sessions)."""
+    frame = grey_jpeg(64, 48)
+    with app.attack("live sessions filled by many addresses", NO_DECODE_MB + 40):
+        for n in range(2, 2 + LIMITS.live_sessions):
+            answers = [app.live(frame, client=f"127.0.8.{n}")
+                       for _ in range(LIMITS.live_sessions_per_client)]
+            if any(a.status_code != 200 for a in answers):
+                break
+        refused = [a for a in answers if a.status_code != 200]
+        assert answers[0].status_code == 200 and refused, "the sessions never ran out"
+        assert all(a.status_code == 400 and "Too many live sessions" in a.text for a in refused)
+        assert app.live(frame, client="127.0.8.250").status_code == 200  # a newcomer
+
+
+def noisy_jpeg(width: int, height: int) -> bytes:
+    """A photo-like frame (smooth random colour), as heavy to decode as a camera's."""
+    rng = np.random.default_rng(0)
+    small = rng.integers(0, 256, (height // 8, width // 8, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(small).resize((width, height), Image.BILINEAR).save(buffer, "JPEG",
+                                                                         quality=90)
+    return buffer.getvalue()
+
+
+def png_with_text() -> bytes:
+    """A 3 KB PNG whose compressed text chunk unpacks to 3 MB (over Pillow's limit)."""
+    info = PngImagePlugin.PngInfo()
+    info.add_text("comment", "a" * 3_000_000, zip=True)
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64)).save(buffer, "PNG", pnginfo=info)
+    return buffer.getvalue()
+
+
+def audio_only_mp4(path: Path) -> Path:
+    """An MP4 with one second of silence and no picture."""
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("aac", rate=16000, layout="mono")
+        for _ in range(16):
+            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp",
+                                               layout="mono")
+            frame.sample_rate = 16000
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
 
 
 def test_afterwards_nothing_is_left_and_the_promises_held(app):
@@ -440,6 +685,12 @@ def test_afterwards_nothing_is_left_and_the_promises_held(app):
     peak = app.server.memory_mb()["peak_rss_mb"] - app.baseline_mb
     assert peak <= MEMORY_BUDGET_MB, f"+{peak:.0f} MB"
     app.normal_photo_works()
+
+
+def from_address(address: str, **options) -> httpx.Client:
+    """An HTTP client whose connections come from the loopback ``address`` (127.x.y.z): to
+    the server, a client of its own."""
+    return httpx.Client(transport=httpx.HTTPTransport(local_address=address), **options)
 
 
 def _at_once(count: int, request) -> list:

@@ -303,3 +303,56 @@ def test_probabilities_that_are_not_numbers_make_no_entry():
         journal.new_entry([{"happy": "1.0"}], "photo")
     with pytest.raises(JournalError, match="cannot be added"):
         journal.new_entry([{"happy": 1.0}, {"sad": 1.0}], "live")
+
+
+# --- CSV safety (issue 27 #3, #5) ----------------------------------------------------------
+
+FORMULAS = ['=HYPERLINK("http://example.com/x","click")', "+1+2", "-2+3", "@SUM(A1)",
+            "=1+1"]
+
+
+@pytest.mark.parametrize("note", FORMULAS)
+def test_an_export_never_starts_a_cell_with_a_formula_and_imports_back_the_same(note):
+    """OWASP's CSV injection: a note imported from a CSV (or typed) that starts with = + -
+    @ goes out with a leading apostrophe, so a spreadsheet shows it as text; reading the
+    export back gives the note itself."""
+    imported = journal.from_csv(_export_with(note=note))
+    assert imported[0].note == note
+    text = journal.to_csv(stored(*imported))
+    cells = [cell for row in csv.reader(io.StringIO(text)) for cell in row]
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert "'" + note in cells
+    assert [e.note for e in journal.from_csv(text)] == [note]  # an export imports unchanged
+
+
+def test_a_tab_first_note_is_neither_a_formula_nor_kept_as_a_tab():
+    imported = journal.from_csv(_export_with(note="\t=1+1"))
+    assert imported[0].note == "=1+1"
+    assert "'=1+1" in journal.to_csv(stored(*imported))
+
+
+def test_control_characters_and_bidi_overrides_are_removed_on_import_and_entry():
+    sneaky = "fine\x00 day\u202egpj.exe\u2066x\u2069 \x1b[31m\u200d\U0001F468\u200d\U0001F469"
+    expected = "fine daygpj.exex [31m\u200d\U0001F468\u200d\U0001F469"  # emoji joins kept
+    assert journal.from_csv(_export_with(note=sneaky))[0].note == expected
+    assert entry("happy", NOW, note=sneaky).note == expected
+
+
+def test_video_and_live_csv_cells_that_hold_a_file_name_are_formula_safe(tmp_path):
+    from emotion_recognition.core.rows import input_row, write_rows_csv
+
+    path = write_rows_csv([input_row("=cmd|' /C calc'!A0.mp4", "video", "no_face")], EMOTIONS7,
+                          tmp_path / "rows.csv")
+    row = next(csv.DictReader(path.open()))
+    assert row["source"] == "'=cmd|' /C calc'!A0.mp4" and row["kind"] == "video"
+
+
+def test_an_import_error_shows_the_files_markdown_as_text():
+    """Issue 27 #5: a bad cell quoted in the message was rendered (an image, a link)."""
+    from emotion_recognition.serving.journal import import_csv
+
+    cell = "![x](http://example.com/p.png) [link](http://example.com) <img src=x>"
+    change = import_csv(_export_with(time=cell), [])
+    assert change.entries is None and "Import failed" in change.message
+    assert "](" not in change.message and "<img" not in change.message  # each mark escaped
+    assert "\\!\\[x\\]\\(http\\:" in change.message  # shown as the text it is

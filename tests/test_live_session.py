@@ -153,12 +153,14 @@ def live_client(recognizer):
     from starlette.routing import Route
     from starlette.testclient import TestClient
 
-    from emotion_recognition.serving.clients import PerClient
+    from emotion_recognition.core.limits import LIMITS
+    from emotion_recognition.serving.clients import PerClient, Share
     from emotion_recognition.serving.live import live_frame_route
 
     server = SimpleNamespace(recognizer=recognizer, live_sessions=LiveSessions(),
                              live_workers=threading.BoundedSemaphore(4),
-                             live_clients=PerClient(4))
+                             live_pixels=Share(LIMITS.live_pixels_at_once),
+                             live_clients=PerClient(4, LIMITS.live_frames_at_once))
     app = Starlette(routes=[Route("/live/frame", partial(live_frame_route, server),
                                   methods=["POST"])])
     with TestClient(app) as client:

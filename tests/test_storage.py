@@ -224,3 +224,96 @@ def test_limits_are_one_set_and_the_promise_reads_them():
     assert LIMITS.upload_bytes >= max(LIMITS.photo_bytes, LIMITS.video_bytes)
     assert LIMITS.max_video_seconds_at(5) == LIMITS.video_seconds
     assert LIMITS.max_video_seconds_at(LIMITS.video_fps_max) < LIMITS.video_seconds
+
+
+# --- issue 27: the disk of unanalysed uploads, who a client is, shares ------------------------
+
+def test_unanalysed_uploads_have_a_budget_in_all_and_per_client(tmp_path):
+    from emotion_recognition.serving.store import UploadBudget
+
+    assert LIMITS.unanalysed_upload_bytes == 1024 * 2**20  # the promised defaults
+    assert LIMITS.unanalysed_upload_bytes_per_client == 400 * 2**20
+    store = FileStore.open(tmp_path / "cache", RETENTION)
+    store.budget = UploadBudget(total=100, per_client=60)
+    try:
+        assert store.upload_arriving("a", 50) is None  # counted while it arrives
+        assert "not analysed yet" in store.upload_arriving("a", 20)  # 70 > 60 of a's
+        path = _upload(store, data=b"x" * 50)
+        store.note_uploads([str(path)], "a")  # stored: held, no longer arriving
+        store.upload_arrived("a", 50)
+        assert store.upload_arriving("b", 50) is None
+        assert "try again in a few minutes" in store.upload_arriving("c", 1)  # 101 > 100
+        store.upload_arrived("b", 50)  # b's upload was refused elsewhere, or left
+        with store.claim(path):  # analysed: no longer counted
+            assert store.upload_arriving("a", 60) is None
+        store.upload_arrived("a", 60)
+    finally:
+        store.close()
+
+
+def test_limits_read_the_upload_budgets_from_the_environment(monkeypatch):
+    from emotion_recognition.core.limits import Limits
+
+    monkeypatch.setenv("EMOTION_UPLOAD_BUDGET_MB", "2048")
+    monkeypatch.setenv("EMOTION_UPLOAD_BUDGET_PER_CLIENT_MB", "100")
+    limits = Limits.from_environment()
+    assert (limits.unanalysed_upload_bytes, limits.unanalysed_upload_bytes_per_client) == (
+        2048 * 2**20, 100 * 2**20)
+    assert limits.photo_bytes == LIMITS.photo_bytes
+
+
+@pytest.mark.parametrize("env, trusted", [
+    ({}, ""),  # nobody: X-Forwarded-For is never believed
+    ({"FORWARDED_ALLOW_IPS": "192.0.2.7,10.1.0.0/16"}, "192.0.2.7,10.1.0.0/16"),
+    ({"SPACE_ID": "someone/emotions"}, "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16"),
+    ({"SPACE_ID": "someone/emotions", "FORWARDED_ALLOW_IPS": "10.16.0.0/16"}, "10.16.0.0/16"),
+])
+def test_only_the_proxies_an_operator_names_are_believed(env, trusted):
+    from uvicorn.middleware.proxy_headers import _TrustedHosts
+
+    from emotion_recognition.serving.clients import trust_only_known_proxies
+
+    env = dict(env)
+    assert trust_only_known_proxies(env) == trusted == env["FORWARDED_ALLOW_IPS"]
+    hosts = _TrustedHosts(env["FORWARDED_ALLOW_IPS"])  # what uvicorn makes of it
+    assert "127.0.0.1" not in hosts
+    if env.get("SPACE_ID"):
+        assert "10.16.3.80" in hosts  # a Space's proxy as apps see it
+        assert hosts.get_trusted_client_address("6.6.6.6, 203.0.113.9, 10.16.3.80")[0] == (
+            "203.0.113.9")  # a forged first value is not the client
+
+
+def test_frames_in_the_server_are_capped_per_client_and_in_all():
+    from emotion_recognition.serving.clients import PerClient
+
+    frames = PerClient(per_client=2, in_all=3)
+    assert [frames.enter("a"), frames.enter("a"), frames.enter("a")] == [None, None, "client"]
+    assert [frames.enter("b"), frames.enter("c")] == [None, "all"]
+    frames.leave("a")
+    assert frames.enter("c") is None
+
+
+def test_a_share_makes_large_requests_take_turns():
+    import time
+
+    from emotion_recognition.serving.clients import Share
+
+    share, inside, most = Share(10), [0], [0]
+    lock = threading.Lock()
+
+    def hold(amount):
+        held = min(amount, share.total)  # one larger than the whole holds all of it
+        with share.hold(amount):
+            with lock:
+                inside[0] += held
+                most[0] = max(most[0], inside[0])
+            time.sleep(0.05)
+            with lock:
+                inside[0] -= held
+
+    threads = [threading.Thread(target=hold, args=(amount,)) for amount in (6, 6, 6, 4, 40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(5)
+    assert most[0] <= 10 and share.used == 0 and not any(t.is_alive() for t in threads)

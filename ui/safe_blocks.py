@@ -39,15 +39,23 @@ class SafeBlocks(gr.Blocks):
         self.store = store
         super().__init__(**options)
 
-    async def preprocess_data(self, block_fn, inputs, state, explicit_call=False):
-        where = block_fn.api_name or block_fn.name
+    def check_on_join(self, block_fn, inputs: list) -> list:
+        """The check a request's values pass when it joins the queue (ui/fair_queue.py),
+        and again at its turn: enough of them. Raises user_error; returns the values with
+        the defaults of optional inputs. (Files are checked at its turn, with the message
+        an API client reads as the event's error.)"""
         inputs = _with_defaults(block_fn, inputs)
         try:
             self.validate_inputs(block_fn, inputs)
         except ValueError:
             missing = (f"This request sends {len(inputs)} values: fewer than it takes (see "
                        "\"Use via API\" at the foot of the page).")
-            raise user_error(where, missing) from None
+            raise user_error(block_fn.api_name or block_fn.name, missing) from None
+        return inputs
+
+    async def preprocess_data(self, block_fn, inputs, state, explicit_call=False):
+        where = block_fn.api_name or block_fn.name
+        inputs = self.check_on_join(block_fn, inputs)
         try:
             self._check_files(block_fn, inputs)
             return await super().preprocess_data(block_fn, inputs, state, explicit_call)

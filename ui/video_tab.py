@@ -15,6 +15,8 @@ from ui.components import (ALL_FACES, asset, detector_setting, emotion_set_setti
                            empty_timeline, frame, scroll_to_results, timeline, timeline_choices,
                            timeline_plots)
 
+RUN = dict(concurrency_id="video", concurrency_limit=LIMITS.video_jobs)  # one video at a time
+
 
 class VideoHandlers:
     """What the tab's events call, each a thin shell over serving/video.py."""
@@ -98,7 +100,7 @@ def video_tab(server: Server) -> None:
     upload.upload(None, js=asset("video_drop.js"))  # from now on, a drop replaces the video
     event = button.click(on.analyze_video, [upload, emotion_set, sample_fps, detector],
                          [annotated, csv_file, summary, whole, made], api_name="analyze_video",
-                         concurrency_id="video", concurrency_limit=LIMITS.video_jobs)
+                         **RUN)
     event.success(None, js=scroll_to_results())
     event.success(on.show_video, [made, whole], [message, choice, winners, one_face, shares],
                   api_visibility="private")

@@ -93,8 +93,7 @@ def decode_photo(source, max_pixels: int | None = LIMITS.working_pixels,
                                f"{limits.photo_pixels // 1_000_000} megapixels). "
                                "Please send a smaller image.") from None
     except (OSError, SyntaxError, ValueError) as error:
-        raise ImageDecodeError(f"This image is damaged or truncated and cannot be read "
-                               f"({error}).") from None
+        raise ImageDecodeError(_unreadable(error)) from None
 
 
 def decode_frame(data: bytes, width: int = LIMITS.live_frame_width,
@@ -130,6 +129,14 @@ def read_image_bytes(source, max_bytes: int = LIMITS.photo_bytes) -> bytes:
     if len(data) > max_bytes:
         raise ImageDecodeError(f"The file is larger than {max_bytes // MB} MB.")
     return data
+
+
+def _unreadable(error: Exception) -> str:
+    """Why Pillow could not read an image, in words (not Pillow's own names)."""
+    if "MAX_TEXT_CHUNK" in str(error) or "MAX_TEXT_MEMORY" in str(error):
+        return ("This image carries more embedded text (metadata) than we read: save it "
+                "again without its metadata (or as a JPEG) and try again.")
+    return f"This image is damaged or truncated and cannot be read ({error})."
 
 
 def _reduced(image: Image.Image, max_pixels: int | None) -> Image.Image:

@@ -46,8 +46,15 @@ class Limits:
     live_sessions: int = 64
     live_records: int = 10_000          # per session: 11 minutes of one face at 15 fps
     live_sessions_per_client: int = 4   # a client (an IP address) holds at most this many
+    # the last free sessions go only to clients that hold none yet: no one client (nor a few)
+    # can take the places left for newcomers
+    live_sessions_for_newcomers: int = 8
     live_frames_per_client: int = 4     # one client's frames in the server at once (a page: 3)
+    live_frames_at_once: int = 16       # every client's frames in the server at once
     live_workers: int = 4               # live frames analysed at once, all sessions together
+    # ... and their pixels together at most (a full-HD frame takes about 70 MB while it is
+    # analysed: two at once, or four of 1280x720, or four 640x480)
+    live_pixels_at_once: int = 2 * 1920 * 1080
     video_frame_pixels: int = 3840 * 2160  # 4K UHD; checked before a frame is decoded
     video_frame_side: int = 4096
     video_bytes: int = 200 * MB
@@ -61,7 +68,18 @@ class Limits:
     annotated_video_side: int = 1280    # an annotated video's longer side at most
     display_side: int = 8192            # an annotated photo as sent to a browser, a side
     photo_workers: int = 2              # photo analyses at once (a video never holds them up)
-    queue_size: int = 64                # requests waiting in the server's queue, all events
+    # Gradio's queue: photos (and snapshots) wait in a room of their own, every other event
+    # in another, so no amount of video work turns a photo away; videos hold at most
+    # video_queue_size places of theirs, and one client at most queue_per_client places
+    # of all (waiting, not running)
+    queue_size: int = 64                # requests waiting, in each room
+    video_queue_size: int = 8           # videos waiting for their turn (one runs at a time)
+    queue_per_client: int = 16          # one client's requests waiting, all events together
+    # Disk held by uploads no request has analysed yet (deleted within
+    # Retention.unused_upload_s): past either budget an upload is refused with a message.
+    # EMOTION_UPLOAD_BUDGET_MB and EMOTION_UPLOAD_BUDGET_PER_CLIENT_MB change them.
+    unanalysed_upload_bytes: int = 1024 * MB            # all clients together
+    unanalysed_upload_bytes_per_client: int = 400 * MB  # one client (an IP address)
     live_view_seconds: int = 600        # a live view stops itself after this long
     journal_entries: int = 5000         # ~2 MB in a browser's localStorage (~5 MB per site)
     journal_note_chars: int = 200
@@ -84,6 +102,16 @@ class Limits:
         if settings:
             raise TypeError(f"not a local limit: {', '.join(settings)}")
         return replace(cls(), **values)
+
+    @classmethod
+    def from_environment(cls) -> "Limits":
+        """The defaults, with the upload budgets an operator set (in MB) in the environment."""
+        default, env = cls(), os.environ
+        return cls(unanalysed_upload_bytes=int(float(env.get(
+                       "EMOTION_UPLOAD_BUDGET_MB", default.unanalysed_upload_bytes / MB)) * MB),
+                   unanalysed_upload_bytes_per_client=int(float(env.get(
+                       "EMOTION_UPLOAD_BUDGET_PER_CLIENT_MB",
+                       default.unanalysed_upload_bytes_per_client / MB)) * MB))
 
     def max_video_seconds_at(self, sample_fps: float) -> float:
         """The longest video that fits the analysed-frame budget at ``sample_fps``."""
@@ -188,4 +216,4 @@ def duration_words(seconds: float) -> str:
     return f"{seconds:g} s"
 
 
-LIMITS = Limits()
+LIMITS = Limits.from_environment()

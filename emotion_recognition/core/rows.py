@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Iterable
 
 from emotion_recognition.core.labels import emotion_set_of_labels
+from emotion_recognition.core.spreadsheet import safe_cell
 from emotion_recognition.core.types import Face, FaceRecord
 
 KINDS = ("image", "video", "live")
@@ -90,11 +91,11 @@ def in_columns(rows: Iterable[dict], labels: Iterable[str]) -> list[dict]:
 
 def write_rows_csv(rows: Iterable[dict], labels: Iterable[str], path: str | Path) -> Path:
     """The rows as a CSV file with every column of row_columns (empty cells for what a row
-    does not have)."""
+    does not have; no text cell a spreadsheet would run: a file's name is a user's text)."""
     labels = tuple(labels)
     with open(path, "w", newline="") as handle:
         writer = csv.DictWriter(handle, list(row_columns(labels)))
         writer.writeheader()
-        writer.writerows({k: "" if v is None else v for k, v in row.items()}
+        writer.writerows({k: "" if v is None else safe_cell(v) for k, v in row.items()}
                          for row in in_columns(rows, labels))
     return Path(path)

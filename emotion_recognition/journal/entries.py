@@ -16,6 +16,7 @@ from datetime import datetime
 from emotion_recognition.core.errors import EmotionAppError
 from emotion_recognition.core.labels import EMOTIONS7, EMOTION_SETS, emotion_set_of_labels
 from emotion_recognition.core.limits import LIMITS
+from emotion_recognition.core.spreadsheet import plain_text, read_cell, safe_cell
 
 SOURCES = ("photo", "snapshot", "live")
 CSV_COLUMNS = ("time", "source", "emotion_set", "emotion", "note", *EMOTIONS7)
@@ -89,7 +90,9 @@ def parse_time(value) -> datetime:
 
 
 def clean_note(note) -> str:
-    note = " ".join(str(note or "").split())  # one line, no stray whitespace
+    """One line of plain text: no control characters or bidirectional overrides, no stray
+    whitespace."""
+    note = " ".join(plain_text(str(note or "")).split())
     if len(note) > LIMITS.journal_note_chars:
         raise JournalError(f"the note is longer than {LIMITS.journal_note_chars} characters")
     return note
@@ -232,14 +235,15 @@ def merge(stored, imported: list[Entry]) -> tuple[list, int]:
 
 def to_csv(stored) -> str:
     """The journal as CSV text: one row per entry, every emotion's probability (empty
-    where the entry's emotion set does not have it)."""
+    where the entry's emotion set does not have it); no cell a spreadsheet would run
+    (core/spreadsheet.py)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for entry in load(stored):
-        writer.writerow([entry.time.isoformat(timespec="seconds"), entry.source,
-                         entry.emotion_set, entry.emotion, entry.note,
-                         *[entry.probabilities.get(name, "") for name in EMOTIONS7]])
+        writer.writerow([safe_cell(cell) for cell in (
+            entry.time.isoformat(timespec="seconds"), entry.source, entry.emotion_set,
+            entry.emotion, entry.note, *[entry.probabilities.get(name, "") for name in EMOTIONS7])])
     return out.getvalue()
 
 
@@ -296,5 +300,5 @@ def _entry_from_row(row: dict) -> Entry:
     if extra:
         raise JournalError(f"{', '.join(extra)} is not part of emotion set '{set_name}'")
     return Entry.from_dict({"time": row.get("time"), "source": row.get("source"),
-                            "emotion_set": set_name, "note": row.get("note", ""),
+                            "emotion_set": set_name, "note": read_cell(row.get("note", "")),
                             "probabilities": {name: row.get(name) for name in labels}})

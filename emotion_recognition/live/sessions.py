@@ -1,6 +1,7 @@
 """The server's live sessions, by the random id each page makes for itself, within limits:
-at most LIMITS.live_sessions_per_client per client and LIMITS.live_sessions in all, made
-only for a frame already found valid, forgotten Retention.live_session_s after their last
+at most LIMITS.live_sessions_per_client per client and LIMITS.live_sessions in all (the
+last LIMITS.live_sessions_for_newcomers of them only for clients that hold none), checked
+before a frame is decoded and made only for a frame found valid, forgotten Retention.live_session_s after their last
 use, and searching for faces with a pool of LIMITS.live_workers detectors (not one each)."""
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ class LiveSessions:
 
     def __init__(self, ttl_s: float = Retention().live_session_s,
                  max_sessions: int = LIMITS.live_sessions,
-                 per_client: int = LIMITS.live_sessions_per_client, idle_s: float = IDLE_S):
+                 per_client: int = LIMITS.live_sessions_per_client, idle_s: float = IDLE_S,
+                 for_newcomers: int = LIMITS.live_sessions_for_newcomers):
         self.ttl_s, self.max_sessions, self.per_client = ttl_s, max_sessions, per_client
+        self.for_newcomers = min(for_newcomers, max_sessions // 8)  # an eighth at most
         self.idle_s = idle_s
         self._sessions: dict[str, tuple[LiveSession, float]] = {}
         self._lock = threading.Lock()
@@ -60,9 +63,7 @@ class LiveSessions:
             return None
         now = time.monotonic()
         with self._lock:
-            for key, (_, used) in list(self._sessions.items()):
-                if now - used > self.ttl_s:
-                    del self._sessions[key]
+            self._forget_expired(now)
             session = self._sessions.get(session_id, (None, 0.0))[0]
             if session is None and create:
                 session = self._new(client, now)
@@ -70,9 +71,32 @@ class LiveSessions:
                 self._sessions[session_id] = (session, now)
             return session
 
+    def admit(self, session_id: str | None, client: str) -> None:
+        """Check, before a frame is decoded, that it has a session: its own, or a new one
+        ``client`` may have now (VideoError otherwise); nothing is made or used."""
+        self.check_id(session_id)
+        now = time.monotonic()
+        with self._lock:
+            self._forget_expired(now)
+            if session_id not in self._sessions:
+                self._room_for(client, now)
+
+    def _forget_expired(self, now: float) -> None:
+        for key, (_, used) in list(self._sessions.items()):
+            if now - used > self.ttl_s:
+                del self._sessions[key]
+
     def _new(self, client: str, now: float) -> LiveSession:
-        """A session for ``client``; at its limit, its longest-idle session gives way if it
-        has been idle IDLE_S (under the lock)."""
+        """A session for ``client`` (under the lock)."""
+        oldest = self._room_for(client, now)
+        if oldest is not None:
+            del self._sessions[oldest]
+        return LiveSession(client=client, detectors=self.pool)
+
+    def _room_for(self, client: str, now: float) -> str | None:
+        """Whether ``client`` may have one more session (VideoError if not); at its limit,
+        its longest-idle session gives way if it has been idle IDLE_S: that one's id. The
+        last free places are kept for clients that hold none (under the lock)."""
         mine = sorted((used, key) for key, (s, used) in self._sessions.items()
                       if s.client == client)
         if len(mine) >= self.per_client:
@@ -81,10 +105,11 @@ class LiveSessions:
                 raise VideoError(f"This address already has {self.per_client} live sessions "
                                  f"running: stop one (a stopped one gives way after "
                                  f"{duration_words(self.idle_s)}) before starting another.")
-            del self._sessions[oldest]
-        if len(self._sessions) >= self.max_sessions:
+            return oldest
+        free = self.max_sessions - len(self._sessions)
+        if free <= 0 or (mine and free <= self.for_newcomers):
             raise VideoError("Too many live sessions right now: please try again soon.")
-        return LiveSession(client=client, detectors=self.pool)
+        return None
 
     def end(self, session_id: str, client: str) -> None:
         """A page's previous session, which it replaced by a new one (a Start after a

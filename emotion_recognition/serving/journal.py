@@ -5,6 +5,7 @@ browser should store (None: leave it as it is) and a message; nothing is written
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
@@ -39,6 +40,12 @@ def now_of(clock: str | None) -> datetime:
         return journal.parse_time(clock)
     except journal.JournalError:
         return datetime.now().astimezone()
+
+
+def as_text(message: str) -> str:
+    """A message that quotes what a person sent (a file's cells), shown in a Markdown block
+    as the text it is: no link, image, emphasis or HTML of the file's is rendered."""
+    return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", message)  # each ASCII punctuation mark
 
 
 def entries_word(count: int, kind: str = "") -> str:
@@ -89,7 +96,7 @@ def _added(probabilities, source, note, entries, clock) -> Change:
         entry = journal.new_entry(probabilities, source, note, now_of(clock))
         updated = journal.add(entries, entry)
     except journal.JournalError as error:
-        return Change(None, f"Not added: {error}")
+        return Change(None, f"Not added: {as_text(str(error))}")
     return Change(updated, f"Added to your journal: **{entry.emotion}** at "
                            f"{entry.local_time:%H:%M} ({entries_word(len(updated))}, kept in "
                            "this browser only).", note_done=True)
@@ -131,5 +138,5 @@ def import_csv(text, entries) -> Change:
     try:
         merged, added = journal.merge(entries, journal.from_csv(text or ""))
     except journal.JournalError as error:
-        return Change(None, f"**Import failed.** {error}")
+        return Change(None, f"**Import failed.** {as_text(str(error))}")
     return Change(merged, f"Imported {entries_word(added, 'new ')} ({len(merged)} in all).")

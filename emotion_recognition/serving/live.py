@@ -6,8 +6,9 @@ POST ``/live/frame?session=ID`` costs the page one fetch and the server one deco
 analysis and encode, nothing more (a Gradio stream event spent about 30 ms of the page's
 main thread per frame on its bookkeeping, so the page itself capped the rate). Nothing is
 written to disk. Each address may have LIMITS.live_frames_per_client frames in the server
-at once (a page sends 3); a frame's body is counted as it arrives (middleware.BodyLimit)
-and its header read before it is decoded; a session is made only for a valid frame.
+at once (a page sends 3), all addresses LIMITS.live_frames_at_once; a frame's body is
+counted as it arrives (middleware.BodyLimit), its session (or the room for a new one) and
+its header checked before it is decoded; a session is made only for a valid frame.
 A frame's ``seq`` and ``t`` (the page's frame number and capture time in ms since it started
 the camera) put a session's frames in the order they were captured: one captured before the
 last analysed is answered 204 (no content) and not analysed. ``mirrored=1``: the page sent
@@ -31,7 +32,7 @@ from emotion_recognition.core.errors import EmotionAppError
 from emotion_recognition.core.limits import LIMITS
 from emotion_recognition.core.rows import write_rows_csv
 from emotion_recognition.live.session import LiveSession
-from emotion_recognition.live.sessions import LIVE_SESSION_ID, LiveSessions
+from emotion_recognition.live.sessions import LIVE_SESSION_ID
 from emotion_recognition.serving.clients import client_address
 from emotion_recognition.serving.log import log_user_error
 from emotion_recognition.video.timeline import Timeline
@@ -71,10 +72,9 @@ class FrameDetails:
 async def live_frame_route(server: Server, request: Request) -> Response:
     """POST ``/live/frame?session=ID``: a webcam frame as JPEG -> the annotated frame as JPEG."""
     client = client_address(request.scope)
-    if not server.live_clients.enter(client):
-        log_user_error("live", f"over {LIMITS.live_frames_per_client} frames at once")
-        return PlainTextResponse("Too many frames at once from this address: a live view "
-                                 "sends three at a time.", status_code=429)
+    refused = server.live_clients.enter(client)
+    if refused is not None:
+        return _too_many_frames(refused)
     try:
         body = await request.body()
         answer = await run_in_threadpool(frame_answer, server,
@@ -97,21 +97,33 @@ def frame_answer(server: Server, session_id: str | None, body: bytes, client: st
     """One frame of a session, annotated, and how many faces it has (the page says when
     there is none); None for a frame captured before the last one analysed. A session
     exists only once a frame was found valid (so bad frames hold no place)."""
-    LiveSessions.check_id(session_id)
-    rgb = decode_frame(body)
     if details.replaces and details.replaces != session_id:
-        server.live_sessions.end(details.replaces, client)
+        server.live_sessions.end(details.replaces, client)  # its place is this one's
+    server.live_sessions.admit(session_id, client)  # before a pixel is decoded
+    rgb = decode_frame(body)
     session = server.live_sessions.get(session_id, create=True, client=client)
     order = details.sequence if details.sequence is not None else details.captured_s
+    pixels = server.live_pixels.hold(rgb.shape[0] * rgb.shape[1])
     # this page's frames one at a time, the earliest captured first
     with session.in_order.turn(order if order is not None else float("inf")), \
-            server.live_workers:
+            server.live_workers, pixels:
         answer = session.process(rgb, server.recognizer, captured_s=details.captured_s,
                                  sequence=details.sequence, mirrored=details.mirrored)
     if answer is None:
         return None
     annotated, faces = answer
     return jpeg_bytes(annotated, quality=LIVE_JPEG_QUALITY), len(faces)
+
+
+def _too_many_frames(refused: str) -> Response:
+    """A 429 for a frame over the in-flight limit of its client, or of all clients."""
+    if refused == "client":
+        log_user_error("live", f"over {LIMITS.live_frames_per_client} frames at once")
+        text = "Too many frames at once from this address: a live view sends three at a time."
+    else:
+        log_user_error("live", f"over {LIMITS.live_frames_at_once} frames at once in all")
+        text = "The server is busy with other live views: the next frame will try again."
+    return PlainTextResponse(text, status_code=429)
 
 
 def choose(server: Server, session_id: str | None, emotion_set: str | None = None,

@@ -20,7 +20,7 @@ from emotion_recognition.core.limits import LIMITS, MB
 from emotion_recognition.core.pipeline import EmotionRecognizer, ModelDir
 from emotion_recognition.live.sessions import LiveSessions
 from emotion_recognition.models.hub import served_model_dir
-from emotion_recognition.serving.clients import PerClient
+from emotion_recognition.serving.clients import PerClient, Share
 from emotion_recognition.serving.kept_photos import KeptPhotos
 from emotion_recognition.serving.live import live_frame_route
 from emotion_recognition.serving.middleware import (UPLOAD_ROUTE, BodyLimit, QuietClientErrors,
@@ -39,7 +39,8 @@ class Server:
     kept_photos: KeptPhotos        # each session's last photo, for re-runs (in memory)
     live_sessions: LiveSessions    # in memory only
     live_workers: threading.BoundedSemaphore  # live frames analysed at once
-    live_clients: PerClient        # frames of each address in the server at once
+    live_pixels: Share             # and their pixels
+    live_clients: PerClient        # frames of each address (and of all) in the server at once
 
     @classmethod
     def open(cls, model_dir: ModelDir = served_model_dir,
@@ -50,7 +51,8 @@ class Server:
                    KeptPhotos(LIMITS.kept_photo_bytes, retention.kept_photo_s),
                    LiveSessions(ttl_s=retention.live_session_s),
                    threading.BoundedSemaphore(LIMITS.live_workers),
-                   PerClient(LIMITS.live_frames_per_client))
+                   Share(LIMITS.live_pixels_at_once),
+                   PerClient(LIMITS.live_frames_per_client, LIMITS.live_frames_at_once))
 
     def warm_up(self) -> None:
         """Load the default model before serving: a quick first answer."""
@@ -73,6 +75,7 @@ class Server:
         other = (LIMITS.request_bytes, f"A request is at most {LIMITS.request_bytes // MB} MB.")
         route = Route(LIVE_ROUTE, partial(live_frame_route, self), methods=["POST"])
         return {"middleware": [Middleware(QuietClientErrors),
-                               Middleware(BodyLimit, limits=self.body_limits(), default=other),
+                               Middleware(BodyLimit, limits=self.body_limits(), default=other,
+                                          store=self.files),
                                Middleware(UploadCounter, store=self.files)],
                 "lifespan": lifespan(self.files), "routes": [route]}

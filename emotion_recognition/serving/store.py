@@ -26,12 +26,12 @@ import tempfile
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from emotion_recognition.core.errors import EmotionAppError
-from emotion_recognition.core.limits import Retention
+from emotion_recognition.core.limits import LIMITS, MB, Retention
 
 log = logging.getLogger(__name__)
 INSTANCE_PREFIX = "instance-"
@@ -57,13 +57,50 @@ class _Upload:
     active: int = 0       # requests reading it now
     uploaded_at: float = 0.0
     inode: int | None = None  # the file the last counted upload left at the path
+    size: int = 0
+    owners: list[str] = field(default_factory=list)  # who made each pending upload
+
+
+class UploadBudget:
+    """The disk that uploads no request has analysed yet may hold, in all and per client
+    (LIMITS.unanalysed_upload_bytes*), counting uploads still arriving: an upload that
+    would pass either budget is refused as its bytes arrive."""
+
+    def __init__(self, total: int = LIMITS.unanalysed_upload_bytes,
+                 per_client: int = LIMITS.unanalysed_upload_bytes_per_client):
+        self.total, self.per_client = total, per_client
+        self._arriving: dict[str, int] = {}
+
+    def refusal(self, held: int, held_by_client: int, client: str, more: int) -> str | None:
+        """Why ``more`` bytes from ``client`` do not fit (None if they do); they are
+        counted as arriving if they do."""
+        arriving = self._arriving.get(client, 0) + more
+        if held_by_client + arriving > self.per_client:
+            return (f"This address already has {self.per_client // MB} MB of uploads that "
+                    "are not analysed yet: analyse them (or wait a few minutes, until they "
+                    "are deleted) before uploading more.")
+        if held + sum(self._arriving.values()) + more > self.total:
+            return ("The server holds as many uploads waiting to be analysed as it can: "
+                    "please try again in a few minutes.")
+        self._arriving[client] = arriving
+        return None
+
+    def arrived(self, client: str, count: int) -> None:
+        """``count`` bytes of ``client`` are no longer arriving (stored or refused)."""
+        left = self._arriving.get(client, 0) - count
+        if left > 0:
+            self._arriving[client] = left
+        else:
+            self._arriving.pop(client, None)
 
 
 class FileStore:
     """One server's folder: uploads (counted), results (one folder per request), sweeping."""
 
-    def __init__(self, root: str | Path, retention: Retention | None = None, lock_handle=None):
+    def __init__(self, root: str | Path, retention: Retention | None = None, lock_handle=None,
+                 budget: UploadBudget | None = None):
         self.root = Path(root).resolve()
+        self.budget = budget or UploadBudget()
         self.results = self.root / RESULTS
         self.results.mkdir(parents=True, exist_ok=True)
         self.retention = retention or Retention.from_environment()
@@ -94,8 +131,9 @@ class FileStore:
 
     # --- what enters: uploads (counted by the server) and public files ---------------------
 
-    def note_uploads(self, paths: Iterable[str | Path]) -> None:
-        """Count one upload of each path (as the server's upload route answered it)."""
+    def note_uploads(self, paths: Iterable[str | Path], client: str = "") -> None:
+        """Count one upload of each path by ``client`` (as the server's upload route
+        answered it)."""
         now = time.time()
         with self._lock:
             for path in map(_absolute, paths):
@@ -105,6 +143,21 @@ class FileStore:
                     entry.pending += 1
                     entry.uploaded_at = now
                     entry.inode = _inode(path)
+                    entry.size = _size(path)
+                    entry.owners.append(client)
+
+    def upload_arriving(self, client: str, count: int) -> str | None:
+        """``count`` more bytes of an upload of ``client`` are arriving: None if they fit the
+        budget for unanalysed uploads (then counted until ``upload_arrived``), else why not."""
+        with self._lock:
+            held = [(e.size, e.owners) for e in self._uploads.values() if e.pending]
+            return self.budget.refusal(sum(size for size, _ in held),
+                                       sum(size * owners.count(client) for size, owners in held),
+                                       client, count)
+
+    def upload_arrived(self, client: str, count: int) -> None:
+        with self._lock:
+            self.budget.arrived(client, count)
 
     def protect(self, paths: Iterable[str | Path]) -> None:
         """Files any request may read and none may delete (the example photos)."""
@@ -165,6 +218,8 @@ class FileStore:
             return "read"
         entry.active += 1
         entry.pending = max(entry.pending - 1, 0)
+        if entry.owners:
+            entry.owners.pop(0)
         return "upload"
 
     def _end(self, target: Path, kind: str) -> None:
@@ -332,6 +387,13 @@ def _inode(path: Path) -> int | None:
         return path.stat().st_ino
     except FileNotFoundError:
         return None
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 def _mtime(path: Path) -> float | None:

@@ -52,7 +52,8 @@ def probe_video(path: str | Path, max_bytes: int | None = None,
     capture = cv2.VideoCapture(str(path))
     try:
         if not capture.isOpened():
-            raise VideoError("This file is not a video we can read (try MP4, WebM, AVI or MOV).")
+            raise VideoError(NO_FRAMES if _audio_only(path) else
+                             "This file is not a video we can read (try MP4, WebM, AVI or MOV).")
         info = _sane_info(capture)
         if info.width == 0 or info.height == 0:
             raise VideoError(NO_FRAMES)
@@ -88,6 +89,18 @@ def _is_still_image(path: Path) -> bool:
             return image.format != "MPEG"  # Pillow's MPEG plugin names video streams
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError,
             ValueError):
+        return False
+
+
+def _audio_only(path: Path) -> bool:
+    """Whether the file is a container PyAV reads with sound but no picture (OpenCV does
+    not open those at all)."""
+    import av
+
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            return not container.streams.video and bool(container.streams.audio)
+    except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError):
         return False
 
 
