@@ -21,7 +21,7 @@ import numpy as np
 
 from emotion_recognition.core.errors import DetectionError
 from emotion_recognition.core.limits import LIMITS
-from emotion_recognition.core.types import Box
+from emotion_recognition.core.types import Box, reading_order
 
 PRIMARY_CASCADE = "haarcascade_frontalface_default.xml"
 FALLBACK_CASCADES = ("haarcascade_frontalface_alt2.xml", "haarcascade_profileface.xml")
@@ -98,7 +98,7 @@ def suppress_overlaps(boxes: list[Box], threshold: float = 0.3, inside: float = 
             checked = box if check is None else check(box)
             if checked is not None:
                 kept.append(checked)
-    return sorted(kept, key=lambda b: (b.x, b.y))
+    return reading_order(kept)
 
 
 class FaceDetector:
