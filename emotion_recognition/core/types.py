@@ -127,16 +127,21 @@ class Face:
 @dataclass(frozen=True)
 class Explanation:
     """How much hiding each region lowers the chosen emotion's probability, over the face
-    frame the model saw (``frame``, in image pixels). ``heat`` is (48, 48), 0..1."""
+    frame the model saw (``frame``, in image pixels, turned upright by its angle about its
+    centre as the model's crop was). ``heat`` is (48, 48), 0..1, over that upright crop
+    (explain.heat_on_frame lays it back onto the photo)."""
 
     label: str
     frame: Box
     heat: np.ndarray
 
     def to_dict(self, cells: int = 12) -> dict:
-        """For the API: the heat map averaged over a cells x cells grid of the frame."""
+        """For the API: the frame as [x, y, w, h, angle] (the angle, in degrees
+        counter-clockwise, turns the frame about its centre into the upright crop the grid
+        covers) and the heat map averaged over a cells x cells grid of that crop."""
         grid = cv2.resize(self.heat, (cells, cells), interpolation=cv2.INTER_AREA)
-        return {"frame": self.frame.as_list(), "heatmap": np.round(grid, 3).tolist()}
+        return {"frame": [*self.frame.as_list(), round(float(self.frame.angle), 1)],
+                "heatmap": np.round(grid, 3).tolist()}
 
 
 @dataclass(frozen=True)
