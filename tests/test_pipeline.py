@@ -63,6 +63,46 @@ def test_accepts_arrays_and_bytes(recognizer):
     assert [f.box for f in from_bytes.faces] == [f.box for f in from_array.faces]
 
 
+def _same_answer(a, b, box_px: int = 2, probability: float = 0.02):
+    assert len(a.faces) == len(b.faces) > 0
+    for x, y in zip(a.face_dicts(), b.face_dicts()):
+        assert np.abs(np.subtract(x["box"], y["box"])).max() <= box_px
+        assert x["label"] == y["label"]
+        for name, p in x["probabilities"].items():
+            assert y["probabilities"][name] == pytest.approx(p, abs=probability)
+
+
+def test_an_opencv_array_said_to_be_bgr_gives_the_answer_of_the_file(recognizer):
+    import cv2
+
+    path = EXAMPLES / "three_faces.jpg"  # taken as RGB, the middle face's answer moves 0.07
+    from_file = recognizer.analyze(path)
+    bgr = cv2.imread(str(path))
+    _same_answer(from_file, recognizer.analyze(bgr, channels="bgr"), probability=0.005)
+    _same_answer(from_file, recognizer.analyze(np.dstack([bgr, np.full(bgr.shape[:2], 255, np.uint8)]),
+                                               channels="bgr"))  # BGRA, opaque
+    assert (recognizer.analyze(bgr, channels="bgr").image == from_file.image).mean() > 0.9
+    with pytest.raises(ImageDecodeError, match="channels must be 'rgb' or 'bgr'"):
+        recognizer.analyze(bgr, channels="hsv")
+
+
+def test_arrays_are_held_to_a_photos_limits_and_reduced_like_one(recognizer, tmp_path):
+    from PIL import Image
+
+    with pytest.raises(ImageDecodeError, match="the limit is 40 megapixels"):
+        recognizer.analyze(np.zeros((6500, 6500, 3), np.uint8))
+    with pytest.raises(ImageDecodeError, match="times longer than wide"):
+        recognizer.analyze(np.zeros((100, 2500), np.uint8))
+    large = Image.open(EXAMPLES / "three_faces.jpg").convert("RGB").resize((5600, 3800))
+    path = tmp_path / "large.png"
+    large.save(path)
+    from_array, from_file = recognizer.analyze(np.asarray(large)), recognizer.analyze(path)
+    assert from_array.scale == from_file.scale == 2.0
+    assert from_array.image.shape == from_file.image.shape == (1900, 2800, 3)
+    _same_answer(from_file, from_array)
+    assert recognizer.analyze(large).scale == 2.0  # a PIL image too
+
+
 def test_classifier_handles_an_empty_batch(recognizer):
     assert recognizer.classifier("emotion4").predict(np.zeros((0, 48, 48, 1))).shape == (0, 4)
 

@@ -6,6 +6,7 @@
     >>> result = recognizer.analyze("photo.jpg", emotion_set="emotion7")
     >>> result.face_dicts()                              # numbered, in the photo's pixels
     >>> recognizer.analyze("photo.jpg", detector="blazeface")  # see detection/detectors.py
+    >>> recognizer.analyze(cv2.imread("photo.jpg"), channels="bgr")  # OpenCV's arrays
 """
 
 from __future__ import annotations
@@ -106,15 +107,18 @@ class EmotionRecognizer:
         return Path(self._model_dir)
 
     def analyze(self, image, emotion_set: str | EmotionSet = DEFAULT_EMOTION_SET,
-                explain: bool = False, detector: str = DEFAULT_DETECTOR) -> Analysis:
+                explain: bool = False, detector: str = DEFAULT_DETECTOR,
+                channels: str = "rgb") -> Analysis:
         """Decode ``image`` (path, bytes, PIL image or array) and label every face in it;
         ``explain`` adds a heat map per face of the regions that drove its label (slower);
-        ``detector`` names the face detector (detectors.DETECTORS).
+        ``detector`` names the face detector (detectors.DETECTORS); ``channels`` is an
+        array's channel order: "rgb", or "bgr" for OpenCV's (cv2.imread, VideoCapture).
+        Arrays are held to a photo file's limits and reduced like one above the working size.
 
         Raises ImageDecodeError (with a message for the user) when it is not a usable image.
         """
         check_detector(detector)
-        rgb, scale = decode_photo(image)  # very large photos: at reduced size
+        rgb, scale = decode_photo(image, channels=channels)  # very large: at reduced size
         return self.analyze_decoded(rgb, emotion_set, explain, scale, detector)
 
     def analyze_decoded(self, rgb: np.ndarray,
