@@ -67,7 +67,8 @@ def heat_on_frame(explanation: Explanation, side: int) -> np.ndarray:
     cold)."""
     heat = cv2.resize(explanation.heat, (side, side), interpolation=cv2.INTER_CUBIC)
     if explanation.frame.angle:
-        back = cv2.getRotationMatrix2D((side / 2, side / 2), -explanation.frame.angle, 1.0)
+        centre = ((side - 1) / 2, (side - 1) / 2)  # as crops.upright_crop turns
+        back = cv2.getRotationMatrix2D(centre, -explanation.frame.angle, 1.0)
         heat = cv2.warpAffine(heat, back, (side, side), flags=cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     return heat
