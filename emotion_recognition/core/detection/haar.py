@@ -75,7 +75,7 @@ def smallest_face(height: int, width: int, settings: DetectorSettings | None = N
     return int(np.ceil(settings.window / detection_passes(height, width, settings)[-1].scale))
 
 
-def _load_cascade(name: str) -> cv2.CascadeClassifier:
+def load_cascade(name: str) -> cv2.CascadeClassifier:
     path = Path(cv2.data.haarcascades) / name
     cascade = cv2.CascadeClassifier(str(path))
     if cascade.empty():
@@ -111,15 +111,15 @@ class FaceDetector:
         # the fallbacks run when it leaves none
         self.verifier = verifier
         self._load(fallbacks=True)
-        self._confirm = (_load_cascade(FALLBACK_CASCADES[0]) if self.settings.confirm_fine
+        self._confirm = (load_cascade(FALLBACK_CASCADES[0]) if self.settings.confirm_fine
                          else None)  # (it only sees small windows around a face)
         self._lock = threading.Lock()  # one cascade object is shared by the app's request threads
 
     def _load(self, fallbacks: bool) -> None:
         """(Re)load the cascades that see whole images: a new one holds no buffers yet."""
-        self._primary = _load_cascade(PRIMARY_CASCADE)
+        self._primary = load_cascade(PRIMARY_CASCADE)
         if fallbacks:
-            self._fallbacks = ([_load_cascade(name) for name in FALLBACK_CASCADES]
+            self._fallbacks = ([load_cascade(name) for name in FALLBACK_CASCADES]
                                if self.settings.use_fallbacks else [])
 
     def detect(self, grey: np.ndarray) -> list[Box]:
