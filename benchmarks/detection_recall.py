@@ -192,23 +192,13 @@ def run(images: int, per_size: int, faces: list[np.ndarray], seed: int, detector
 
 
 def run_face_free(detectors: dict, seed: int) -> dict:
-    """Every box on the face-free set is a false face."""
-    from benchmarks.face_free import photos
+    """Every box on the face-free set (at 12 MP) is a false face."""
+    from benchmarks.face_free import false_faces, photos
 
     chosen = photos(seed)
     result = {"photos": len(chosen), "names": [name for name, _ in chosen], "detectors": {}}
     for name, detect in detectors.items():
-        counts, times = {}, []
-        for photo, grey in chosen:
-            boxes, ms = _timed(detect, grey)
-            counts[photo] = len(boxes)
-            times.append(ms)
-        result["detectors"][name] = {
-            "false_boxes": sum(counts.values()),
-            "false_boxes_per_photo": round(sum(counts.values()) / len(chosen), 3),
-            "photos_with_false_boxes": sum(1 for c in counts.values() if c),
-            "false_boxes_by_photo": {photo: c for photo, c in counts.items() if c},
-            "ms_per_photo_p50": round(float(np.median(times)), 1)}
+        result["detectors"][name] = false_faces(detect, chosen)
         print(f"face-free {name}: {result['detectors'][name]}", flush=True)
     return result
 

@@ -1,13 +1,23 @@
-"""A face-free set of 12-megapixel photos: what a detector finds there is a false face.
+"""A face-free set: what a detector finds there is a false face.
 
 Public-domain and CC0 photos without a human face (benchmarks/face_free/, see its README,
 and examples/coffee_no_face.jpg) and generated images (noise, clouds, gradients, printed
-text, stripes, blobs, mosaics of the example photos' face-free parts), each scaled to fill
-4000x3000 (grey, as the detectors see them).
+text, stripes, blobs, mosaics of the example photos' face-free parts), grey as the
+detectors see them: each scaled to fill 4000x3000 (``photos``, benchmarks.detection_recall)
+and at 0.5, 1, 2 and 3 times its own size (``at_scales``: a false face may appear at one
+size only, as scikit-image's cell did at its own size and at 3x).
+
+    python -m benchmarks.face_free --json benchmarks/figures/face_free.json
+
+runs every detector a user can choose as the Python API does (policy.find_faces, turned
+copies searched when nothing is found upright) on every image at every size.
 """
 
 from __future__ import annotations
 
+import argparse
+import os
+import time
 from pathlib import Path
 
 import cv2
@@ -16,6 +26,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 PHOTOS = ROOT / "benchmarks" / "face_free"
 SIZE = (4000, 3000)  # width, height
+SCALES = (0.5, 1.0, 2.0, 3.0)  # of each image's own size
 
 
 def filled(grey: np.ndarray, size: tuple[int, int] = SIZE) -> np.ndarray:
@@ -97,3 +108,66 @@ def generated(seed: int = 0) -> list[tuple[str, np.ndarray]]:
 def photos(seed: int = 0) -> list[tuple[str, np.ndarray]]:
     """(name, grey 4000x3000 image) for every face-free photo and generated image."""
     return [(name, filled(grey)) for name, grey in picked() + generated(seed)]
+
+
+def at_scales(seed: int = 0, scales=SCALES) -> list[tuple[str, np.ndarray]]:
+    """("name@scale", grey image) for every face-free image at each of ``scales`` of its own
+    size, and filled to 12 MP ("name@12mp"); sizes over the working size are left out (the
+    API analyses such a photo reduced)."""
+    from emotion_recognition.core.limits import LIMITS
+
+    images = []
+    for name, grey in picked() + generated(seed):
+        for scale in scales:
+            height, width = grey.shape
+            if width * height * scale**2 > LIMITS.working_pixels:
+                continue
+            size = (max(1, round(width * scale)), max(1, round(height * scale)))
+            interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+            images.append((f"{name}@{scale:g}x", cv2.resize(grey, size, interpolation=interpolation)))
+        images.append((f"{name}@12mp", filled(grey)))
+    return images
+
+
+def false_faces(detect, images: list[tuple[str, np.ndarray]]) -> dict:
+    """Every box ``detect`` (grey -> boxes) finds on the face-free ``images``."""
+    counts, times = {}, []
+    for name, grey in images:
+        start = time.perf_counter()
+        counts[name] = len(detect(grey))
+        times.append((time.perf_counter() - start) * 1000)
+        print(f"  {name}: {counts[name]} in {times[-1]:.0f} ms", flush=True)
+    return {"false_boxes": sum(counts.values()),
+            "false_boxes_per_photo": round(sum(counts.values()) / len(images), 3),
+            "photos_with_false_boxes": sum(1 for c in counts.values() if c),
+            "false_boxes_by_photo": {name: c for name, c in counts.items() if c},
+            "ms_per_photo_p50": round(float(np.median(times)), 1)}
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--detectors", nargs="+", default=None,
+                        help="detectors to measure (default: every one a user can choose)")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    from benchmarks.figures_io import write_figures
+    from emotion_recognition.core.detection.detectors import DETECTORS, create_detector
+    from emotion_recognition.core.detection.policy import find_faces
+
+    load_before = round(os.getloadavg()[0], 1)
+    images = at_scales(args.seed)
+    result = {"images": len(images), "scales": [f"{s:g}x" for s in SCALES] + ["12mp"],
+              "names": [name for name, _ in images], "detectors": {}}
+    for name in args.detectors or DETECTORS:
+        detector = create_detector(name)
+        result["detectors"][name] = false_faces(lambda grey: find_faces(detector, grey), images)
+        print(f"{name}: {result['detectors'][name]}", flush=True)
+    result["cpu_cores"] = os.cpu_count()
+    result["load_average_1min"] = {"before": load_before, "end": round(os.getloadavg()[0], 1)}
+    if args.json:
+        write_figures(args.json, result)
+
+
+if __name__ == "__main__":
+    main()

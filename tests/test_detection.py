@@ -67,6 +67,17 @@ def test_overlap_and_suppression():
     assert suppress_overlaps([a, Box(1, 1, 9, 9), Box(40, 40, 5, 5)]) == [a, Box(40, 40, 5, 5)]
 
 
+def test_box_overlap_is_computed_in_one_place_for_boxes_and_arrays():
+    from emotion_recognition.core.types import box_iou, overlap_areas
+
+    boxes, others = [[0, 0, 10, 10], [5, 0, 10, 10]], [[5, 0, 10, 10], [20, 20, 5, 5], [0, 0, 0, 0]]
+    assert overlap_areas(boxes, others).tolist() == [[50, 0, 0], [100, 0, 0]]
+    assert box_iou(boxes, others).tolist() == [[50 / 150, 0, 0], [1, 0, 0]]
+    assert Box(0, 0, 10, 10).shared_area(Box(5, 5, 10, 10)) == 25
+    assert Box(3, 4, 5, 6, angle=12.5).scaled(2) == Box(6, 8, 10, 12, angle=12.5)
+    assert Box(3, 4, 5, 6, angle=-3.0).moved(10, 20) == Box(13, 24, 5, 6, angle=-3.0)
+
+
 def test_a_12_megapixel_photo_keeps_its_small_and_loosely_cropped_faces(detector):
     """A phone-sized photo: one loosely cropped 500-pixel face and group-photo faces of
     300 and 150 pixels (faces of about 210, 125 and 63 pixels), all found."""

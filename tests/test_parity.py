@@ -173,8 +173,6 @@ def test_guided_frames_give_the_photos_label_and_probabilities(answers, referenc
             (seen.path, seen.frame, _differences(seen, reference))
 
 
-@pytest.mark.xfail(strict=True, reason="issue 24 point 1: video/guided.py rebuilds a re-found "
-                   "box without the angle the detector set (the core fix makes this pass)")
 def test_guided_frames_keep_the_eye_levelling_angle(answers, reference):
     """Within 2 degrees: a guided frame's detector measures the angle again on a shrunken
     window (keeping it there gave 3.4 to 5.9 degrees for the photo's 4.2; dropped: 0)."""

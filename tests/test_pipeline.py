@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 import json
 
 import numpy as np
@@ -24,11 +25,13 @@ pytestmark = pytest.mark.unit
 def test_every_face_gets_a_label_and_all_probabilities(recognizer, emotion_set, labels):
     result = recognizer.analyze(EXAMPLES / "three_faces.jpg", emotion_set)
     assert len(result.faces) == 3 and result.message == ""
+    assert [face.label for face in result.faces] == ["happy", "neutral", "happy"]
     for face in result.faces:
         assert tuple(face.probabilities) == labels
         assert sum(face.probabilities.values()) == pytest.approx(1.0, abs=1e-4)
         assert face.label == max(face.probabilities, key=face.probabilities.get)
         assert face.confidence == pytest.approx(face.probabilities[face.label])
+    assert min(result.faces[0].confidence, result.faces[2].confidence) > 0.9  # broad smiles
     for number, as_dict in enumerate(result.face_dicts(), 1):
         assert set(as_dict) == {"face", "box", "label", "confidence", "probabilities"}
         assert as_dict["face"] == number and len(as_dict["box"]) == 4
@@ -36,8 +39,29 @@ def test_every_face_gets_a_label_and_all_probabilities(recognizer, emotion_set, 
 
 def test_mirror_image_faces_get_the_same_probabilities(recognizer):
     left, _, right = recognizer.analyze(EXAMPLES / "three_faces.jpg").faces
+    assert left.label == right.label == "happy"
+    assert abs(left.box.w - right.box.w) <= 2
+    assert left.box.angle == pytest.approx(-right.box.angle, abs=1.0)  # tilted the other way
     for name in EMOTIONS7:  # the right-hand astronaut is the left one mirrored
-        assert left.probabilities[name] == pytest.approx(right.probabilities[name], abs=0.08)
+        assert left.probabilities[name] == pytest.approx(right.probabilities[name], abs=0.02)
+
+
+@pytest.mark.parametrize("angle", [0.0, 12.0, -20.0])
+def test_a_mirrored_face_gets_the_mirrored_crop_and_the_same_answer(recognizer, angle):
+    """Framing and turning are mirror-symmetric (a wrong sign of the angle, or a frame
+    shifted sideways, gives crops 35-60 grey levels apart), so with the model's own flip
+    averaging a mirrored face gets the same probabilities."""
+    from emotion_recognition.core.crops import face_crops, to_grey
+    from emotion_recognition.core.decode import decode_image
+
+    grey = to_grey(decode_image(EXAMPLES / "grace_hopper.jpg"))
+    mirrored = np.ascontiguousarray(grey[:, ::-1])
+    box = Box(152, 104, 226, 226, angle)
+    mirror_box = Box(grey.shape[1] - box.x - box.w, box.y, box.w, box.h, -angle)
+    crop, mirror_crop = face_crops(grey, [box]), face_crops(mirrored, [mirror_box])
+    assert np.abs(crop.astype(int) - mirror_crop[:, :, ::-1]).mean() < 6  # one pixel of rounding
+    classifier = recognizer.classifier("emotion7")
+    assert np.abs(classifier.predict(crop) - classifier.predict(mirror_crop)).max() < 0.02
 
 
 def test_no_face_gives_the_message(recognizer):
@@ -61,6 +85,52 @@ def test_accepts_arrays_and_bytes(recognizer):
     from_bytes = recognizer.analyze((EXAMPLES / "astronaut.jpg").read_bytes())
     from_array = recognizer.analyze(from_bytes.image)
     assert [f.box for f in from_bytes.faces] == [f.box for f in from_array.faces]
+    assert [f.probabilities for f in from_bytes.faces] == [f.probabilities for f in from_array.faces]
+    assert from_bytes.faces[0].label == "happy" and from_bytes.faces[0].confidence > 0.9
+
+
+def _same_answer(a, b, box_px: int = 2, probability: float = 0.02):
+    assert len(a.faces) == len(b.faces) > 0
+    for x, y in zip(a.face_dicts(), b.face_dicts()):
+        assert np.abs(np.subtract(x["box"], y["box"])).max() <= box_px
+        assert x["label"] == y["label"]
+        for name, p in x["probabilities"].items():
+            assert y["probabilities"][name] == pytest.approx(p, abs=probability)
+
+
+def test_an_opencv_array_said_to_be_bgr_gives_the_answer_of_the_file(recognizer):
+    import cv2
+
+    path = EXAMPLES / "three_faces.jpg"  # taken as RGB, the middle face's answer moves 0.07
+    from_file = recognizer.analyze(path)
+    bgr = cv2.imread(str(path))
+    _same_answer(from_file, recognizer.analyze(bgr, channels="bgr"), probability=0.005)
+    _same_answer(from_file, recognizer.analyze(np.dstack([bgr, np.full(bgr.shape[:2], 255, np.uint8)]),
+                                               channels="bgr"))  # BGRA, opaque
+    assert (recognizer.analyze(bgr, channels="bgr").image == from_file.image).mean() > 0.9
+    with pytest.raises(ImageDecodeError, match="channels must be 'rgb' or 'bgr'"):
+        recognizer.analyze(bgr, channels="hsv")
+
+
+def test_arrays_are_held_to_a_photos_limits_and_reduced_like_one(recognizer, tmp_path):
+    from PIL import Image
+
+    from emotion_recognition.core.limits import LIMITS
+
+    with pytest.raises(ImageDecodeError, match="the limit is 40 megapixels"):
+        recognizer.analyze(np.zeros((6500, 6500, 3), np.uint8), limits=LIMITS)  # the server's
+    with pytest.raises(ImageDecodeError, match="megapixels"):  # any limits passed
+        recognizer.analyze(np.zeros((1, 1, 3), np.uint8), limits=replace(LIMITS, photo_pixels=0))
+    with pytest.raises(ImageDecodeError, match="times longer than wide"):
+        recognizer.analyze(np.zeros((100, 2500), np.uint8))
+    large = Image.open(EXAMPLES / "three_faces.jpg").convert("RGB").resize((5600, 3800))
+    path = tmp_path / "large.png"
+    large.save(path)
+    from_array, from_file = recognizer.analyze(np.asarray(large)), recognizer.analyze(path)
+    assert from_array.scale == from_file.scale == 2.0
+    assert from_array.image.shape == from_file.image.shape == (1900, 2800, 3)
+    _same_answer(from_file, from_array)
+    assert recognizer.analyze(large).scale == 2.0  # a PIL image too
 
 
 def test_classifier_handles_an_empty_batch(recognizer):

@@ -7,7 +7,7 @@ import pytest
 
 from emotion_recognition.core.types import Box, Face
 from emotion_recognition.video.tracking import (FaceTracker, centre, distance_in_widths,
-                                                 reading_order)
+                                                 reading_order_indices)
 
 pytestmark = pytest.mark.unit
 
@@ -59,7 +59,7 @@ def test_faces_new_in_one_frame_are_numbered_in_reading_order():
              _face(300, 0.9, y=210)]
     numbered = {(f.box.x, f.box.y): f.face_id for f in tracker.update(faces, 0.0)}
     assert numbered == {(100, 60): 1, (400, 55): 2, (20, 200): 3, (300, 210): 4}
-    assert reading_order([f.box for f in faces]) == [2, 0, 1, 3]
+    assert reading_order_indices([f.box for f in faces]) == [2, 0, 1, 3]
 
 
 def test_smoothing_stops_a_flickering_label():

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from emotion_recognition.core.limits import LIMITS
-from emotion_recognition.core.types import Box
+from emotion_recognition.core.types import Box, overlap_areas
 
 # One fixed colour (RGB) per emotion, so a colour means the same thing in every picture.
 EMOTION_COLOURS = {
@@ -97,11 +97,6 @@ def _font(shape: tuple[int, ...], text: str, shrink: float) -> tuple[float, int,
     return scale, weight, pad, text_w + 2 * pad, text_h + baseline + 2 * pad
 
 
-def _overlap(a: Box, b: Box) -> int:
-    return (max(0, min(a.x + a.w, b.x + b.w) - max(a.x, b.x))
-            * max(0, min(a.y + a.h, b.y + b.h) - max(a.y, b.y)))
-
-
 def _places(shape: tuple[int, ...], box: Box, tag_w: int, tag_h: int):
     """Where a tag may go: (top, rows from the box, inside cost weight), each with the
     lefts to try (aligned with the box, then slid sideways), all within the image."""
@@ -126,16 +121,6 @@ def _slot(face: Box, tag_h: int, height: int) -> Box:
     return Box(face.x, face.y - tag_h if above else face.y + face.h, face.w, tag_h)
 
 
-def _overlaps(tags: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """(K, M) overlap areas of K tags and M boxes, each row x, y, w, h."""
-    if not len(boxes):
-        return np.zeros((len(tags), 0))
-    t, b = tags[:, None, :], boxes[None, :, :]
-    w = np.minimum(t[..., 0] + t[..., 2], b[..., 0] + b[..., 2]) - np.maximum(t[..., 0], b[..., 0])
-    h = np.minimum(t[..., 1] + t[..., 3], b[..., 1] + b[..., 3]) - np.maximum(t[..., 1], b[..., 1])
-    return np.clip(w, 0, None) * np.clip(h, 0, None)
-
-
 def _costs(places: list, face: Box, others: list[Box], placed: list[Tag],
            height: int) -> np.ndarray:
     """What each (tag box, row, inside) place of one size costs (the COST_* weights)."""
@@ -145,21 +130,21 @@ def _costs(places: list, face: Box, others: list[Box], placed: list[Tag],
     x, y, w, h = tags.T
     own = np.array([[face.x, face.y, face.w, face.h]], np.float64)
     cost = COST_ROW_OUT * rows + COST_TOP_BAND * (y < TOP_BAND * height)
-    cost += COST_INSIDE * inside * _overlaps(tags, own)[:, 0] / max(1, face.w * face.h)
+    cost += COST_INSIDE * inside * overlap_areas(tags, own)[:, 0] / max(1, face.w * face.h)
     gap = np.maximum(np.maximum(face.x - (x + w), x - (face.x + face.w)), 0)  # slid off
     cost += COST_SLID * gap / np.maximum(h, 1)
     if others:
         boxes = np.array([[o.x, o.y, o.w, o.h] for o in others], np.float64)
         area = np.maximum(boxes[:, 2] * boxes[:, 3], 1)
-        cost += COST_COVERS_FACE * (_overlaps(tags, boxes) / area).sum(axis=1)
+        cost += COST_COVERS_FACE * (overlap_areas(tags, boxes) / area).sum(axis=1)
         tag_h = int(h[0])  # one size: every place is as high
         slots = np.array([[b.x, b.y, b.w, b.h] for b in
                           (_slot(o, tag_h, height) for o in others)], np.float64)
-        cost += COST_TAKES_SLOT * (_overlaps(tags, slots)
+        cost += COST_TAKES_SLOT * (overlap_areas(tags, slots)
                                    / np.maximum(slots[:, 2] * slots[:, 3], 1)).sum(axis=1)
     if placed:
         others_tags = np.array([[t.box.x, t.box.y, t.box.w, t.box.h] for t in placed], np.float64)
-        share = _overlaps(tags, others_tags) / np.maximum(w * h, 1)[:, None]
+        share = overlap_areas(tags, others_tags) / np.maximum(w * h, 1)[:, None]
         cost += (COST_OVERLAP * (1 + share) * (share > 0)).sum(axis=1)
     return cost
 
@@ -180,9 +165,9 @@ def _cheapest(shape: tuple[int, ...], own: int, options: list[tuple[str, float]]
     largest = [_font(shape, text, SHRINKS[0])[3:] for text, _ in options]
     slot_h = max(h for _, h in largest)
     reach = _reach(face, max(w for w, _ in largest), slot_h)
-    others = [other for i, other in enumerate(boxes) if i != own and _overlap(
-        reach, Box(other.x, other.y - slot_h, other.w, other.h + 2 * slot_h))]
-    near = [tag for tag in placed if _overlap(reach, tag.box)]
+    others = [other for i, other in enumerate(boxes) if i != own and reach.shared_area(
+        Box(other.x, other.y - slot_h, other.w, other.h + 2 * slot_h))]
+    near = [tag for tag in placed if reach.shared_area(tag.box)]
     for text, extra in options:
         for shrink in SHRINKS:
             base = extra + COST_SHRUNK * (1 - shrink)
@@ -231,7 +216,7 @@ def label_box(shape: tuple[int, ...], box: Box, text: str) -> tuple[Box, float, 
 
 def _leader(canvas: np.ndarray, tag: Box, box: Box, colour, thickness: int) -> None:
     """A thin line from a tag placed away from its face to the face's box (nearest points)."""
-    if _overlap(Box(tag.x - 1, tag.y - 1, tag.w + 2, tag.h + 2), box):
+    if Box(tag.x - 1, tag.y - 1, tag.w + 2, tag.h + 2).shared_area(box):
         return
 
     def clamp(x: int, y: int, to: Box) -> tuple[int, int]:

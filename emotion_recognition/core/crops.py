@@ -24,8 +24,12 @@ CROP_SHIFT_Y = 0.016
 
 
 def face_frame(box: Box, scale: float = CROP_SCALE, shift_y: float = CROP_SHIFT_Y) -> Box:
-    """The square FER2013-style frame around a detected face box (may leave the image)."""
+    """The square FER2013-style frame around a detected face box (may leave the image).
+    Its side has the parity of the box's width, so it is centred on the box to the pixel
+    and the frame of a mirrored face is the mirrored frame (a half pixel rounded one way
+    moved a mirrored face's answer by up to 0.065)."""
     side = int(round(max(box.w, box.h) * scale))
+    side += (side - box.w) % 2
     centre_x = box.x + box.w / 2
     centre_y = box.y + box.h / 2 + shift_y * box.w
     return Box(int(round(centre_x - side / 2)), int(round(centre_y - side / 2)), side, side,
@@ -76,7 +80,9 @@ def upright_crop(image: np.ndarray, box: Box) -> np.ndarray:
     upright; parts outside the image repeat its border pixels."""
     if not box.angle:
         return crop_padded(image, box)
-    matrix = cv2.getRotationMatrix2D((box.x + box.w / 2, box.y + box.h / 2), box.angle, 1.0)
+    # about the box's centre in OpenCV's pixel-centre coordinates (pixel i spans i-0.5..i+0.5)
+    centre = (box.x + (box.w - 1) / 2, box.y + (box.h - 1) / 2)
+    matrix = cv2.getRotationMatrix2D(centre, box.angle, 1.0)
     matrix[:, 2] -= (box.x, box.y)
     return cv2.warpAffine(image, matrix, (box.w, box.h), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE)

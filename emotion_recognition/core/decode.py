@@ -62,20 +62,34 @@ def decode_image(source) -> np.ndarray:
     return decode_photo(source, None)[0]
 
 
+CHANNELS = ("rgb", "bgr")  # the channel orders an array may come in (OpenCV's is BGR)
+
+
+def check_channels(channels: str) -> str:
+    """The channel order of an array image, "rgb" or "bgr"; anything else is refused."""
+    if channels not in CHANNELS:
+        raise ImageDecodeError(f"channels must be 'rgb' or 'bgr' (OpenCV's order, e.g. "
+                               f"cv2.imread), not {str(channels)[:20]!r}.")
+    return channels
+
+
 def decode_photo(source, max_pixels: int | None = LIMITS.working_pixels,
-                 limits: Limits = LIMITS) -> tuple[np.ndarray, float]:
+                 limits: Limits = LIMITS, channels: str = "rgb"
+                 ) -> tuple[np.ndarray, float]:
     """A photo as every front end analyses it (API, app, command line, batch): like
     decode_image, but an image over ``max_pixels`` is decoded at 1/2, 1/4 or 1/8 of its
     size (JPEGs are decoded at that size directly, which bounds memory too); returns the
     image and the factor from its pixels to the original's. The size the image declares is
     checked against ``limits`` (the server's; Limits.local() for trusted local input)
-    before any pixel is decoded."""
+    before any pixel is decoded. Arrays and PIL images are held to the same limits and
+    reduced alike; ``channels`` says an array's channel order."""
+    check_channels(channels)
     if isinstance(source, np.ndarray):
-        return _array_to_rgb(source), 1.0
+        return _array_photo(source, max_pixels, channels, limits)
     if isinstance(source, Image.Image):
         _check_size(source.size, limits)
         with decode_slot():
-            return _pil_to_rgb(source, limits), 1.0
+            return _array_photo(_pil_to_rgb(source, limits), max_pixels, "rgb", limits)
     data = read_image_bytes(source, limits.photo_bytes)
     try:
         with Image.open(io.BytesIO(data)) as image:
@@ -139,14 +153,20 @@ def _unreadable(error: Exception) -> str:
     return f"This image is damaged or truncated and cannot be read ({error})."
 
 
+def _reduction(width: int, height: int, max_pixels: int | None) -> int:
+    """The smallest power of two (at most 8) that brings an image within max_pixels."""
+    factor = 1
+    while max_pixels is not None and width * height / factor**2 > max_pixels and factor < 8:
+        factor *= 2
+    return factor
+
+
 def _reduced(image: Image.Image, max_pixels: int | None) -> Image.Image:
     """The image shrunk by the smallest power of two that brings it within max_pixels."""
     width, height = image.size
-    if max_pixels is None or width * height <= max_pixels:
+    factor = _reduction(width, height, max_pixels)
+    if factor == 1:
         return image
-    factor = 2
-    while width * height / factor**2 > max_pixels and factor < 8:
-        factor *= 2
     target = (-(-width // factor), -(-height // factor))
     if image.format == "JPEG":
         image.draft(image.mode if image.mode in ("RGB", "L") else "RGB", target)
@@ -188,10 +208,29 @@ def _rgb_array(image: Image.Image) -> np.ndarray:
     return np.array(image if image.mode == "RGB" else image.convert("RGB"), dtype=np.uint8)
 
 
-def _array_to_rgb(array: np.ndarray) -> np.ndarray:
-    """Arrays from Gradio or OpenCV callers: grey, RGB or RGBA, any integer/float type."""
+def _array_photo(array: np.ndarray, max_pixels: int | None, channels: str,
+                 limits: Limits = LIMITS) -> tuple[np.ndarray, float]:
+    """An array as a photo file is taken: its size checked first, then RGB, reduced by the
+    same powers of two (pixel averages, as a JPEG decoded at reduced size)."""
     if array.ndim not in (2, 3) or array.size == 0:
         raise ImageDecodeError(f"Expected an image array, got shape {array.shape}.")
+    height, width = array.shape[:2]
+    _check_size((width, height), limits)
+    rgb = _array_to_rgb(array, channels)
+    factor = _reduction(width, height, max_pixels)
+    if factor > 1:
+        rgb = cv2.resize(rgb, (-(-width // factor), -(-height // factor)),
+                         interpolation=cv2.INTER_AREA)
+    return rgb, width / rgb.shape[1]
+
+
+def _array_to_rgb(array: np.ndarray, channels: str = "rgb") -> np.ndarray:
+    """Arrays from Gradio or OpenCV callers: grey, RGB or RGBA (BGR or BGRA with
+    ``channels="bgr"``), any integer/float type."""
+    if array.ndim not in (2, 3) or array.size == 0:
+        raise ImageDecodeError(f"Expected an image array, got shape {array.shape}.")
+    if array.ndim == 3 and array.shape[2] in (3, 4) and channels == "bgr":
+        array = np.concatenate([array[..., 2::-1], array[..., 3:]], axis=2)
     if array.dtype == np.uint16:
         array = (array / 257).astype(np.uint8)
     elif array.dtype != np.uint8:

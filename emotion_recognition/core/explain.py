@@ -60,12 +60,27 @@ def explain_faces(grey: np.ndarray, faces, classifier) -> list[Explanation]:
     return explanations
 
 
+def heat_on_frame(explanation: Explanation, side: int) -> np.ndarray:
+    """The heat map as it lies on the photo: (side, side) over the unturned frame. The heat
+    was measured on the crop turned upright by the frame's angle (what the model saw), so
+    it is turned back by that angle about the frame's centre (the corners it leaves are
+    cold)."""
+    heat = cv2.resize(explanation.heat, (side, side), interpolation=cv2.INTER_CUBIC)
+    if explanation.frame.angle:
+        centre = ((side - 1) / 2, (side - 1) / 2)  # as crops.upright_crop turns
+        back = cv2.getRotationMatrix2D(centre, -explanation.frame.angle, 1.0)
+        heat = cv2.warpAffine(heat, back, (side, side), flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return heat
+
+
 def overlay(rgb: np.ndarray, explanation: Explanation, side: int = 192) -> np.ndarray:
     """The face frame cut from the RGB image, ``side`` pixels square, with the heat map laid
-    over it (red: the regions that drove the prediction; transparent: unused)."""
+    over it where it was measured (red: the regions that drove the prediction; transparent:
+    unused)."""
     crop = cv2.resize(crop_padded(rgb, explanation.frame), (side, side),
                       interpolation=cv2.INTER_AREA)
-    heat = cv2.resize(explanation.heat, (side, side), interpolation=cv2.INTER_CUBIC)
+    heat = heat_on_frame(explanation, side)
     heat = np.clip(cv2.GaussianBlur(heat, (0, 0), side * STRIDE / FACE_SIZE / 2), 0, 1)  # no steps
     colours = cv2.applyColorMap((heat * 255).astype(np.uint8), cv2.COLORMAP_JET)[..., ::-1]
     alpha = (0.65 * heat)[..., None]

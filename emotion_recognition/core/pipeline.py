@@ -6,6 +6,7 @@
     >>> result = recognizer.analyze("photo.jpg", emotion_set="emotion7")
     >>> result.face_dicts()                              # numbered, in the photo's pixels
     >>> recognizer.analyze("photo.jpg", detector="blazeface")  # see detection/detectors.py
+    >>> recognizer.analyze(cv2.imread("photo.jpg"), channels="bgr")  # OpenCV's arrays
 """
 
 from __future__ import annotations
@@ -107,16 +108,19 @@ class EmotionRecognizer:
 
     def analyze(self, image, emotion_set: str | EmotionSet = DEFAULT_EMOTION_SET,
                 explain: bool = False, detector: str = DEFAULT_DETECTOR,
-                limits: Limits | None = None) -> Analysis:
+                limits: Limits | None = None, channels: str = "rgb") -> Analysis:
         """Decode ``image`` (path, bytes, PIL image or array) and label every face in it;
         ``explain`` adds a heat map per face of the regions that drove its label (slower);
         ``detector`` names the face detector (detectors.DETECTORS); ``limits`` bound the
-        image (default Limits.local(): trusted local input; pass LIMITS for the server's).
+        image (default Limits.local(): trusted local input; pass LIMITS for the server's);
+        ``channels`` is an array's channel order: "rgb", or "bgr" for OpenCV's (cv2.imread,
+        VideoCapture). Arrays are held to the limits and reduced like a photo file.
 
         Raises ImageDecodeError (with a message for the user) when it is not a usable image.
         """
         check_detector(detector)
-        rgb, scale = decode_photo(image, limits=limits or Limits.local())  # large: reduced
+        rgb, scale = decode_photo(image, limits=limits or Limits.local(),
+                                  channels=channels)  # large: reduced
         return self.analyze_decoded(rgb, emotion_set, explain, scale, detector)
 
     def analyze_decoded(self, rgb: np.ndarray,

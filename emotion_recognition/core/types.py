@@ -2,8 +2,9 @@
 Explanation (why), an Analysis (one image's result) and a FaceRecord (a face at one moment
 of a video or a live session).
 
-Faces are numbered for people from 1: in a photo by their place in ``Analysis.faces``, in
-a video or live session by the number they keep across frames (``Face.face_id``).
+Faces are numbered for people from 1: in a photo by their place in ``Analysis.faces`` (in
+reading order: ``reading_order``), in a video or live session by the number they keep
+across frames (``Face.face_id``).
 """
 
 from __future__ import annotations
@@ -30,19 +31,26 @@ class Box:
         return [self.x, self.y, self.w, self.h]
 
     def scaled(self, factor: float) -> "Box":
-        return Box(*(int(round(v * factor)) for v in (self.x, self.y, self.w, self.h)),
-                   self.angle)
+        """The box in pixels ``factor`` times as large (its angle and anything else kept)."""
+        x, y, w, h = (int(round(v * factor)) for v in self.as_list())
+        return replace(self, x=x, y=y, w=w, h=h)
+
+    def moved(self, dx: int, dy: int) -> "Box":
+        """The box shifted by (dx, dy) pixels (its angle and anything else kept)."""
+        return replace(self, x=self.x + dx, y=self.y + dy)
 
     def overlap(self, other: "Box") -> float:
         """Intersection over union (0 when apart, 1 when equal)."""
-        inter = self._intersection(other)
-        union = self.w * self.h + other.w * other.h - inter
-        return inter / union if union else 0.0
+        return float(box_iou([self.as_list()], [other.as_list()])[0, 0])
+
+    def shared_area(self, other: "Box") -> float:
+        """Pixels this box shares with ``other``."""
+        return float(overlap_areas([self.as_list()], [other.as_list()])[0, 0])
 
     def share_inside(self, other: "Box") -> float:
         """The share of this box's area that lies inside ``other``."""
         area = self.w * self.h
-        return self._intersection(other) / area if area else 0.0
+        return self.shared_area(other) / area if area else 0.0
 
     def apart_from(self, other: "Box", iou: float = 0.3, inside: float = 0.6) -> bool:
         """Not the same face as ``other``: overlapping at most ``iou``, and neither lying
@@ -50,11 +58,49 @@ class Box:
         return (self.overlap(other) <= iou and self.share_inside(other) <= inside
                 and other.share_inside(self) <= inside)
 
-    def _intersection(self, other: "Box") -> int:
-        x0, y0 = max(self.x, other.x), max(self.y, other.y)
-        x1 = min(self.x + self.w, other.x + other.w)
-        y1 = min(self.y + self.h, other.y + other.h)
-        return max(0, x1 - x0) * max(0, y1 - y0)
+
+def overlap_areas(boxes, others) -> np.ndarray:
+    """(K, M) areas shared by each of K boxes and each of M others, every box a row
+    x, y, w, h (Box.as_list): the one place box overlap is computed (Box.overlap,
+    BlazeFace's suppression and label placement all use it)."""
+    a = np.asarray(boxes, np.float64).reshape(-1, 4)[:, None, :]
+    b = np.asarray(others, np.float64).reshape(-1, 4)[None, :, :]
+    w = np.minimum(a[..., 0] + a[..., 2], b[..., 0] + b[..., 2]) - np.maximum(a[..., 0], b[..., 0])
+    h = np.minimum(a[..., 1] + a[..., 3], b[..., 1] + b[..., 3]) - np.maximum(a[..., 1], b[..., 1])
+    return np.clip(w, 0, None) * np.clip(h, 0, None)
+
+
+def box_iou(boxes, others) -> np.ndarray:
+    """(K, M) intersection over union of K boxes and M others (rows x, y, w, h); 0 where
+    both are empty."""
+    a, b = np.asarray(boxes, np.float64).reshape(-1, 4), np.asarray(others, np.float64).reshape(-1, 4)
+    inter = overlap_areas(a, b)
+    union = (np.clip(a[:, 2], 0, None) * np.clip(a[:, 3], 0, None))[:, None] + (
+        np.clip(b[:, 2], 0, None) * np.clip(b[:, 3], 0, None))[None, :] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
+
+
+ROW_SHARE = 0.5  # faces whose centres lie within half a face height of a row's are in it
+
+
+def reading_order(boxes: list[Box], row_share: float = ROW_SHARE) -> list[Box]:
+    """Faces as people number them: row by row from the top, left to right in a row. A face
+    joins a row when its vertical centre lies within ``row_share`` of a face height (the
+    mean of its own and the row's) of the row's mean centre, so faces a little higher or
+    lower than their neighbours (a tilted head, a child) stay in their row. Every detection
+    path (Haar, BlazeFace, turned copies, the full searches of videos and live sessions)
+    returns its faces in this order."""
+    rows: list[list[Box]] = []
+    for box in sorted(boxes, key=lambda b: (b.y + b.h / 2, b.x)):
+        if rows:
+            row = rows[-1]
+            centre = sum(b.y + b.h / 2 for b in row) / len(row)
+            height = (sum(b.h for b in row) / len(row) + box.h) / 2
+            if abs(box.y + box.h / 2 - centre) <= row_share * height:
+                row.append(box)
+                continue
+        rows.append([box])
+    return [box for row in rows for box in sorted(row, key=lambda b: (b.x + b.w / 2, b.y))]
 
 
 @dataclass(frozen=True)
@@ -81,16 +127,21 @@ class Face:
 @dataclass(frozen=True)
 class Explanation:
     """How much hiding each region lowers the chosen emotion's probability, over the face
-    frame the model saw (``frame``, in image pixels). ``heat`` is (48, 48), 0..1."""
+    frame the model saw (``frame``, in image pixels, turned upright by its angle about its
+    centre as the model's crop was). ``heat`` is (48, 48), 0..1, over that upright crop
+    (explain.heat_on_frame lays it back onto the photo)."""
 
     label: str
     frame: Box
     heat: np.ndarray
 
     def to_dict(self, cells: int = 12) -> dict:
-        """For the API: the heat map averaged over a cells x cells grid of the frame."""
+        """For the API: the frame as [x, y, w, h, angle] (the angle, in degrees
+        counter-clockwise, turns the frame about its centre into the upright crop the grid
+        covers) and the heat map averaged over a cells x cells grid of that crop."""
         grid = cv2.resize(self.heat, (cells, cells), interpolation=cv2.INTER_AREA)
-        return {"frame": self.frame.as_list(), "heatmap": np.round(grid, 3).tolist()}
+        return {"frame": [*self.frame.as_list(), round(float(self.frame.angle), 1)],
+                "heatmap": np.round(grid, 3).tolist()}
 
 
 @dataclass(frozen=True)

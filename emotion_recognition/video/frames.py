@@ -1,8 +1,12 @@
-"""The frames of a video at a chosen rate, decoded ahead in a background thread.
+"""The frames of a video at a chosen rate, by their own timestamps, decoded ahead in a
+background thread.
 
-Decoding every frame (the skipped ones too, to keep the codec's state) is a large part of a
-video job; OpenCV releases the GIL while it decodes, so a reader thread decodes the next
-frames on the other core while the current one is analysed.
+Phone and browser recordings have variable frame rates: a frame's time is the timestamp
+the file gives it (PyAV, FFmpeg's binding), not its position divided by a nominal rate, so
+times and sampling stay right however unevenly frames come. Decoding every frame (the
+skipped ones too, to keep the codec's state) is a large part of a video job; FFmpeg
+releases the GIL while it decodes, so a reader thread decodes the next frames on the other
+core while the current one is analysed.
 """
 
 from __future__ import annotations
@@ -14,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-import cv2
 import numpy as np
 
 from emotion_recognition.core.decode import size_problem
@@ -75,35 +78,47 @@ class FrameReader:
         self._thread.join(timeout=1)
 
     def _read(self) -> None:
-        capture = cv2.VideoCapture(str(self.path))
+        import av  # here, not at import: only video jobs need FFmpeg
+
         try:
-            for item in self._sampled(capture):
-                if not self._put(item):
-                    return
+            with av.open(str(self.path)) as container:
+                for item in self._sampled(container):
+                    if not self._put(item):
+                        return
         except Exception as error:  # handed to the consumer, which raises it
             self._put(error)
         finally:
-            capture.release()
             self._put(None)
 
-    def _sampled(self, capture) -> Iterator[SampledFrame]:
-        next_time, index = 0.0, -1
+    def _sampled(self, container) -> Iterator[SampledFrame]:
+        """Every frame closest after each multiple of the sampling step, by timestamp (from
+        the first frame's); a frame without one is 1/fps after the one before."""
+        import av
+
+        frames = container.decode(container.streams.video[0])
+        next_time, index, start, moment = 0.0, -1, None, -1.0 / self.fps
         while not self._stop.is_set():
-            start = time.perf_counter()
-            if not capture.grab():
+            started = time.perf_counter()
+            try:
+                frame = next(frames, None)
+            except av.FFmpegError:  # a damaged tail ends the video, as a player stops there
+                frame = None
+            if frame is None:
                 return
             index += 1
-            moment = index / self.fps
+            if frame.time is None:
+                moment += 1.0 / self.fps
+            else:
+                start = frame.time if start is None else start
+                moment = frame.time - start
             if moment + 1e-6 < next_time:
-                self.decode_seconds += time.perf_counter() - start
+                self.decode_seconds += time.perf_counter() - started
                 continue
             next_time = (np.floor(moment / self.step + 1e-6) + 1) * self.step
-            ok, frame = capture.retrieve()
-            self.decode_seconds += time.perf_counter() - start
-            if not ok:
-                return
-            check_frame_size(frame.shape[1], frame.shape[0], self.limits)  # larger than it said
-            yield SampledFrame(index, moment, frame)
+            check_frame_size(frame.width, frame.height, self.limits)  # larger than it said
+            bgr = frame.to_ndarray(format="bgr24")
+            self.decode_seconds += time.perf_counter() - started
+            yield SampledFrame(index, moment, bgr)
 
     def _put(self, item) -> bool:
         while not self._stop.is_set():

@@ -56,8 +56,9 @@ class TrackingDetector:
         if scale < 1.0:
             size = (max(1, round(window.w * scale)), max(1, round(window.h * scale)))
             crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
-        candidates = [Box(window.x + round(b.x / scale), window.y + round(b.y / scale),
-                          round(b.w / scale), round(b.h / scale))
+        # back in the frame's pixels, each box as the detector gave it (its angle: the
+        # eye line BlazeFace levelled, as on a full search)
+        candidates = [b.scaled(1 / scale).moved(window.x, window.y)
                       for b in self.detector.detect(crop)]
         if not candidates:
             return None

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from emotion_recognition.core.types import Box, Face
+from emotion_recognition.core.types import Box, Face, reading_order
 
 ASSUMED_FPS = 10.0  # frames per second when update() is not told the time
 COAST_S = 0.5  # a lost face is predicted to move on at its speed for this long, no longer
@@ -38,19 +38,10 @@ def centre(box: Box) -> np.ndarray:
     return np.array([box.x + box.w / 2, box.y + box.h / 2])
 
 
-def reading_order(boxes: list[Box]) -> list[int]:
-    """The indices of ``boxes`` row by row, top to bottom, and left to right in each row (a
-    box starts a new row when its centre is below the row's first box's middle half).
-    (A local helper: core may hold one for every path.)"""
-    order = sorted(range(len(boxes)), key=lambda i: boxes[i].y + boxes[i].h / 2)
-    rows: list[list[int]] = []
-    for i in order:
-        middle = boxes[i].y + boxes[i].h / 2
-        if rows and middle <= boxes[rows[-1][0]].y + 0.75 * boxes[rows[-1][0]].h:
-            rows[-1].append(i)
-        else:
-            rows.append([i])
-    return [i for row in rows for i in sorted(row, key=lambda i: boxes[i].x)]
+def reading_order_indices(boxes: list[Box]) -> list[int]:
+    """The indices of ``boxes`` in reading order (core.types.reading_order: the photo's)."""
+    index = {id(box): i for i, box in enumerate(boxes)}
+    return [index[id(box)] for box in reading_order(boxes)]
 
 
 def distance_in_widths(track_box: Box, predicted: np.ndarray, box: Box) -> float:
@@ -87,7 +78,7 @@ class FaceTracker:
         self._frames += 1
         self._tracks = [t for t in self._tracks if now - t.seen_at <= self.forget_s]
         track_of = self._match(faces, now)
-        new = [fi for fi in reading_order([face.box for face in faces]) if fi not in track_of]
+        new = [fi for fi in reading_order_indices([face.box for face in faces]) if fi not in track_of]
         for fi in new:  # new faces numbered in reading order
             track_of[fi] = self._new_track(faces[fi], now)
         return [self._advance(face, track_of[fi], now) for fi, face in enumerate(faces)]

@@ -22,7 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from emotion_recognition.core.types import Box
+from emotion_recognition.core.types import Box, box_iou
 
 MODEL_DIR = Path(__file__).resolve().parent / "blazeface_models"
 RAW_SCORE_LIMIT = 80.0  # logits are clipped before the sigmoid (MediaPipe: 100; float32 safe)
@@ -108,20 +108,9 @@ def decode(raw_boxes: np.ndarray, raw_scores: np.ndarray, anchors: np.ndarray,
     return Decoded(boxes, keypoints, scores)
 
 
-def box_iou(box: np.ndarray, others: np.ndarray) -> np.ndarray:
-    """IoU of one (x0, y0, x1, y1) box with each of (N, 4) others."""
-    x0 = np.maximum(box[0], others[:, 0])
-    y0 = np.maximum(box[1], others[:, 1])
-    x1 = np.minimum(box[2], others[:, 2])
-    y1 = np.minimum(box[3], others[:, 3])
-    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-    union = _area(box) + _area(others) - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
-
-
-def _area(boxes: np.ndarray) -> np.ndarray:
-    return (np.clip(boxes[..., 2] - boxes[..., 0], 0, None)
-            * np.clip(boxes[..., 3] - boxes[..., 1], 0, None))
+def _corners_to_xywh(corners: np.ndarray) -> np.ndarray:
+    """(N, 4) boxes as x0, y0, x1, y1 -> as x, y, w, h (types.box_iou's rows)."""
+    return np.concatenate([corners[:, :2], corners[:, 2:] - corners[:, :2]], axis=1)
 
 
 def weighted_nms(decoded: Decoded, min_score: float = MIN_SCORE,
@@ -135,7 +124,7 @@ def weighted_nms(decoded: Decoded, min_score: float = MIN_SCORE,
     boxes, points, scores = boxes[order], points[order], scores[order]
     merged = []
     while len(scores):
-        similar = box_iou(boxes[0], boxes) > iou
+        similar = box_iou(_corners_to_xywh(boxes[:1]), _corners_to_xywh(boxes))[0] > iou
         similar[0] = True
         weights = scores[similar][:, None]
         box = (boxes[similar] * weights).sum(0) / weights.sum()

@@ -25,7 +25,7 @@ from emotion_recognition.core.detection.blazeface import Detection, Region
 from emotion_recognition.core.detection.haar import DetectorSettings, FaceDetector
 from emotion_recognition.core.detection.verification import FaceVerifier
 from emotion_recognition.core.errors import EmotionAppError
-from emotion_recognition.core.types import Box
+from emotion_recognition.core.types import Box, reading_order
 
 DETECTORS = {
     "haar": "Haar cascades, each face checked by BlazeFace (default)",
@@ -155,7 +155,7 @@ class BlazeFaceDetector(_Verified):
 
     def detect(self, grey: np.ndarray) -> list[Box]:
         boxes = [haar_framed(d) for d in self.detections(grey)]
-        return sorted(boxes, key=lambda b: (b.x, b.y))
+        return reading_order(boxes)
 
     def smallest_face(self, grey: np.ndarray) -> int:
         """The smallest face width (pixels) looked for in ``grey``: the finest tiles'."""
@@ -182,7 +182,8 @@ class VerifiedHaarDetector(_Verified):
         boxes = self.haar.detect(grey)
         if boxes or grey.ndim != 2 or min(grey.shape) < self.settings.window:
             return boxes
-        return [haar_framed(d) for d in self.blazeface.detections(grey, whole_only=True)]
+        return reading_order([haar_framed(d)
+                              for d in self.blazeface.detections(grey, whole_only=True)])
 
     def smallest_face(self, grey: np.ndarray) -> int:
         return self.haar.smallest_face(grey)
@@ -202,7 +203,7 @@ class CombinedDetector(_Verified):
         for box in self.blazeface.detect(grey):
             if all(box.apart_from(other) for other in boxes):
                 boxes.append(box)
-        return sorted(boxes, key=lambda b: (b.x, b.y))
+        return reading_order(boxes)
 
     def smallest_face(self, grey: np.ndarray) -> int:
         return min(self.haar.smallest_face(grey), self.blazeface.smallest_face(grey))

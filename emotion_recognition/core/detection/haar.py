@@ -21,7 +21,7 @@ import numpy as np
 
 from emotion_recognition.core.errors import DetectionError
 from emotion_recognition.core.limits import LIMITS
-from emotion_recognition.core.types import Box
+from emotion_recognition.core.types import Box, reading_order
 
 PRIMARY_CASCADE = "haarcascade_frontalface_default.xml"
 FALLBACK_CASCADES = ("haarcascade_frontalface_alt2.xml", "haarcascade_profileface.xml")
@@ -75,7 +75,7 @@ def smallest_face(height: int, width: int, settings: DetectorSettings | None = N
     return int(np.ceil(settings.window / detection_passes(height, width, settings)[-1].scale))
 
 
-def _load_cascade(name: str) -> cv2.CascadeClassifier:
+def load_cascade(name: str) -> cv2.CascadeClassifier:
     path = Path(cv2.data.haarcascades) / name
     cascade = cv2.CascadeClassifier(str(path))
     if cascade.empty():
@@ -98,7 +98,7 @@ def suppress_overlaps(boxes: list[Box], threshold: float = 0.3, inside: float = 
             checked = box if check is None else check(box)
             if checked is not None:
                 kept.append(checked)
-    return sorted(kept, key=lambda b: (b.x, b.y))
+    return reading_order(kept)
 
 
 class FaceDetector:
@@ -111,15 +111,15 @@ class FaceDetector:
         # the fallbacks run when it leaves none
         self.verifier = verifier
         self._load(fallbacks=True)
-        self._confirm = (_load_cascade(FALLBACK_CASCADES[0]) if self.settings.confirm_fine
+        self._confirm = (load_cascade(FALLBACK_CASCADES[0]) if self.settings.confirm_fine
                          else None)  # (it only sees small windows around a face)
         self._lock = threading.Lock()  # one cascade object is shared by the app's request threads
 
     def _load(self, fallbacks: bool) -> None:
         """(Re)load the cascades that see whole images: a new one holds no buffers yet."""
-        self._primary = _load_cascade(PRIMARY_CASCADE)
+        self._primary = load_cascade(PRIMARY_CASCADE)
         if fallbacks:
-            self._fallbacks = ([_load_cascade(name) for name in FALLBACK_CASCADES]
+            self._fallbacks = ([load_cascade(name) for name in FALLBACK_CASCADES]
                                if self.settings.use_fallbacks else [])
 
     def detect(self, grey: np.ndarray) -> list[Box]:

@@ -16,7 +16,7 @@ import math
 import cv2
 import numpy as np
 
-from emotion_recognition.core.types import Box
+from emotion_recognition.core.types import Box, reading_order
 
 RETRY_ANGLES = (-25.0, 25.0)  # degrees; measured in benchmarks.rotation
 RETRY_MAX_PIXELS = 480_000  # 800x600: rotated copies of larger photos are searched shrunk
@@ -58,7 +58,7 @@ def detect_on_rotated_copies(detector, grey: np.ndarray,
                 w, h = box.w / scale, box.h / scale
                 found.append(Box(int(round(cx / scale - w / 2)), int(round(cy / scale - h / 2)),
                                  int(round(w)), int(round(h)), angle))
-            return found
+            return reading_order(found)
     return []
 
 
@@ -77,6 +77,7 @@ def find_faces(detector, grey: np.ndarray) -> list[Box]:
     batch): upright first; when nothing is found there, on copies turned by RETRY_ANGLES
     (benchmarks.rotation: at 20-30 degrees of tilt it finds 70-77 % of faces instead of
     12-48 %; a photo with an upright face costs nothing more). A detector may have a
-    stricter self for the turned copies (``on_turned_copies``, detectors.py)."""
+    stricter self for the turned copies (``on_turned_copies``, detectors.py). The faces
+    come in reading order (types.reading_order)."""
     return detector.detect(grey) or detect_on_rotated_copies(
         getattr(detector, "on_turned_copies", detector), grey)
