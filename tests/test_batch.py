@@ -3,6 +3,7 @@ EmotionRecognizer.analyze and the video CLI, resume, inputs, and the package on 
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import os
@@ -16,7 +17,8 @@ import numpy as np
 import pytest
 
 pytest.importorskip("ray", reason='batch analysis needs the batch extra: pip install ".[batch]"')
-import pyarrow.parquet as pq  # noqa: E402  (ray[data] brings pyarrow)
+import pyarrow as pa  # noqa: E402  (ray[data] brings pyarrow)
+import pyarrow.parquet as pq  # noqa: E402
 
 from conftest import EXAMPLES, ROOT, write_video  # noqa: E402
 from emotion_recognition.batch import command as batch, run as batch_run  # noqa: E402
@@ -271,6 +273,18 @@ def test_a_half_written_csv_line_is_cut_before_resuming(tmp_path):
     path.write_text('"source","status"\n"/a.jpg","face"\n"/b.jpg","fa')
     assert CsvFile(path).done_sources() == {"/a.jpg"}
     assert path.read_text().endswith('"face"\n')
+
+
+def test_the_csv_is_formula_safe_and_resumes_from_such_names(tmp_path):
+    """A relative source named like a formula ("=HYPERLINK(...)") is written with the
+    apostrophe spreadsheets show as text, and a resumed run still knows it is done."""
+    path = tmp_path / "out.csv"
+    names = ["=HYPERLINK(\"http://x\")1.jpg", "-2+3.jpg", "photos/a.jpg"]
+    table = pa.table({"source": names, "face_count": [1, 0, 2]})
+    CsvFile(path).write(table)
+    cells = list(csv.DictReader(path.open()))
+    assert [row["source"] for row in cells] == ["'" + names[0], "'" + names[1], names[2]]
+    assert CsvFile(path).done_sources() == set(names)
 
 
 def test_workers_import_the_package_shipped_by_the_runtime_env(tmp_path):

@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from emotion_recognition.batch.inputs import filesystem, is_uri
 from emotion_recognition.core.errors import EmotionAppError
+from emotion_recognition.core.spreadsheet import read_cell, safe_cell
 
 PART_PREFIX = "part-"
 
@@ -113,12 +114,13 @@ class CsvFile:
             return set()
         table = pacsv.read_csv(io.BytesIO(data), convert_options=pacsv.ConvertOptions(
             include_columns=["source"], column_types={"source": pa.string()}))
-        return set(table["source"].to_pylist())
+        return {read_cell(source) for source in table["source"].to_pylist()}
 
     def write(self, table: pa.Table) -> None:
         import pyarrow.csv as pacsv
 
         buffer = io.BytesIO()
+        table = spreadsheet_safe(table)
         pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=not self.header_written))
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path, "ab") as handle:
@@ -127,6 +129,17 @@ class CsvFile:
 
     def commit(self) -> None:
         pass
+
+
+def spreadsheet_safe(table: pa.Table) -> pa.Table:
+    """``table`` with every text cell as core.spreadsheet.safe_cell writes it: a file named
+    "=HYPERLINK(...).jpg" (or an error quoting it) is not run as a formula by a spreadsheet.
+    (Parquet keeps the names as they are: it is read by programs, not spreadsheets.)"""
+    for index, column in enumerate(table.columns):
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            safe = pa.array([safe_cell(v) for v in column.to_pylist()], type=column.type)
+            table = table.set_column(index, table.field(index), safe)
+    return table
 
 
 def open_outputs(out: str | None, csv: str | None) -> list:
