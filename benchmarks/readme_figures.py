@@ -208,6 +208,27 @@ def accuracy() -> str:
     return _table(header, rows, "|---|" + "---:|" * len(names))
 
 
+def litert() -> str:
+    """The served int8 LiteRT network against its reference .keras files, on every FER2013
+    test face (evaluate --json model/evaluation.json)."""
+    f = _model_json("evaluation")
+    rows = []
+    for split in ("PublicTest", "PrivateTest"):
+        for tag in ("7", "4"):
+            served, reference = f[split].get(f"ours-{tag}"), f[split].get(f"keras-{tag}")
+            if served is None or reference is None:
+                continue
+            agreement = served["agreement_with_keras"]
+            rows.append((split, tag, f"**{_percent(served['accuracy'])}**",
+                         _percent(reference["accuracy"]),
+                         f"{agreement['accuracy_points']:+.2f}",
+                         f"{100 * agreement['same_label']:.1f} %",
+                         f"{agreement['largest_probability_difference']:.3f}"))
+    return _table(["FER2013", "emotions", "served: LiteRT int8", "reference: .keras",
+                   "difference (points)", "same label", "largest probability difference"],
+                  rows, "|---|---:|---:|---:|---:|---:|---:|")
+
+
 def calibration() -> str:
     """The temperatures folded into the served models (calibrate -> model/calibration.json)."""
     f = _model_json("calibration")
@@ -333,7 +354,7 @@ RENDERERS = {"detection-recall": detection_recall, "false-faces": false_faces,
              "detector-frames": detector_frames,
              "explanation": explanation, "speed": speed, "video-stages": video_stages,
              "load": load_test, "memory": memory,
-             "experiments": experiments, "batch": batch, "accuracy": accuracy,
+             "experiments": experiments, "batch": batch, "accuracy": accuracy, "litert": litert,
              "calibration": calibration, "selection": selection, "rotation": rotation,
              "live-browser": live_browser, "fer-release": fer_release}
 

@@ -13,7 +13,6 @@ import hashlib
 import json
 import logging
 import os
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +22,6 @@ from emotion_recognition.core.crops import FACE_SIZE
 from emotion_recognition.core.errors import ModelLoadError
 from emotion_recognition.core.labels import EmotionSet
 from emotion_recognition.core.labels import emotion_set as emotion_set_named
-from emotion_recognition.core.views import CROP, VIEW_CHOICES, face_views
 
 
 def model_revision(data: bytes) -> str:
@@ -170,11 +168,13 @@ class EmotionClassifier:
                 log.warning("Serving %s from its Keras file, with TensorFlow: %s",
                             emotions.name, plan.reason)
             return cls.from_file(model_dir / emotions.model_file, emotions.labels, threads)
+        from emotion_recognition.core.litert import LiteRTModel, shared_network
+
         try:
             model = LiteRTModel(shared_network(model_dir / plan.entry["network"], threads),
                                 plan.entry)
             return cls(model, emotions.labels, plan.revision, "litert")
-        except (ValueError, RuntimeError, KeyError, TypeError) as error:
+        except (ValueError, RuntimeError, KeyError, TypeError, IndexError) as error:
             raise ModelLoadError(f"cannot load the LiteRT model for {emotions.name} from "
                                  f"{model_dir}: {error}") from error
 
@@ -185,6 +185,7 @@ class EmotionClassifier:
         batch = np.asarray(faces, dtype=np.float32).reshape(-1, FACE_SIZE, FACE_SIZE, 1)
         return np.asarray(self.model(batch), dtype=np.float32)
 
+
 def read_labels(model_dir: str | Path) -> dict[str, list[str]]:
     """labels.json of a model folder: {emotion set name: its labels in output order}."""
     path = Path(model_dir) / "labels.json"
@@ -192,54 +193,6 @@ def read_labels(model_dir: str | Path) -> dict[str, list[str]]:
         return json.loads(path.read_text())
     except (OSError, ValueError) as error:
         raise ModelLoadError(f"cannot read the label file {path}: {error}") from error
-
-
-_NETWORKS: dict[tuple, object] = {}  # (file, its bytes' hash, threads) -> LiteRTNetwork
-_NETWORKS_LOCK = threading.Lock()
-
-
-def shared_network(path: Path, threads: int = SERVING_THREADS):
-    """The LiteRTNetwork of a network file, loaded once per process and thread count: the
-    emotion sets that serve the same network (emotion7 and emotion4) share it."""
-    from emotion_recognition.core.litert import LiteRTNetwork
-
-    key = (str(Path(path).resolve()), model_revision(Path(path).read_bytes()), threads)
-    with _NETWORKS_LOCK:
-        if key not in _NETWORKS:
-            _NETWORKS[key] = LiteRTNetwork(path, threads)
-        return _NETWORKS[key]
-
-
-class LiteRTModel:
-    """One emotion set served by a LiteRT network (its litert.json entry): every face's
-    test-time views in one batch, the log-probabilities of the set's outputs averaged over
-    the views, divided by the temperature, softmax. (Averaging log-probabilities is
-    averaging logits up to a constant per face: the Keras graph's view average.)"""
-
-    def __init__(self, network, entry: dict):
-        self.network = network
-        self.outputs = [int(i) for i in entry["outputs"]]
-        self.views = str(entry["views"])
-        self.crop = int(entry.get("crop", CROP))
-        self.temperature = float(entry.get("temperature", 1.0))
-        if self.views not in VIEW_CHOICES or not self.temperature > 0:
-            raise ValueError(f"unusable LiteRT entry {entry}")
-
-    def __call__(self, faces: np.ndarray) -> np.ndarray:
-        views = face_views(faces, self.views, self.crop)
-        logits = self.network(views)
-        logits = logits.reshape(-1, len(faces), logits.shape[-1])[..., self.outputs]
-        return _softmax(_log_softmax(logits).mean(axis=0) / self.temperature)
-
-
-def _log_softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    exp = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return (exp / exp.sum(axis=-1, keepdims=True)).astype(np.float32)
 
 
 def _fast_call(model):
