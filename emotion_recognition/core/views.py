@@ -7,6 +7,8 @@ back to 48 bilinearly, as Keras' CenterCrop + Resizing do) and the mirror images
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from emotion_recognition.core.crops import FACE_SIZE
@@ -15,6 +17,7 @@ VIEW_CHOICES = ("none", "flip", "flip_zoom", "ten_crop")
 CROP = 4  # pixels cut off for the zoomed and corner views
 
 
+@functools.lru_cache(maxsize=8)
 def resize_matrix(source: int, target: int = FACE_SIZE) -> np.ndarray:
     """(target, source) weights of a bilinear resize with half-pixel centres (what
     tf.image.resize and Keras' Resizing compute, antialias off)."""
@@ -26,13 +29,15 @@ def resize_matrix(source: int, target: int = FACE_SIZE) -> np.ndarray:
     matrix = np.zeros((target, source), np.float64)
     np.add.at(matrix, (np.arange(target), low_index), 1 - weight)
     np.add.at(matrix, (np.arange(target), high_index), weight)
-    return matrix.astype(np.float32)
+    matrix = matrix.astype(np.float32)
+    matrix.flags.writeable = False  # shared by every call (cached)
+    return matrix
 
 
 def _resized(crops: np.ndarray) -> np.ndarray:
     """(N, h, w) crops -> (N, 48, 48), bilinear."""
     rows, columns = resize_matrix(crops.shape[1]), resize_matrix(crops.shape[2])
-    return np.einsum("ij,njk,lk->nil", rows, crops, columns, optimize=True)
+    return rows @ crops @ columns.T
 
 
 def _crops(faces: np.ndarray, views: str, crop: int) -> list[np.ndarray]:
