@@ -1,12 +1,8 @@
 """Evaluate served models (and the peer mini-XCEPTION) on FER2013 PublicTest and PrivateTest.
 
     python -m emotion_recognition.training.evaluate --data fer2013.zip --model-dir model \
-        --peer mini_xception_fer2013.hdf5 --plots model/ \
+        --peer ../shared/peers/mini_xception_fer2013.hdf5 --plots model/ \
         --json model/evaluation.json
-
-Our models are scored as served (LiteRT where the model folder has its int8 files, see
-core/classify.py) and, beside them, as their reference .keras files ("keras-7", "keras-4"),
-with how often the two give the same label.
 
 Prints, for the 7-class model on all images and the 4-class model on the images of its
 classes, side by side with the peer (its 7 outputs renormalised over the 4 classes):
@@ -15,6 +11,10 @@ also after a temperature fitted on PublicTest, as ours is), and the accuracy aga
 FER+ majority vote of ten annotators on the images whose majority is one of the set's
 classes (a second yardstick: FER2013's own labels are noisy). Saves confusion matrices and
 reliability diagrams; writes every figure as JSON with --json.
+
+Our models are scored as served (LiteRT where the model folder has its int8 files, see
+core/classify.py) and, beside them, as their reference .keras files ("keras-7", "keras-4"),
+with how often the two give the same label.
 """
 
 from __future__ import annotations
