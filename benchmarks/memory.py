@@ -90,7 +90,7 @@ def main(argv=None) -> None:
                "idle_server_mb": idle["rss_mb"],
                "tensorflow_loaded_in_server": with_tensorflow,
                "targets": {"cold_start_s": 4.0, "idle_server_mb": 400},
-               "machine": {"cpu_cores": os.cpu_count(),
+               "machine": {"cpu_cores": os.cpu_count(), "niceness": os.nice(0),
                            "load_average_1min_at_end": round(os.getloadavg()[0], 1)},
                "photo": {"width": width, "height": height,
                          "megapixels": round(width * height / 1e6, 1),
