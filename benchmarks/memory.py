@@ -1,9 +1,13 @@
-"""Server memory for the largest photo the app accepts, on a freshly started server.
+"""Server memory, idle and for the largest photo the app accepts, on a freshly started
+server, and its cold start.
 
     python -m benchmarks.memory
 
-Sends a photo just under the pixel limit (a JPEG: the format users send) and reads the
-server's resident memory before, its peak during, and after (Linux /proc). Writes
+Starts `python app.py`, times it to its first answer (a photo analysed: the models loaded)
+and reads its resident memory then, idle (targets: 4 s, 400 MB), and whether TensorFlow was
+loaded into it (its shared libraries in /proc/PID/maps: serving runs on LiteRT). Then sends
+a photo just under the pixel limit (a JPEG: the format users send) and reads the server's
+resident memory before, its peak during, and after (Linux /proc). Writes
 benchmarks/figures/memory.json.
 """
 
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -25,6 +30,21 @@ from emotion_recognition.core.limits import LIMITS
 ROOT = Path(__file__).resolve().parent.parent
 FIGURES = ROOT / "benchmarks" / "figures"
 SETTLE_S = 35.0  # one memory trim (serving.TRIM_EVERY_S) later
+IDLE_S = 5.0  # the idle server is read this long after its first answer
+
+
+def tensorflow_loaded(pid: int) -> bool:
+    """Whether TensorFlow's shared libraries are mapped into process ``pid``."""
+    maps = Path(f"/proc/{pid}/maps").read_text()
+    return "libtensorflow" in maps or "_pywrap_tensorflow" in maps
+
+
+def cold_start(server: AppServer, client_class, photo) -> float:
+    """Seconds from starting the server to its first answer (a photo analysed)."""
+    start = time.perf_counter()
+    server.start()
+    client_class(server.url, verbose=False).predict(photo, "emotion7", api_name="/analyze")
+    return time.perf_counter() - start
 
 
 def largest_photo(path: Path) -> tuple[int, int]:
@@ -51,16 +71,28 @@ def main(argv=None) -> None:
         photo = folder / "largest.jpg"
         width, height = largest_photo(photo)
         jpeg_mb = round(photo.stat().st_size / 2**20, 1)
-        with AppServer(folder / "app.log", {"EMOTION_CACHE_DIR": str(folder / "cache")}) as server:
+        server = AppServer(folder / "app.log", {"EMOTION_CACHE_DIR": str(folder / "cache")})
+        example = handle_file(str(ROOT / "examples" / "astronaut.jpg"))
+        try:
+            started_s = cold_start(server, Client, example)  # models loaded, first answer
+            time.sleep(IDLE_S)
+            idle = server.memory_mb()
+            with_tensorflow = tensorflow_loaded(server.process.pid)
             client = Client(server.url, verbose=False)
-            client.predict(handle_file(str(ROOT / "examples" / "astronaut.jpg")), "emotion7",
-                           api_name="/analyze")  # models loaded, first request served
             before = server.memory_mb()
             _, faces, _ = client.predict(handle_file(str(photo)), "emotion7", api_name="/analyze")
             after = server.memory_mb()
             time.sleep(SETTLE_S)
             settled = server.memory_mb()
-    figures = {"photo": {"width": width, "height": height,
+        finally:
+            server.stop()
+    figures = {"cold_start_s": round(started_s, 2),
+               "idle_server_mb": idle["rss_mb"],
+               "tensorflow_loaded_in_server": with_tensorflow,
+               "targets": {"cold_start_s": 4.0, "idle_server_mb": 400},
+               "machine": {"cpu_cores": os.cpu_count(), "niceness": os.nice(0),
+                           "load_average_1min_at_end": round(os.getloadavg()[0], 1)},
+               "photo": {"width": width, "height": height,
                          "megapixels": round(width * height / 1e6, 1),
                          "jpeg_mb": jpeg_mb,
                          "faces_found": len(faces)},

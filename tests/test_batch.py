@@ -26,7 +26,7 @@ from emotion_recognition.batch.inputs import expand_inputs, glob_regex  # noqa: 
 from emotion_recognition.batch.output import CsvFile  # noqa: E402
 from emotion_recognition.batch.run import (BatchSettings, label_dataset,  # noqa: E402
                                            ray_session, run_batch)
-from emotion_recognition.core.classify import model_revision  # noqa: E402
+from emotion_recognition.core.classify import serving_plan  # noqa: E402
 from emotion_recognition.core.errors import EmotionAppError  # noqa: E402
 from emotion_recognition.core.labels import EMOTIONS7  # noqa: E402
 from emotion_recognition.core.rows import row_columns  # noqa: E402
@@ -111,7 +111,8 @@ def test_columns_and_model_revision(results):
         "x", "y", "w", "h", "label", "confidence", *EMOTIONS7,
         "emotion_set", "model_revision", "error"]  # the one face-row schema (core/rows.py)
     assert set(rows.emotion_set) == {"emotion7"}
-    assert set(rows.model_revision) == {model_revision((ROOT / "model" / "emotion7.keras").read_bytes())}
+    # the revision of the file served: the LiteRT network with its settings for emotion7
+    assert set(rows.model_revision) == {serving_plan(ROOT / "model", "emotion7").revision}
     faces = rows[rows.status == "face"]
     # each probability is written to 4 decimals, so 7 of them sum to 1 within 7 x 0.00005
     assert np.allclose(faces[list(EMOTIONS7)].sum(axis=1), 1, atol=len(EMOTIONS7) * 0.5e-4 + 1e-9)

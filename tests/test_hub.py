@@ -136,3 +136,8 @@ def test_upload_refuses_an_incomplete_or_oversized_folder(tmp_path, tiny_model_d
         handle.truncate(11 * 2**20)
     with pytest.raises(ValueError, match="over 10 MB"):
         check_model_dir(folder)
+    shutil.copy(tiny_model_dir / "emotion7.keras", folder / "emotion7.keras")
+    assert check_model_dir(folder)  # within the limit again
+    (folder / "network_int8.tflite").write_bytes(b"\0" * (11 * 2**20))  # the served file too
+    with pytest.raises(ValueError, match=r"over 10 MB.*: network_int8.tflite"):
+        check_model_dir(folder)

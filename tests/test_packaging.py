@@ -31,7 +31,8 @@ def test_wheel_holds_code_models_and_command_lines(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     wheel = next(tmp_path.glob("emotion_recognition-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    for name in ("emotion7.keras", "emotion4.keras", "labels.json"):
+    for name in ("emotion7.keras", "emotion4.keras", "labels.json", "litert.json",
+                 "network_int8.tflite"):  # the reference models and the served LiteRT file
         packaged = zipfile.ZipFile(wheel).read(f"emotion_recognition/models/served/{name}")
         assert packaged == (ROOT / "model" / name).read_bytes()
     code = {str(p.relative_to(ROOT)) for p in (ROOT / "emotion_recognition").rglob("*.py")}

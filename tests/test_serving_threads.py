@@ -1,6 +1,7 @@
-"""TensorFlow's threads when a model is served: one intra-op thread per inference (faster on
-the served network's small batches: benchmarks.speed), set before TensorFlow first runs, and
-never over a count already chosen (a batch actor's, or TF_NUM_INTRAOP_THREADS)."""
+"""The interpreter threads a served network runs on (LiteRT's num_threads): SERVING_THREADS
+for the app, the CPUs a batch actor reserved for its classifier, and TensorFlow's intra-op
+threads when the Keras file serves. LiteRT runs num_threads - 1 worker threads beside the
+caller's, so a fresh process shows how many it was given."""
 
 from __future__ import annotations
 
@@ -14,40 +15,58 @@ from conftest import ROOT
 
 pytestmark = pytest.mark.unit
 
-LOAD_AND_REPORT = """
-import sys
-import tensorflow as tf
-from emotion_recognition.core.classify import limit_tensorflow_threads
+COUNT_THREADS = """
+import os, sys
+import numpy as np
+exec(sys.argv[2])  # imports, and make(): the classifier
+before = len(os.listdir("/proc/self/task"))
+classifier = make()
+classifier.predict(np.zeros((2, 48, 48, 1), np.uint8))
+print(classifier.backend, classifier.model.network.threads,
+      len(os.listdir("/proc/self/task")) - before)
+"""
+
+APP = """
 from emotion_recognition.core.pipeline import EmotionRecognizer
-if len(sys.argv) > 2:  # chosen first, as a batch actor does for the CPUs it reserved
-    limit_tensorflow_threads(int(sys.argv[2]), inter_op=True)
-EmotionRecognizer(sys.argv[1]).classifier("emotion7")
-print(tf.config.threading.get_intra_op_parallelism_threads())
+make = lambda: EmotionRecognizer(sys.argv[1]).classifier("emotion7")
+"""
+
+BATCH_ACTOR = """
+from emotion_recognition.batch.model import load_bundle
+from emotion_recognition.batch.stages import FaceClassifier
+make = lambda: FaceClassifier(load_bundle("emotion7", sys.argv[1]), threads=3).classifier
 """
 
 
-def _threads_after_loading(*chosen_first: str, **env: str) -> int:
-    environment = {name: value for name, value in os.environ.items()
-                   if name != "TF_NUM_INTRAOP_THREADS"}
-    environment.update(TF_CPP_MIN_LOG_LEVEL="2", **env)
-    done = subprocess.run([sys.executable, "-c", LOAD_AND_REPORT, str(ROOT / "model"),
-                           *chosen_first], cwd=ROOT, env=environment, capture_output=True,
-                          text=True, timeout=120)
+def _threads(loading: str) -> tuple[str, int, int]:
+    """(backend, the threads its network was given, threads the process gained)."""
+    environment = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    done = subprocess.run([sys.executable, "-c", COUNT_THREADS, str(ROOT / "model"), loading],
+                          cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
-    return int(done.stdout.split()[-1])
+    backend, given, gained = done.stdout.split()[-3:]
+    return backend, int(given), int(gained)
 
 
-def test_a_served_model_runs_on_one_intra_op_thread():
+def test_the_app_serves_on_serving_threads():
     from emotion_recognition.core.classify import SERVING_THREADS
 
-    assert SERVING_THREADS == 1
-    assert _threads_after_loading() == SERVING_THREADS
+    assert _threads(APP) == ("litert", SERVING_THREADS, SERVING_THREADS - 1)
 
 
-def test_a_count_chosen_before_is_kept():
-    assert _threads_after_loading("3") == 3
+def test_a_batch_actor_classifies_on_the_cpus_it_reserved():
+    assert _threads(BATCH_ACTOR) == ("litert", 3, 2)
 
 
-def test_the_environment_says_how_many():
-    # left to TensorFlow, which reads TF_NUM_INTRAOP_THREADS itself (its setting stays 0)
-    assert _threads_after_loading(TF_NUM_INTRAOP_THREADS="2") == 0
+def test_the_keras_fallback_sets_tensorflow_threads():
+    environment = {name: value for name, value in os.environ.items()
+                   if name != "TF_NUM_INTRAOP_THREADS"}
+    environment.update(PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2")
+    code = ("import sys, tensorflow as tf\n"
+            "from emotion_recognition.core.classify import EmotionClassifier\n"
+            "EmotionClassifier.from_dir(sys.argv[1], 'emotion7', backend='keras', threads=2)\n"
+            "print(tf.config.threading.get_intra_op_parallelism_threads())\n")
+    done = subprocess.run([sys.executable, "-c", code, str(ROOT / "model")], cwd=ROOT,
+                          env=environment, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert int(done.stdout.split()[-1]) == 2

@@ -4,7 +4,8 @@ Ray worker.
 Shipping the model files with the tasks (instead of a path) means every worker on every
 node runs exactly the model the driver chose (bundled, --model-dir or a pinned Hub
 revision), with no shared disk and no Hub access on the workers. The revision recorded
-in every result row is a hash of the model file's bytes.
+in every result row is the served model's (core.classify.serving_plan: its LiteRT file and
+settings, or its .keras file where LiteRT cannot serve it).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from emotion_recognition.core.classify import model_revision, read_labels
+from emotion_recognition.core.classify import read_labels, serving_plan
 from emotion_recognition.core.errors import ModelLoadError
 from emotion_recognition.core.labels import emotion_set as emotion_set_named
 
@@ -24,12 +25,12 @@ _LOADED: dict[tuple[str, str], object] = {}  # per worker process: (revision, ki
 
 @dataclass(frozen=True)
 class ModelBundle:
-    """One emotion set's model file and labels.json, with where they came from."""
+    """One emotion set's served model files and labels.json, with where they came from."""
 
     emotion_set: str
     files: dict[str, bytes]
     source: str
-    revision: str  # core.classify.model_revision: the same bytes, the same revision
+    revision: str  # core.classify.serving_plan's: the same files, the same revision
 
 
 @dataclass(frozen=True)
@@ -68,13 +69,13 @@ def load_bundle(emotion_set: str, model_dir: str | Path | None = None) -> ModelB
         source = f"--model-dir {model_dir}"
     model_dir = Path(model_dir)
     read_labels(model_dir)  # a clear error for a folder without labels.json
+    plan = serving_plan(model_dir, emotions)
     try:
-        model = (model_dir / emotions.model_file).read_bytes()
+        files = {name: (model_dir / name).read_bytes() for name in plan.files}
     except OSError as error:
-        raise ModelLoadError(f"cannot read the emotion model {model_dir / emotions.model_file}: "
-                             f"{error}") from error
-    files = {emotions.model_file: model, "labels.json": (model_dir / "labels.json").read_bytes()}
-    return ModelBundle(emotions.name, files, source, model_revision(model))
+        raise ModelLoadError(f"cannot read the emotion model in {model_dir}: {error}") from error
+    files["labels.json"] = (model_dir / "labels.json").read_bytes()
+    return ModelBundle(emotions.name, files, source, plan.revision)
 
 
 def _materialise(bundle: ModelBundle) -> Path:
@@ -85,13 +86,14 @@ def _materialise(bundle: ModelBundle) -> Path:
     return folder
 
 
-def classifier_for(bundle: ModelBundle):
-    """The bundle's EmotionClassifier, loaded once per worker process."""
+def classifier_for(bundle: ModelBundle, threads: int = 1):
+    """The bundle's EmotionClassifier on ``threads`` threads, loaded once per worker process."""
     key = (bundle.revision, "classifier")
     if key not in _LOADED:
         from emotion_recognition.core.classify import EmotionClassifier
 
-        _LOADED[key] = EmotionClassifier.from_dir(_materialise(bundle), bundle.emotion_set)
+        _LOADED[key] = EmotionClassifier.from_dir(_materialise(bundle), bundle.emotion_set,
+                                                  threads=threads)
     return _LOADED[key]
 
 

@@ -20,7 +20,6 @@ import pyarrow as pa
 from emotion_recognition.batch.inputs import LocalCopy, read_bytes
 from emotion_recognition.batch.model import (ModelBundle, classifier_for, recognizer_for,
                                              resolve)
-from emotion_recognition.core.classify import limit_tensorflow_threads
 from emotion_recognition.core.crops import FACE_SIZE
 from emotion_recognition.core.detection.detectors import DEFAULT_DETECTOR
 from emotion_recognition.core.errors import EmotionAppError
@@ -133,8 +132,7 @@ class FaceClassifier:
 
     def __init__(self, bundle: ModelBundle, threads: int = 1):
         self.bundle = bundle = resolve(bundle)
-        limit_tensorflow_threads(threads, inter_op=True)  # the CPUs this actor reserved
-        self.classifier = classifier_for(bundle)
+        self.classifier = classifier_for(bundle, threads)  # the CPUs this actor reserved
 
     def __call__(self, table: pa.Table) -> pa.Table:
         return classify_detected(table, self.classifier, self.bundle)

@@ -11,8 +11,10 @@ from pathlib import Path
 
 from emotion_recognition.core.labels import EMOTION_SETS
 
-MODEL_FILES = (*(s.model_file for s in EMOTION_SETS.values()), "labels.json")
-PUBLISHED_PATTERNS = ("*.keras", "labels.json", "README.md", "*.png", "*.json", "*.csv")
+MODEL_FILES = (*(s.model_file for s in EMOTION_SETS.values()), "labels.json")  # the reference
+LITERT_FILES = ("litert.json", "*.tflite")  # what is served where present (core/classify.py)
+PUBLISHED_PATTERNS = ("*.keras", *LITERT_FILES, "labels.json", "README.md", "*.png", "*.json",
+                      "*.csv")
 MAX_MODEL_BYTES = 10 * 2**20  # a served file over this would need Git LFS on a Space
 
 
@@ -32,7 +34,8 @@ def check_model_dir(model_dir: str | Path) -> list[Path]:
     missing = [name for name in required if not (model_dir / name).is_file()]
     if missing:
         raise FileNotFoundError(f"{model_dir} lacks {', '.join(missing)}")
-    too_big = [p.name for p in model_dir.glob("*.keras") if p.stat().st_size > MAX_MODEL_BYTES]
+    too_big = [p.name for pattern in ("*.keras", "*.tflite") for p in model_dir.glob(pattern)
+               if p.stat().st_size > MAX_MODEL_BYTES]
     if too_big:
         raise ValueError(f"model files over 10 MB (a Space would need LFS): {', '.join(too_big)}")
     return sorted(p for pattern in PUBLISHED_PATTERNS for p in model_dir.glob(pattern))

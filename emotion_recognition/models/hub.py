@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from emotion_recognition.models.bundled import (MODEL_FILES, PUBLISHED_PATTERNS,
+from emotion_recognition.models.bundled import (LITERT_FILES, MODEL_FILES, PUBLISHED_PATTERNS,
                                                 bundled_model_dir, check_model_dir)
 
 log = logging.getLogger(__name__)
@@ -35,11 +35,12 @@ class ModelSource:
 
 
 def download_model_dir(repo_id: str, revision: str = "main", cache_dir: str | None = None) -> Path:
-    """Fetch the model files of ``repo_id`` at ``revision`` (from the local cache when offline)."""
+    """Fetch the model files of ``repo_id`` at ``revision`` (from the local cache when offline):
+    the .keras files and labels, and the LiteRT files where the revision has them."""
     from huggingface_hub import snapshot_download
 
     path = snapshot_download(repo_id=repo_id, revision=revision, cache_dir=cache_dir,
-                             allow_patterns=list(MODEL_FILES))
+                             allow_patterns=[*MODEL_FILES, *LITERT_FILES])
     missing = [name for name in MODEL_FILES if not (Path(path) / name).is_file()]
     if missing:
         raise FileNotFoundError(f"{repo_id}@{revision} lacks {', '.join(missing)}")

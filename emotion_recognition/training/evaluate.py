@@ -14,6 +14,10 @@ also after a temperature fitted on PublicTest, as ours is), and the accuracy aga
 FER+ majority vote of ten annotators on the images whose majority is one of the set's
 classes (a second yardstick: FER2013's own labels are noisy). Saves confusion matrices and
 reliability diagrams; writes every figure as JSON with --json.
+
+Our models are scored as served (LiteRT where the model folder has its int8 files, see
+core/classify.py) and, beside them, as their reference .keras files ("keras-7", "keras-4"),
+with how often the two give the same label.
 """
 
 from __future__ import annotations
@@ -130,13 +134,21 @@ def _figures(probabilities: np.ndarray, labels: np.ndarray, emotions: EmotionSet
 
 
 def model_probabilities(splits, model_dir: Path | None, peer_path: Path | None) -> dict:
-    """{split: {name: probabilities over its set, on the images of its set}}."""
+    """{split: {name: probabilities over its set, on the images of its set}}: ours as
+    served ("ours-7", "ours-4"), the .keras reference beside them when that is not what is
+    served ("keras-7", "keras-4"), and the peer."""
     import keras
 
     from emotion_recognition.core.classify import EmotionClassifier
 
-    ours = ({key: EmotionClassifier.from_dir(model_dir, key) for key in EMOTION_SETS}
-            if model_dir is not None else {})
+    models = {}
+    if model_dir is not None:
+        for key in EMOTION_SETS:
+            served = EmotionClassifier.from_dir(model_dir, key)
+            models[f"ours-{len(EMOTION_SETS[key])}"] = served
+            if served.backend != "keras":
+                models[f"keras-{len(EMOTION_SETS[key])}"] = EmotionClassifier.from_dir(
+                    model_dir, key, backend="keras")
     peer = keras.saving.load_model(peer_path, compile=False) if peer_path else None
     found = {}
     for split_name in EVAL_SPLITS:
@@ -144,13 +156,25 @@ def model_probabilities(splits, model_dir: Path | None, peer_path: Path | None) 
         for emotions in EMOTION_SETS.values():
             mask = emotions.restrict(split.labels)[0]
             tag = str(len(emotions))
-            if ours:
-                row[f"ours-{tag}"] = _predict(ours[emotions.name], split.images[mask][..., None])
+            for name in (f"ours-{tag}", f"keras-{tag}"):
+                if name in models:
+                    row[name] = _predict(models[name], split.images[mask][..., None])
             if peer is not None:
                 row[f"peer-{tag}"] = emotions.renormalise(
                     peer_probabilities(peer, split.images[mask]))
         found[split_name] = row
     return found
+
+
+def agreement(served: np.ndarray, reference: np.ndarray, labels: np.ndarray) -> dict:
+    """How closely the served probabilities follow the reference model's on the same faces:
+    the share given the same label, the accuracy difference in points (served - reference)
+    and the largest difference of a probability."""
+    same = served.argmax(1) == reference.argmax(1)
+    points = 100 * ((served.argmax(1) == labels).mean() - (reference.argmax(1) == labels).mean())
+    return {"same_label": round(float(same.mean()), 4),
+            "accuracy_points": round(float(points), 2),
+            "largest_probability_difference": round(float(np.abs(served - reference).max()), 4)}
 
 
 def evaluate_all(splits, model_dir: Path | None, peer_path: Path | None, data: str = "",
@@ -168,6 +192,12 @@ def evaluate_all(splits, model_dir: Path | None, peer_path: Path | None, data: s
             results[split_name][name] = _figures(
                 probabilities, labels, emotions, None if ferplus7 is None else ferplus7[mask])
     _peer_with_temperature(found, splits, results)
+    for split_name, row in found.items():
+        for tag in ("7", "4"):
+            if f"keras-{tag}" in row:
+                labels = (SEVEN if tag == "7" else FOUR).restrict(splits[split_name].labels)[1]
+                results[split_name][f"ours-{tag}"].extra["agreement_with_keras"] = agreement(
+                    row[f"ours-{tag}"], row[f"keras-{tag}"], labels)
     if model_dir is not None:
         _ours_without_temperature(found, splits, results, model_dir)
     return results
@@ -180,7 +210,7 @@ def _ours_without_temperature(found: dict, splits, results: dict, model_dir: Pat
 
     from emotion_recognition.training.calibrate import CALIBRATION_LAYER
 
-    for name in [n for n in found["PublicTest"] if n.startswith("ours")]:
+    for name in [n for n in found["PublicTest"] if n.startswith(("ours", "keras"))]:
         emotions = SEVEN if name.endswith("-7") else FOUR
         model = keras.saving.load_model(model_dir / emotions.model_file, safe_mode=True,
                                         compile=False)
@@ -227,6 +257,8 @@ def print_report(results: dict) -> None:
             ferplus_text = f"{ferplus:9.2%}" if ferplus is not None else f"{'-':>9s}"
             print(f"{name:8s} {scores.accuracy:9.2%} {scores.macro_f1:9.3f} "
                   f"{scores.extra['ece']:6.2%} {ferplus_text}  {recall}")
+            if "agreement_with_keras" in scores.extra:
+                print(f"{'':8s} against its .keras file: {scores.extra['agreement_with_keras']}")
 
 
 def plot_reliability(results: dict, path: Path, split: str = "PrivateTest") -> None:

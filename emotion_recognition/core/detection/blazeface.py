@@ -1,4 +1,5 @@
-"""BlazeFace, MediaPipe's face detector, read by our own code from its TensorFlow Lite files.
+"""BlazeFace, MediaPipe's face detector, read by our own code from its LiteRT (TensorFlow Lite)
+files and run in ai-edge-litert's interpreter.
 
 The model files (blazeface_models/ beside this module, Apache-2.0, see the README there)
 give, for every SSD anchor of a fixed grid, a face score (a logit) and a box with six
@@ -15,13 +16,13 @@ from __future__ import annotations
 
 import math
 import threading
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from emotion_recognition.core.litert import interpreter_class
 from emotion_recognition.core.types import Box, box_iou
 
 MODEL_DIR = Path(__file__).resolve().parent / "blazeface_models"
@@ -200,17 +201,6 @@ class Detection:
         return round(angle, 1) if abs(angle) <= MAX_EYE_ANGLE else 0.0
 
 
-def _interpreter_class():
-    """LiteRT's interpreter when installed, else TensorFlow's (deprecated there, same API)."""
-    try:
-        from ai_edge_litert.interpreter import Interpreter
-    except ImportError:
-        import tensorflow as tf
-
-        Interpreter = tf.lite.Interpreter
-    return Interpreter
-
-
 class BlazeFace:
     """One BlazeFace model ("short" or "full"), loaded on first use. Thread-safe: a lock
     guards its interpreter (one inference takes a few ms)."""
@@ -229,10 +219,8 @@ class BlazeFace:
         path = MODEL_DIR / self.spec.file
         if not path.is_file():
             raise RuntimeError(f"BlazeFace model file {path} is missing")
-        with warnings.catch_warnings():  # tf.lite.Interpreter warns that it is deprecated
-            warnings.simplefilter("ignore")
-            threads = self._threads or max(1, min(cv2.getNumThreads(), MAX_THREADS))
-            interpreter = _interpreter_class()(model_path=str(path), num_threads=threads)
+        threads = self._threads or max(1, min(cv2.getNumThreads(), MAX_THREADS))
+        interpreter = interpreter_class()(model_path=str(path), num_threads=threads)
         interpreter.allocate_tensors()
         outputs = {int(d["shape"][-1]): d["index"] for d in interpreter.get_output_details()}
         self._input = interpreter.get_input_details()[0]["index"]
