@@ -45,22 +45,29 @@ class PhotoHandlers:
         """
         return photo.analyze(self.server, image, emotion_set, explain, kept, detector)
 
-    def reanalyze_photo(self, image, emotion_set, explain, kept, detector):
-        """The emotion set, the heat-map toggle or the detector changed: analyze again if
-        there is a photo."""
-        if image is None:
-            return gr.skip(), gr.skip(), gr.skip()
-        return photo.analyze(self.server, image, emotion_set, explain, kept, detector)
+    def reanalyze_photo(self, shown, emotion_set, explain, kept, detector, faces, picked):
+        """Analyse pressed, or the emotion set, the heat-map toggle or the detector changed:
+        the photo shown (``shown``: its path; the upload itself is deleted once analysed)
+        again, from the session's kept photo; the face picked stays picked."""
+        if not shown:
+            return (gr.skip(),) * 4
+        answer = photo.analyze_again(self.server, shown, emotion_set, explain, kept, detector)
+        return (*answer, photo.same_face(faces, picked, answer[1]))
 
-    def show_photo(self, kept: str | None, explain: bool):
-        """Everything the results panel shows, from the session's latest analysis."""
+    def show_photo(self, kept: str | None, explain: bool, picked: int | None = None):
+        """Everything the results panel shows, from the session's latest analysis, with the
+        face ``picked`` (one face: that one; several: none until one is picked) selected
+        in the picker and shown by the bars."""
         view = photo.view(self.server, kept)
         if not view.faces:  # (no result: a message already shown stays)
             return (view.note or gr.skip(), *HIDDEN_RESULTS)
-        # Several faces: none is picked yet (the bars show the first) until one is picked.
-        return (view.note, gr.update(choices=view.choices, value=None,
+        if len(view.faces) == 1:
+            picked = 0
+        elif not (isinstance(picked, int) and 0 <= picked < len(view.faces)):
+            picked = None
+        return (view.note, gr.update(choices=view.choices, value=picked,
                                      visible=len(view.faces) > 1),
-                self.show_bars(view.faces, 0),
+                self.show_bars(view.faces, picked),
                 gr.update(value=view.table, visible=True, column_widths=view.widths),
                 gr.update(value=view.boxes, visible=True),
                 gr.update(value=view.heat_maps or None, visible=bool(explain and view.heat_maps),
@@ -69,7 +76,7 @@ class PhotoHandlers:
 
     @staticmethod
     def show_bars(faces: list[dict], index):
-        """Confidence bars of the face picked (None: a new result's, keep them)."""
+        """Confidence bars of the face picked (hidden when none is)."""
         bars = photo.bars(faces, index)
         if bars is None:
             return gr.update(value=None, visible=False)
@@ -111,16 +118,24 @@ def photo_tab(server: Server, sources: list[str], with_examples: bool, api_name:
     adder, added = journal_adder(faces, selector, "photo" if "upload" in sources else "snapshot",
                                  journal_store)
 
+    shown = gr.Textbox(visible=False)  # the path of the photo shown (the browser's own)
+    picked = gr.State(None)  # the face to pick in the next result (a re-run's: the same)
     inputs, answers = [image, emotion_set, explain, kept, detector], [annotated, faces, kept]
     results = [message, selector, bars, table, boxes, heat, details, adder, added]
     private = dict(api_visibility="private")
-    event = button.click(on.analyze_photo, inputs, answers, api_name=api_name,
-                         api_visibility="public" if api_name else "private", **RUN)
-    event.success(on.show_photo, [kept, explain], results, **private).then(
-        None, js=scroll_to_results())
-    rerun = gr.on([emotion_set.input, explain.input, detector.input], on.reanalyze_photo,
-                  inputs, answers, **private, **RUN)
-    rerun.success(on.show_photo, [kept, explain], results, **private)
+    if api_name:  # the API: a photo sent, analysed (the page's Analyse re-runs the one shown)
+        gr.on([], on.analyze_photo, inputs, answers, api_name=api_name,
+              api_visibility="public", **RUN)
+    image.change(None, [image], [shown], js="(image) => image ? image.path : ''", **private)
+    for triggers, scroll in [([button.click], scroll_to_results()),
+                             ([emotion_set.input, explain.input, detector.input], None)]:
+        rerun = gr.on(triggers, on.reanalyze_photo, [shown, emotion_set, explain, kept,
+                                                     detector, faces, selector],
+                      [*answers, picked], **private, **RUN)
+        shown_result = rerun.success(on.show_photo, [kept, explain, picked], results,
+                                     **private)
+        if scroll:
+            shown_result.then(None, js=scroll)
     for cleared in [gr.on([image.input, image.clear], on.clear_photo, [image, kept],
                           [*answers, *results], show_progress="hidden", **private),
                     *([examples.load_input_event.then(on.clear_photo, [image, kept],
