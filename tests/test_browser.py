@@ -353,6 +353,111 @@ def test_labels_lie_inside_the_visible_picture_and_are_legible(page, tmp_path, a
     page.shot("photo_labels_at_the_top")
 
 
+GROUP_FACES = [("three_faces.jpg", (137, 51, 80, 80)), ("three_faces.jpg", (497, 66, 158, 158)),
+               ("three_faces.jpg", (925, 49, 81, 81)), ("astronaut.jpg", (174, 65, 99, 99)),
+               ("grace_hopper.jpg", (152, 104, 226, 226))]  # the examples' faces
+
+
+def _head(name: str, box: tuple, side: int) -> np.ndarray:
+    """An example's face with its hair and collar, side x side pixels."""
+    import cv2
+
+    x, y, w, h = box
+    margin = int(w * 0.45)
+    rgb = cv2.copyMakeBorder(np.asarray(Image.open(EXAMPLES / name).convert("RGB")),
+                             margin, margin, margin, margin, cv2.BORDER_REPLICATE)
+    return cv2.resize(rgb[y:y + h + 2 * margin, x:x + w + 2 * margin], (side, side),
+                      interpolation=cv2.INTER_AREA)
+
+
+def _group_of_eight(tmp_path: Path) -> Path:
+    """Eight people in two rows (the second shifted half a place), 1600x1000."""
+    canvas = np.full((1000, 1600, 3), 70, np.uint8)
+    for k, i in enumerate([0, 1, 2, 3, 4, 1, 3, 0]):
+        row, col = divmod(k, 4)
+        tile = _head(*GROUP_FACES[i], 260)
+        x, y = 90 + col * 360 + row * 170, 120 + row * 370
+        canvas[y:y + 260, x:x + 260] = tile if k < 5 else tile[:, ::-1]
+    path = tmp_path / "group_of_eight.jpg"
+    Image.fromarray(canvas).save(path, quality=92)
+    return path
+
+
+def _large_photo(tmp_path: Path) -> Path:
+    """A 4000x3000 photo: the three faces example enlarged to the full width."""
+    import cv2
+
+    big = cv2.resize(np.asarray(Image.open(EXAMPLES / "three_faces.jpg").convert("RGB")),
+                     (4000, 1402), interpolation=cv2.INTER_CUBIC)
+    canvas = np.full((3000, 4000, 3), 60, np.uint8)
+    canvas[900:2302] = big
+    path = tmp_path / "large.jpg"
+    Image.fromarray(canvas).save(path, quality=90)
+    return path
+
+
+def _shown_faces(page) -> list:
+    """The faces of the result shown, as core Faces (number order), from the picker's names
+    ("Face 2: neutral 69%") and the Details table's boxes."""
+    from emotion_recognition.core.types import Box, Face
+
+    names = [t.strip() for t in page.locator(".face-selector label").all_inner_texts()]
+    page.get_by_text("Details: where each face is").first.click()
+    cells = page.locator(".boxes-table [role=gridcell]")
+    cells.first.wait_for()
+    values = [int(c) for c in cells.all_inner_texts()]
+    rows = [values[i:i + 5] for i in range(0, len(values), 5)]
+    faces = []
+    for name, (number, *box) in zip(names, rows):
+        label, percent = re.fullmatch(r"Face (\d+): (\w+) (\d+)%", name).groups()[1:]
+        faces.append(Face(Box(*box), label, int(percent) / 100, {label: int(percent) / 100}))
+    assert len(faces) == len(rows) == len(names)
+    return faces
+
+
+def _in_reading_order(boxes: list) -> bool:
+    """Whether the boxes go row by row (a face whose middle lies above the bottom of its
+    row's first face is in that row), each row left to right."""
+    rows: list[list] = []
+    for box in sorted(boxes, key=lambda b: b.y):
+        if rows and box.y + box.h / 2 < rows[-1][0].y + rows[-1][0].h:
+            rows[-1].append(box)
+        else:
+            rows.append([box])
+    return [b for row in rows for b in sorted(row, key=lambda b: b.x)] == list(boxes)
+
+
+@pytest.mark.parametrize("make, count, shape", [(_large_photo, 3, (3000, 4000, 3)),
+                                                (_group_of_eight, 8, (1000, 1600, 3))])
+def test_no_label_covers_a_face_on_a_large_photo_and_a_group(page, tmp_path, make, count,
+                                                            shape):
+    """Issue 25 (4): on a 4000x3000 photo and a group of eight, no label lies over any face,
+    each is next to its own box (within one label height) and at most 1.5 faces wide
+    unless it is the face's number alone."""
+    from emotion_recognition.core.annotate import face_tags
+
+    upload_photo(page, make(tmp_path))
+    page.get_by_text(f"{count} faces found").wait_for()
+    faces = _shown_faces(page)
+    tags = face_tags(shape, faces)
+    for face, tag in zip(faces, tags):
+        b, t = face.box, tag.box
+        assert not any(t.x < o.box.x + o.box.w and o.box.x < t.x + t.w and t.y < o.box.y + o.box.h
+                       and o.box.y < t.y + t.h for o in faces), (tag, face)
+        gap = np.hypot(max(b.x - t.x - t.w, t.x - b.x - b.w, 0), max(b.y - t.y - t.h, t.y - b.y - b.h, 0))
+        assert gap <= t.h and (t.w <= 1.5 * b.w or re.fullmatch(r"#\d+", tag.text)), (tag, face)
+    page.shot(f"photo_labels_{make.__name__.strip('_')}")
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="reading order comes with the core's numbering change (issue 25.5), "
+                   "in another branch: remove this mark once it is merged")
+def test_a_group_of_eight_is_numbered_in_reading_order(page, tmp_path):
+    upload_photo(page, _group_of_eight(tmp_path))
+    page.get_by_text("8 faces found").wait_for()
+    assert _in_reading_order([face.box for face in _shown_faces(page)])
+
+
 def test_a_one_by_100000_image_gets_a_clear_refusal(page, tmp_path):
     """Too long a strip to be a photo (issue 15: such strips crashed the detector): the
     person reads why, from its header, and the next photo is analysed."""
