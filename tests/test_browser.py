@@ -266,8 +266,8 @@ def test_an_own_upload_reruns_with_every_setting_and_keeps_the_face_picked(page,
 
 
 def test_heat_maps_behind_the_toggle(page):
-    page.locator(".gallery-item").nth(0).click()  # the astronaut
-    page.get_by_text("1 face found").wait_for()
+    page.locator(".gallery-item").nth(3).click()  # three_faces.jpg: three tiles
+    page.get_by_text("3 faces found").wait_for()
     assert not page.locator(".heat-maps").is_visible()
     page.get_by_label("Why this emotion?").first.check()
     heat = page.locator(".heat-maps img").first
@@ -283,6 +283,9 @@ def test_heat_maps_behind_the_toggle(page):
     assert tile["y"] >= box["y"] and tile["y"] + tile["height"] <= box["y"] + box["height"]
     assert box["x"] <= hot["x"] <= box["x"] + box["width"], (hot, box)
     assert box["y"] <= hot["y"] <= box["y"] + box["height"], (hot, box)
+    # Issue 25 (11): no empty rows under the tiles, and each caption whole
+    assert box["y"] + box["height"] - (tile["y"] + tile["height"]) <= 60, (box, tile)
+    assert page.evaluate(BROKEN_WORDS, ".heat-maps .caption-label") == []
     page.shot("photo_heat_maps")
 
 
@@ -579,6 +582,37 @@ def test_the_live_tab_streams_a_face_with_a_timeline_and_csv(page, tmp_path):
     assert {r["kind"] for r in rows} == {"live"} and {r["status"] for r in rows} == {"face"}
     times = [float(r["time_s"]) for r in rows]
     assert times == sorted(times) and times[-1] > times[0]
+
+
+# --- The first screen --------------------------------------------------------------------
+
+LINES = """e => { const r = document.createRange(); r.selectNodeContents(e);
+  return new Set([...r.getClientRects()].filter(b => b.width > 0).map(b => Math.round(b.top))).size; }"""
+
+
+def test_the_first_screen_says_what_the_app_does_and_invites_a_photo(page):
+    """Issue 25 (9): one line says what the app does (at most 2 at 1280x900), privacy and
+    limits are one click away, and the empty result invites a photo."""
+    from emotion_recognition.core.limits import LIMITS
+
+    intro = page.locator(".intro p").first
+    assert intro.evaluate(LINES) <= (2 if page.size == "desktop" else 3), intro.inner_text()
+    assert "emotion" in intro.inner_text()
+    limits = page.get_by_text(LIMITS.photo_text()[:40])
+    assert not limits.is_visible()  # behind one click
+    invitation = page.locator(".empty-result").first
+    assert "Drop a photo, take one, or click an example" in invitation.inner_text()
+    if page.size == "desktop":  # beside the photo, on the first screen
+        box = invitation.bounding_box()
+        assert box["y"] + box["height"] <= page.viewport_size["height"]
+    page.shot("first_screen")
+    page.get_by_text("Privacy, limits and how it works").click()
+    limits.wait_for()
+    assert page.get_by_text("deleted when the request that analyses it ends").first.is_visible()
+    page.locator(".gallery-item").nth(0).click()  # the astronaut: the result replaces it
+    page.get_by_text("1 face found").wait_for()
+    page.locator(".annotated-image img").first.wait_for()
+    assert not invitation.is_visible()
 
 
 # --- Snapshot, and the page as a whole ---------------------------------------------------
