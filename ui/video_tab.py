@@ -46,13 +46,13 @@ class VideoHandlers:
                 gr.update(choices=timeline_choices(whole), value=ALL_FACES),
                 *timeline_plots(whole, ALL_FACES), frame(table, shares_table_widths(table)))
 
-    def take_video(self, video: str | None):
+    def preview_video(self, video: str | None):
         """A new upload, before any analysis: kept for its analysis (the box empties for the
         next one), its first frame and facts shown (a browser cannot play every upload, e.g.
         OpenCV's MP4s, AVI, MOV); old results go."""
         first, facts = video_actions.preview(self.server, video)
-        return (video if first is not None else None, None,
-                gr.update(value=first, visible=first is not None), facts, *self.clear_video())
+        return (gr.update(value=first, visible=first is not None), facts,
+                video if first is not None else None, None, *self.clear_video())
 
     def analyze_taken(self, video: str | None, emotion_set: str, sample_fps: float,
                       detector: str = DEFAULT_DETECTOR, progress=gr.Progress()):
@@ -111,7 +111,8 @@ def video_tab(server: Server) -> None:
     settings = [emotion_set, sample_fps, detector]
     gr.on([], on.analyze_video, [upload, *settings], answers, api_name="analyze_video",
           concurrency_id="video", concurrency_limit=LIMITS.video_jobs)  # the API
-    took = upload.upload(on.take_video, [upload], [taken, upload, first_frame, facts, *results],
+    took = upload.upload(on.preview_video, [upload],
+                         [first_frame, facts, taken, upload, *results],
                          api_visibility="private", trigger_mode="always_last")
     analysed = took.success(on.analyze_taken, [taken, *settings], [*answers, facts, taken],
                             api_visibility="private", concurrency_id="video",
