@@ -68,7 +68,8 @@ def launch(demo: gr.Blocks) -> None:
     server.warm_up()  # load the model before serving: a quick first answer
     server.clean_up_on_exit()  # SIGTERM, Ctrl+C or a normal exit: nothing of ours is left
     demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
-                head_paths=[ASSETS / "phone.html", ASSETS / "results.html"], max_file_size=LIMITS.upload_bytes,
+                head_paths=[ASSETS / "phone.html", ASSETS / "results.html"],
+                max_file_size=LIMITS.upload_bytes,
                 footer_links=["api"], run_history=False,
                 app_kwargs={**server.web_settings(),
                             "exception_handlers": {FnIndexInferError: not_found,

@@ -447,7 +447,8 @@ def test_no_label_covers_a_face_on_a_large_photo_and_a_group(page, tmp_path, mak
         b, t = face.box, tag.box
         assert not any(t.x < o.box.x + o.box.w and o.box.x < t.x + t.w and t.y < o.box.y + o.box.h
                        and o.box.y < t.y + t.h for o in faces), (tag, face)
-        gap = np.hypot(max(b.x - t.x - t.w, t.x - b.x - b.w, 0), max(b.y - t.y - t.h, t.y - b.y - b.h, 0))
+        gap = np.hypot(max(b.x - t.x - t.w, t.x - b.x - b.w, 0),
+                       max(b.y - t.y - t.h, t.y - b.y - b.h, 0))
         assert gap <= t.h and (t.w <= 1.5 * b.w or re.fullmatch(r"#\d+", tag.text)), (tag, face)
     page.shot(f"photo_labels_{make.__name__.strip('_')}")
 
@@ -583,7 +584,8 @@ def test_the_live_tab_streams_a_face_with_a_timeline_and_csv(page, tmp_path):
 # --- The first screen --------------------------------------------------------------------
 
 LINES = """e => { const r = document.createRange(); r.selectNodeContents(e);
-  return new Set([...r.getClientRects()].filter(b => b.width > 0).map(b => Math.round(b.top))).size; }"""
+  return new Set([...r.getClientRects()].filter(b => b.width > 0)
+    .map(b => Math.round(b.top))).size; }"""
 
 
 def test_the_first_screen_says_what_the_app_does_and_invites_a_photo(page):

@@ -24,7 +24,6 @@ from collections import OrderedDict
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
