@@ -15,6 +15,7 @@ from conftest import EXAMPLES, write_video, write_walk_video
 from test_browser_live import SIZES, X_LABEL_GAP, screenshot_dir
 
 pytestmark = pytest.mark.browser
+EMPTY_BOX = '.video-input [aria-label="Click to upload or drop files"]'
 DROP = """([name, type, data]) => {
   const file = new File([Uint8Array.from(atob(data), c => c.charCodeAt(0))], name, {type});
   const transfer = new DataTransfer();
@@ -80,6 +81,7 @@ def test_a_dropped_photo_is_told_where_it_belongs_and_a_second_video_replaces_th
     first = write_walk_video(tmp_path / "first.mp4", seconds=2)
     drop(page, first, "video/mp4")  # the box is empty again: no need for the x
     page.locator(".video-facts").get_by_text("first.mp4").wait_for()
+    page.locator(EMPTY_BOX).wait_for()  # (redrawn with the facts)
     second = write_walk_video(tmp_path / "second.mp4", seconds=3)
     drop(page, second, "video/mp4")
     page.locator(".video-facts").get_by_text("second.mp4").wait_for()
@@ -103,6 +105,7 @@ def test_a_video_starts_by_itself_its_status_is_replaced_and_the_next_drop_repla
     assert page.locator(".video-input input[type=file]").count() == 1
     page.shot("video_analysed_by_itself")
     other = write_video(tmp_path / "other.mp4", frames=30, fps=30)
+    page.locator(EMPTY_BOX).wait_for()
     drop(page, other, "video/mp4")
     page.get_by_text("1 face(s) followed").wait_for(state="hidden")  # the old result goes
     page.locator(".video-facts").get_by_text("other.mp4: analysed").wait_for()
