@@ -78,7 +78,7 @@ def test_a_dropped_photo_is_told_where_it_belongs_and_a_second_video_replaces_th
     page.get_by_text("This file is a still image, not a video: analyse it in the Photo tab"
                      ).wait_for()
     page.shot("video_dropped_photo")
-    first = write_walk_video(tmp_path / "first.mp4", seconds=2)
+    first = write_video(tmp_path / "first.mp4", frames=240)  # 8 s: analysed as the next drops
     drop(page, first, "video/mp4")  # the box is empty again: no need for the x
     page.locator(".video-facts").get_by_text("first.mp4").wait_for()
     page.locator(EMPTY_BOX).wait_for()  # (redrawn with the facts)

@@ -113,7 +113,7 @@ def video_tab(server: Server) -> None:
           concurrency_id="video", concurrency_limit=LIMITS.video_jobs)  # the API
     took = upload.upload(on.preview_video, [upload],
                          [first_frame, facts, taken, upload, *results],
-                         api_visibility="private", trigger_mode="always_last")
+                         api_visibility="private", trigger_mode="multiple")
     analysed = took.success(on.analyze_taken, [taken, *settings], [*answers, facts, taken],
                             api_visibility="private", concurrency_id="video",
                             concurrency_limit=LIMITS.video_jobs)
