@@ -29,6 +29,10 @@ from ui.safe_blocks import SafeBlocks, not_found
 from ui.video_tab import video_tab
 
 TITLE = "Facial emotion recognition"
+INTRO = ("Every face in a photo, a webcam snapshot, a live stream or a video, boxed and "
+         "labelled with its emotion.")
+HOW = ("Every face in the picture is found with OpenCV's Haar cascade, checked by Google's "
+       "BlazeFace, and labelled by our CNN trained on FER2013.")
 
 
 def build_demo(server: Server | None = None) -> gr.Blocks:
@@ -36,10 +40,11 @@ def build_demo(server: Server | None = None) -> gr.Blocks:
     server = server or Server.open()
     os.environ["GRADIO_TEMP_DIR"] = str(server.files.root)  # Gradio saves uploads there
     with SafeBlocks(server.files, title=TITLE, analytics_enabled=False) as demo:
-        gr.Markdown(f"# {TITLE}\nEvery face in the picture is found with OpenCV's Haar "
-                    "cascade, checked by Google's BlazeFace, and labelled by our CNN trained on "
-                    f"FER2013. {server.files.retention.privacy_text()} {LIMITS.photo_text()}",
-                    elem_classes=["privacy"])
+        gr.Markdown(f"# {TITLE}\n{INTRO}", elem_classes=["intro"])
+        with gr.Accordion("Privacy, limits and how it works", open=False,
+                          elem_classes=["privacy"]):
+            gr.Markdown(f"{server.files.retention.privacy_text()}\n\n{LIMITS.photo_text()}"
+                        f"\n\n{HOW}")
         store = journal_store()
         with gr.Tab("Photo"):
             photo_tab(server, ["upload", "clipboard"], with_examples=True, api_name="analyze",
@@ -69,7 +74,8 @@ def launch(demo: gr.Blocks) -> None:
     server.clean_up_on_exit()  # SIGTERM, Ctrl+C or a normal exit: nothing of ours is left
     trust_only_known_proxies()  # X-Forwarded-For only from FORWARDED_ALLOW_IPS (or a Space's)
     demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
-                head_paths=[ASSETS / "phone.html"], max_file_size=LIMITS.upload_bytes,
+                head_paths=[ASSETS / "phone.html", ASSETS / "results.html"],
+                max_file_size=LIMITS.upload_bytes,
                 footer_links=["api"], run_history=False,
                 app_kwargs={**server.web_settings(),
                             "exception_handlers": {FnIndexInferError: not_found,

@@ -4,6 +4,7 @@ picture's longer side, and images a browser can be sent."""
 from __future__ import annotations
 
 import itertools
+import re
 
 import numpy as np
 import pytest
@@ -104,5 +105,67 @@ def test_four_small_faces_in_a_row_are_numbered_like_the_picker_and_a_click_find
 
 
 def test_tracked_faces_keep_their_id_as_number():
-    faces = [Face(Box(100, 200, 80, 80), "sad", 0.6, {"sad": 0.6}, face_id=7)]
+    faces = [Face(Box(100, 200, 120, 120), "sad", 0.6, {"sad": 0.6}, face_id=7)]
     assert face_tags((480, 640, 3), faces)[0].text == "#7 sad 60%"
+    small = [Face(Box(100, 200, 60, 60), "sad", 0.6, {"sad": 0.6}, face_id=7)]
+    assert face_tags((480, 640, 3), small)[0].text == "#7"  # its number: no wider than it
+
+
+def _gap(a: Box, b: Box) -> float:
+    """The distance between two boxes (0 when they touch or overlap)."""
+    dx = max(b.x - (a.x + a.w), a.x - (b.x + b.w), 0)
+    dy = max(b.y - (a.y + a.h), a.y - (b.y + b.h), 0)
+    return float(np.hypot(dx, dy))
+
+
+def _group_of_eight(width: int = 4000, height: int = 3000) -> list[Face]:
+    """Two rows of four people (the second row half a face lower than a chin, shifted half
+    a step), each face about 8 % of the picture's width, as in a team photo."""
+    side = width // 12
+    faces = []
+    for row, top in enumerate((height // 4, height // 4 + int(side * 1.6))):
+        for i in range(4):
+            x = width // 8 + i * int(side * 2.1) + row * int(side * 1.05)
+            faces.append(_face(Box(x, top, side, side), "neutral"))
+    return faces
+
+
+LAYOUTS = {
+    "4000x3000, two faces": ((3000, 4000, 3), [_face(Box(1300, 520, 700, 700), "happy"),
+                                               _face(Box(2150, 1400, 650, 650), "neutral")]),
+    "4000x3000, a face under another": ((3000, 4000, 3), [
+        _face(Box(1500, 400, 600, 600), "happy"), _face(Box(1450, 1150, 620, 620), "neutral")]),
+    "group of 8 at 4000x3000": ((3000, 4000, 3), _group_of_eight()),
+    "group of 8 at 1200x900": ((900, 1200, 3), _group_of_eight(1200, 900)),
+    "four small faces": ((933, 1400, 3), [_face(Box(300 + 110 * i, 400, 90, 90))
+                                          for i in range(4)]),
+}
+
+
+@pytest.mark.parametrize("name", list(LAYOUTS))
+def test_no_label_covers_a_face_and_each_stays_next_to_its_own(name):
+    """Issue 25 (4): a label is never over any face (its own included), lies within one
+    label height of its own box (a leader line joins it when it does not touch), is at most
+    1.5 times as wide as its face unless it is the face's number alone, and covers no other
+    label."""
+    shape, faces = LAYOUTS[name]
+    tags = face_tags(shape, faces)
+    for face, tag in zip(faces, tags):
+        covered = [other.box for other in faces if _overlaps(tag.box, other.box)]
+        assert covered == [], (tag, covered)
+        assert _gap(tag.box, face.box) <= tag.box.h, (tag, face.box)
+        assert tag.box.w <= 1.5 * face.box.w or re.fullmatch(r"#\d+", tag.text), (tag, face.box)
+    for a, b in itertools.combinations(tags, 2):
+        assert not _overlaps(a.box, b.box), (a, b)
+
+
+def test_a_label_scales_to_its_face_on_a_large_photo():
+    """A 4000x3000 photo: a face a fifth of the picture's width carries its whole label at
+    the usual size; faces of a group of eight carry labels about their own width."""
+    shape = (3000, 4000, 3)
+    big = face_tags(shape, [_face(Box(1500, 1200, 900, 900), "neutral")])[0]
+    assert big.text.startswith("#1 neutral") and big.box.w <= 1.5 * 900
+    group = face_tags(shape, _group_of_eight())
+    widths = [tag.box.w / face.box.w for tag, face in zip(group, _group_of_eight())]
+    assert max(widths) <= 1.5, widths
+    assert min(tag.box.h for tag in group) * 360 / shape[1] >= 10  # legible on a phone

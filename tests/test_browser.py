@@ -108,8 +108,7 @@ def test_an_example_analyses_on_click_with_bars_a_clean_table_and_boxes_in_detai
     page.locator(".gallery-item").nth(3).click()  # three_faces.jpg (examples are sorted)
     page.get_by_text("3 faces found").wait_for()
     assert_no_error_toast(page)
-    bars = page.locator(".face-bars").first
-    bars.get_by_text("Face 1").wait_for()  # no face picked yet: the bars show the first
+    assert _picked_and_shown(page) == (None, None)  # none picked yet: no face's bars
     assert _fits_the_width(page.locator(".faces-table").first)  # no sideways scrolling
     assert table_headers(page)[:2] == ["face", "emotion"]
     assert page.evaluate(BROKEN_WORDS, ".faces-table [role=columnheader]") == []
@@ -212,24 +211,63 @@ def test_a_new_photo_clears_the_old_result(page, tmp_path):
     assert not page.get_by_text("No face found").is_visible()
 
 
-def test_analyse_again_and_a_new_emotion_set_answer(page, tmp_path):
-    upload_photo(page, EXAMPLES / "astronaut.jpg")
-    page.get_by_role("button", name="Analyse", exact=True).click()
-    page.get_by_text("1 face found").wait_for()
-    assert "disgust" in table_headers(page)
-    page.get_by_label(FOUR).first.check()  # re-runs by itself, from the kept photo
-    page.wait_for_function("() => ![...document.querySelectorAll('.faces-table [role=columnheader]')]"
-                           ".some(h => h.innerText.includes('disgust'))")
-    assert table_headers(page) == ["face", "emotion", "angry", "happy", "sad", "neutral"]
-    page.get_by_role("button", name="Analyse", exact=True).click()  # the upload is long gone
-    page.wait_for_timeout(1500)
-    page.get_by_text("1 face found").wait_for()
+def _picked_and_shown(page) -> tuple[str | None, str | None]:
+    """(the face selected in the picker, the face the bars show), e.g. ("Face 3", "Face 3")."""
+    return tuple(page.evaluate("""() => {
+      const shown = e => e && e.offsetParent !== null;
+      const label = [...document.querySelectorAll('.face-selector label')]
+        .find(l => l.querySelector('input:checked'));
+      const bars = [...document.querySelectorAll('.face-bars')].find(shown);
+      const face = t => (t.match(/Face \\d+/) || [null])[0];
+      return [shown(label) ? face(label.innerText) : null,
+              bars ? face(bars.innerText) : null]; }"""))
+
+
+def _rerun(page, action) -> None:
+    """Do ``action`` (a setting, Analyse) and wait for its new result to be shown whole."""
+    before = page.locator(".annotated-image img").first.get_attribute("src")
+    action()
+    page.wait_for_function("src => { const i = document.querySelector('.annotated-image img');"
+                           " return i && i.getAttribute('src') !== src; }", arg=before)
+    page.wait_for_timeout(800)  # the results panel (show_photo) follows the picture
     assert_no_error_toast(page)
 
 
+def _own_photo(tmp_path: Path) -> Path:
+    """A photo of one's own: three_faces.jpg saved again (bytes no example has)."""
+    path = tmp_path / "my_friends.jpg"
+    Image.open(EXAMPLES / "three_faces.jpg").save(path, quality=88)
+    return path
+
+
+def test_an_own_upload_reruns_with_every_setting_and_keeps_the_face_picked(page, tmp_path):
+    """Issue 25 (1, 6): the upload is deleted once analysed, yet each setting and Analyse
+    answer from the kept photo; the picker and the bars show the same face throughout."""
+    upload_photo(page, _own_photo(tmp_path))
+    page.get_by_text("3 faces found").wait_for()
+    assert _picked_and_shown(page) == (None, None)
+    page.locator(".face-selector").get_by_text("Face 3:").click()
+    page.locator(".face-bars").get_by_text("Face 3:").wait_for()
+    assert _picked_and_shown(page) == ("Face 3", "Face 3")
+    _rerun(page, lambda: page.get_by_label(FOUR).first.check())
+    assert table_headers(page) == ["face", "emotion", "angry", "happy", "sad", "neutral"]
+    assert _picked_and_shown(page) == ("Face 3", "Face 3")
+    _rerun(page, lambda: page.get_by_label("Why this emotion?").first.check())
+    page.locator(".heat-maps img").nth(2).wait_for()  # one per face
+    assert _picked_and_shown(page) == ("Face 3", "Face 3")
+    page.get_by_text("Advanced: face detector").first.click()
+    _rerun(page, lambda: page.get_by_label("blazeface: BlazeFace").first.check())
+    page.get_by_text("3 faces found").wait_for()
+    assert _picked_and_shown(page) == ("Face 3", "Face 3")
+    _rerun(page, lambda: page.get_by_role("button", name="Analyse", exact=True).click())
+    assert table_headers(page) == ["face", "emotion", "angry", "happy", "sad", "neutral"]
+    assert _picked_and_shown(page) == ("Face 3", "Face 3")
+    page.shot("photo_own_upload_rerun")
+
+
 def test_heat_maps_behind_the_toggle(page):
-    page.locator(".gallery-item").nth(0).click()  # the astronaut
-    page.get_by_text("1 face found").wait_for()
+    page.locator(".gallery-item").nth(3).click()  # three_faces.jpg: three tiles
+    page.get_by_text("3 faces found").wait_for()
     assert not page.locator(".heat-maps").is_visible()
     page.get_by_label("Why this emotion?").first.check()
     heat = page.locator(".heat-maps img").first
@@ -245,6 +283,9 @@ def test_heat_maps_behind_the_toggle(page):
     assert tile["y"] >= box["y"] and tile["y"] + tile["height"] <= box["y"] + box["height"]
     assert box["x"] <= hot["x"] <= box["x"] + box["width"], (hot, box)
     assert box["y"] <= hot["y"] <= box["y"] + box["height"], (hot, box)
+    # Issue 25 (11): no empty rows under the tiles, and each caption whole
+    assert box["y"] + box["height"] - (tile["y"] + tile["height"]) <= 60, (box, tile)
+    assert page.evaluate(BROKEN_WORDS, ".heat-maps .caption-label") == []
     page.shot("photo_heat_maps")
 
 
@@ -315,6 +356,109 @@ def test_labels_lie_inside_the_visible_picture_and_are_legible(page, tmp_path, a
     page.shot("photo_labels_at_the_top")
 
 
+GROUP_FACES = [("three_faces.jpg", (137, 51, 80, 80)), ("three_faces.jpg", (497, 66, 158, 158)),
+               ("three_faces.jpg", (925, 49, 81, 81)), ("astronaut.jpg", (174, 65, 99, 99)),
+               ("grace_hopper.jpg", (152, 104, 226, 226))]  # the examples' faces
+
+
+def _head(name: str, box: tuple, side: int) -> np.ndarray:
+    """An example's face with its hair and collar, side x side pixels."""
+    import cv2
+
+    x, y, w, h = box
+    margin = int(w * 0.45)
+    rgb = cv2.copyMakeBorder(np.asarray(Image.open(EXAMPLES / name).convert("RGB")),
+                             margin, margin, margin, margin, cv2.BORDER_REPLICATE)
+    return cv2.resize(rgb[y:y + h + 2 * margin, x:x + w + 2 * margin], (side, side),
+                      interpolation=cv2.INTER_AREA)
+
+
+def _group_of_eight(tmp_path: Path) -> Path:
+    """Eight people in two rows (the second shifted half a place), 1600x1000."""
+    canvas = np.full((1000, 1600, 3), 70, np.uint8)
+    for k, i in enumerate([0, 1, 2, 3, 4, 1, 3, 0]):
+        row, col = divmod(k, 4)
+        tile = _head(*GROUP_FACES[i], 260)
+        x, y = 90 + col * 360 + row * 170, 120 + row * 370
+        canvas[y:y + 260, x:x + 260] = tile if k < 5 else tile[:, ::-1]
+    path = tmp_path / "group_of_eight.jpg"
+    Image.fromarray(canvas).save(path, quality=92)
+    return path
+
+
+def _large_photo(tmp_path: Path) -> Path:
+    """A 4000x3000 photo: the three faces example enlarged to the full width."""
+    import cv2
+
+    big = cv2.resize(np.asarray(Image.open(EXAMPLES / "three_faces.jpg").convert("RGB")),
+                     (4000, 1402), interpolation=cv2.INTER_CUBIC)
+    canvas = np.full((3000, 4000, 3), 60, np.uint8)
+    canvas[900:2302] = big
+    path = tmp_path / "large.jpg"
+    Image.fromarray(canvas).save(path, quality=90)
+    return path
+
+
+def _shown_faces(page) -> list:
+    """The faces of the result shown, as core Faces (number order), from the picker's names
+    ("Face 2: neutral 69%") and the Details table's boxes."""
+    from emotion_recognition.core.types import Box, Face
+
+    names = [t.strip() for t in page.locator(".face-selector label").all_inner_texts()]
+    page.get_by_text("Details: where each face is").first.click()
+    cells = page.locator(".boxes-table [role=gridcell]")
+    cells.first.wait_for()
+    values = [int(c) for c in cells.all_inner_texts()]
+    rows = [values[i:i + 5] for i in range(0, len(values), 5)]
+    faces = []
+    for name, (number, *box) in zip(names, rows):
+        label, percent = re.fullmatch(r"Face (\d+): (\w+) (\d+)%", name).groups()[1:]
+        faces.append(Face(Box(*box), label, int(percent) / 100, {label: int(percent) / 100}))
+    assert len(faces) == len(rows) == len(names)
+    return faces
+
+
+def _in_reading_order(boxes: list) -> bool:
+    """Whether the boxes go row by row (a face whose middle lies above the bottom of its
+    row's first face is in that row), each row left to right."""
+    rows: list[list] = []
+    for box in sorted(boxes, key=lambda b: b.y):
+        if rows and box.y + box.h / 2 < rows[-1][0].y + rows[-1][0].h:
+            rows[-1].append(box)
+        else:
+            rows.append([box])
+    return [b for row in rows for b in sorted(row, key=lambda b: b.x)] == list(boxes)
+
+
+@pytest.mark.parametrize("make, count, shape", [(_large_photo, 3, (3000, 4000, 3)),
+                                                (_group_of_eight, 8, (1000, 1600, 3))])
+def test_no_label_covers_a_face_on_a_large_photo_and_a_group(page, tmp_path, make, count,
+                                                            shape):
+    """Issue 25 (4): on a 4000x3000 photo and a group of eight, no label lies over any face,
+    each is next to its own box (within one label height) and at most 1.5 faces wide
+    unless it is the face's number alone."""
+    from emotion_recognition.core.annotate import face_tags
+
+    upload_photo(page, make(tmp_path))
+    page.get_by_text(f"{count} faces found").wait_for()
+    faces = _shown_faces(page)
+    tags = face_tags(shape, faces)
+    for face, tag in zip(faces, tags):
+        b, t = face.box, tag.box
+        assert not any(t.x < o.box.x + o.box.w and o.box.x < t.x + t.w and t.y < o.box.y + o.box.h
+                       and o.box.y < t.y + t.h for o in faces), (tag, face)
+        gap = np.hypot(max(b.x - t.x - t.w, t.x - b.x - b.w, 0),
+                       max(b.y - t.y - t.h, t.y - b.y - b.h, 0))
+        assert gap <= t.h and (t.w <= 1.5 * b.w or re.fullmatch(r"#\d+", tag.text)), (tag, face)
+    page.shot(f"photo_labels_{make.__name__.strip('_')}")
+
+
+def test_a_group_of_eight_is_numbered_in_reading_order(page, tmp_path):
+    upload_photo(page, _group_of_eight(tmp_path))
+    page.get_by_text("8 faces found").wait_for()
+    assert _in_reading_order([face.box for face in _shown_faces(page)])
+
+
 def test_a_one_by_100000_image_gets_a_clear_refusal(page, tmp_path):
     """Too long a strip to be a photo (issue 15: such strips crashed the detector): the
     person reads why, from its header, and the next photo is analysed."""
@@ -382,12 +526,9 @@ def test_a_video_previews_without_error_tracks_walkers_and_has_readable_timeline
     clip = write_walk_video(tmp_path / "walk.mp4")  # mp4v: browsers cannot play it
     open_tab(page, "Video")
     page.locator(".video-input input[type=file]").set_input_files(str(clip))
-    page.get_by_text("Ready to analyse").wait_for()
-    page.wait_for_timeout(2000)
+    page.locator(".video-poster img").wait_for()
     assert_no_error_toast(page)
-    assert page.locator(".video-poster img").is_visible()
-    page.get_by_role("button", name="Analyse video").click()
-    page.get_by_text("2 face(s) followed").wait_for()  # two people, two ids
+    page.get_by_text("2 face(s) followed").wait_for()  # analysed by itself: two people, two ids
     winners = page.locator(".timeline:visible").first
     winners.locator("svg").first.wait_for()
     assert not _x_ticks_overlap(winners)
@@ -400,12 +541,11 @@ def test_a_video_previews_without_error_tracks_walkers_and_has_readable_timeline
     assert not _x_ticks_overlap(one_face)
     assert _fits_the_width(page.locator(".video-shares").first)
     page.shot("video")
-    page.locator(".video-input").get_by_label("Clear").click()  # to upload another
-    page.get_by_text("2 face(s) followed").wait_for(state="hidden")  # old results gone
-    assert not page.locator(".video-poster img").is_visible()
-    other = write_walk_video(tmp_path / "again.mp4", seconds=2)
+    other = write_walk_video(tmp_path / "again.mp4", seconds=2)  # the box takes another
     page.locator(".video-input input[type=file]").set_input_files(str(other))
-    page.get_by_text("2.0 s, 640x480").wait_for()
+    page.locator(".video-facts").get_by_text("again.mp4").wait_for()
+    page.locator(".video-facts").get_by_text("analysed").wait_for()
+    assert "walk.mp4" not in page.locator(".video-facts").first.inner_text()
 
 
 # --- Live --------------------------------------------------------------------------------
@@ -436,6 +576,38 @@ def test_the_live_tab_streams_a_face_with_a_timeline_and_csv(page, tmp_path):
     assert {r["kind"] for r in rows} == {"live"} and {r["status"] for r in rows} == {"face"}
     times = [float(r["time_s"]) for r in rows]
     assert times == sorted(times) and times[-1] > times[0]
+
+
+# --- The first screen --------------------------------------------------------------------
+
+LINES = """e => { const r = document.createRange(); r.selectNodeContents(e);
+  return new Set([...r.getClientRects()].filter(b => b.width > 0)
+    .map(b => Math.round(b.top))).size; }"""
+
+
+def test_the_first_screen_says_what_the_app_does_and_invites_a_photo(page):
+    """Issue 25 (9): one line says what the app does (at most 2 at 1280x900), privacy and
+    limits are one click away, and the empty result invites a photo."""
+    from emotion_recognition.core.limits import LIMITS
+
+    intro = page.locator(".intro p").first
+    assert intro.evaluate(LINES) <= (2 if page.size == "desktop" else 3), intro.inner_text()
+    assert "emotion" in intro.inner_text()
+    limits = page.get_by_text(LIMITS.photo_text()[:40])
+    assert not limits.is_visible()  # behind one click
+    invitation = page.locator(".empty-result").first
+    assert "Drop a photo, take one, or click an example" in invitation.inner_text()
+    if page.size == "desktop":  # beside the photo, on the first screen
+        box = invitation.bounding_box()
+        assert box["y"] + box["height"] <= page.viewport_size["height"]
+    page.shot("first_screen")
+    page.get_by_text("Privacy, limits and how it works").click()
+    limits.wait_for()
+    assert page.get_by_text("deleted when the request that analyses it ends").first.is_visible()
+    page.locator(".gallery-item").nth(0).click()  # the astronaut: the result replaces it
+    page.get_by_text("1 face found").wait_for()
+    page.locator(".annotated-image img").first.wait_for()
+    assert not invitation.is_visible()
 
 
 # --- Snapshot, and the page as a whole ---------------------------------------------------

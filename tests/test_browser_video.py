@@ -15,6 +15,7 @@ from conftest import EXAMPLES, write_video, write_walk_video
 from test_browser_live import SIZES, X_LABEL_GAP, screenshot_dir
 
 pytestmark = pytest.mark.browser
+EMPTY_BOX = '.video-input [aria-label="Click to upload or drop files"]'
 DROP = """([name, type, data]) => {
   const file = new File([Uint8Array.from(atob(data), c => c.charCodeAt(0))], name, {type});
   const transfer = new DataTransfer();
@@ -58,9 +59,7 @@ def test_a_short_clip_s_timelines_keep_their_x_labels_apart(page, tmp_path):
     ("0.000.05", "1.551.60")."""
     clip = write_video(tmp_path / "short.mp4", frames=54, fps=30)
     page.locator(".video-input input[type=file]").set_input_files(str(clip))
-    page.get_by_text("Ready to analyse").wait_for()
-    page.get_by_role("button", name="Analyse video").click()
-    page.get_by_text("1 face(s) followed").wait_for()
+    page.get_by_text("1 face(s) followed").wait_for()  # analysed by itself
     winners = page.locator(".timeline:visible").first
     winners.locator("svg").first.wait_for()
     page.wait_for_timeout(300)
@@ -91,9 +90,7 @@ def test_one_face_out_of_view_for_seconds_is_one_face_followed(page, tmp_path):
             frame[120:320, 220:420] = face_patch(200)[..., ::-1]
         writer.write(frame)
     writer.release()
-    page.locator(".video-input input[type=file]").set_input_files(str(clip))
-    page.get_by_text("Ready to analyse").wait_for()
-    page.get_by_role("button", name="Analyse video").click()
+    page.locator(".video-input input[type=file]").set_input_files(str(clip))  # analysed at once
     followed = page.get_by_text(re.compile(r"\d+ faces?(\(s\))? followed")).first
     followed.wait_for()
     assert re.search(r"\b1 face(\(s\))? followed", followed.inner_text()), followed.inner_text()
@@ -107,12 +104,36 @@ def test_a_dropped_photo_is_told_where_it_belongs_and_a_second_video_replaces_th
     page.get_by_text("This file is a still image, not a video: analyse it in the Photo tab"
                      ).wait_for()
     page.shot("video_dropped_photo")
-    first = write_walk_video(tmp_path / "first.mp4", seconds=2)
-    drop(page, first, "video/mp4")  # on the box that holds the photo: no need for the x
-    page.get_by_text("first.mp4: 2.0 s").wait_for()
+    first = write_video(tmp_path / "first.mp4", frames=240)  # 8 s: analysed as the next drops
+    drop(page, first, "video/mp4")  # the box is empty again: no need for the x
+    page.locator(".video-facts").get_by_text("first.mp4").wait_for()
+    page.locator(EMPTY_BOX).wait_for()  # (redrawn with the facts)
     second = write_walk_video(tmp_path / "second.mp4", seconds=3)
     drop(page, second, "video/mp4")
-    page.get_by_text("second.mp4: 3.0 s").wait_for()
+    page.locator(".video-facts").get_by_text("second.mp4").wait_for()
     assert "first.mp4" not in page.locator(".video-input").first.inner_text()
     assert page.locator(".video-poster img").is_visible()
     page.shot("video_second_dropped")
+
+
+def test_a_video_starts_by_itself_its_status_is_replaced_and_the_next_drop_replaces_it(
+        page, tmp_path):
+    """Issue 25 (10): a video is analysed as it is dropped, as a photo is; once analysed its
+    facts no longer say 'Ready to analyse'; the box is empty again, so the next video can be
+    dropped at once, and replaces it."""
+    clip = write_video(tmp_path / "clip.mp4", frames=45, fps=30)
+    drop(page, clip, "video/mp4")
+    page.get_by_text("1 face(s) followed").wait_for()  # nothing pressed
+    assert page.get_by_role("button", name="Analyse video").count() == 0
+    page.locator(".video-facts").get_by_text("clip.mp4: analysed").wait_for()
+    assert "Ready to analyse" not in facts(page)
+    assert "clip.mp4" not in page.locator(".video-input").first.inner_text()  # empty again
+    assert page.locator(".video-input input[type=file]").count() == 1
+    page.shot("video_analysed_by_itself")
+    other = write_video(tmp_path / "other.mp4", frames=30, fps=30)
+    page.locator(EMPTY_BOX).wait_for()
+    drop(page, other, "video/mp4")
+    page.get_by_text("1 face(s) followed").wait_for(state="hidden")  # the old result goes
+    page.locator(".video-facts").get_by_text("other.mp4: analysed").wait_for()
+    page.get_by_text("1 face(s) followed").wait_for()
+    assert "clip.mp4" not in facts(page)

@@ -356,3 +356,30 @@ def test_an_import_error_shows_the_files_markdown_as_text():
     assert change.entries is None and "Import failed" in change.message
     assert "](" not in change.message and "<img" not in change.message  # each mark escaped
     assert "\\!\\[x\\]\\(http\\:" in change.message  # shown as the text it is
+
+
+def test_one_entry_is_told_as_it_was_not_as_a_week_nor_as_charts():
+    """Issue 25 (11): one entry (neutral 72 %, angry 14 %) is no week's mood, its angry 14 %
+    is the model's doubt, not a mood, and one bar per chart compares nothing."""
+    one = journal.new_entry([{"angry": 0.14, "disgust": 0.01, "fear": 0.03, "happy": 0.04,
+                              "sad": 0.04, "surprise": 0.02, "neutral": 0.72}], "photo", "",
+                            NOW)
+    text = journal_views.summary([one], NOW)
+    assert "Mostly" not in text and "angry" not in text and "week" in text
+    assert text.startswith("1 entry this week: neutral (72%) on Fri at 18:30.")
+    assert journal_views.hourly([one], NOW.date()) is None
+    assert journal_views.daily([one], NOW.date(), 7) is None
+    assert journal_views.daily([one], NOW.date(), 30) is None
+    two_hours = [one, entry("happy", NOW.replace(hour=9))]
+    assert journal_views.hourly(two_hours, NOW.date())["hour"].nunique() == 2
+    assert journal_views.daily(two_hours, NOW.date(), 7) is None  # one day still
+
+
+def test_the_week_counts_each_entrys_own_emotion():
+    """Three entries each 60 % neutral and 40 % sad: mostly neutral, 3 of 3, and no 'then sad'
+    (no entry showed sad)."""
+    split = {"angry": 0.0, "happy": 0.0, "sad": 0.4, "neutral": 0.6}
+    items = [journal.new_entry([split], "photo", "", NOW - timedelta(days=d)) for d in range(3)]
+    text = journal_views.summary(items, NOW)
+    assert text.startswith("Mostly **neutral** this week (3 of 3 entries).")
+    assert "sad" not in text

@@ -170,7 +170,19 @@ def test_add_a_face_of_a_group_photo_after_picking_it(page, server):
     _add(page, server, f"{CANARY} photo")
     row = _wait_for_rows(page, 1)[0]  # time, source, emotion ("happy 96%"), note
     assert row[1:3] == ["photo", f"{label} {percent}"]  # face 2's
+    _assert_one_entry_is_no_week(page, f"{label} ({percent})")
     server.assert_no_journal_on_disk()
+
+
+def _assert_one_entry_is_no_week(page, shown: str) -> None:
+    """Issue 25 (11): one entry is told as it was ("1 entry this week: neutral (52%) on Sat
+    at 08:40"), not as the week's mood, and no chart of one bar is drawn."""
+    summary = page.locator(".journal-summary").last
+    summary.get_by_text("1 entry this week").wait_for()
+    text = summary.inner_text()
+    assert "Mostly" not in text and f"1 entry this week: {shown} on " in text, text
+    for chart in ("journal-today", "journal-week", "journal-month"):
+        assert not page.locator(f".{chart}").first.is_visible(), chart
 
 
 def test_add_a_webcam_snapshot(page, server, tmp_path):
@@ -215,10 +227,9 @@ def test_charts_summary_and_suggestions(page, tmp_path):
     page.get_by_role("tab", name="Journal").click()
     summary = page.locator(".journal-summary").last
     summary.get_by_text("this week").wait_for()
-    assert summary.inner_text().startswith("Mostly ") and "3 entries" in summary.inner_text()
-    for chart in ("journal-today", "journal-week", "journal-month"):
-        plot = page.locator(f".{chart}").first
-        plot.locator("canvas, svg").first.wait_for()
+    assert summary.inner_text().startswith("Mostly ") and "of 3 entries" in summary.inner_text()
+    for chart in ("journal-week", "journal-month"):  # one day: one bar, not drawn
+        assert not page.locator(f".{chart}").first.is_visible(), chart
     legend = page.locator(".emotion-legend:visible").first  # the charts' colours, all shown
     assert legend.get_by_text("neutral").is_visible() and legend.get_by_text("angry").is_visible()
     ideas = page.locator(".journal-suggestions").last
@@ -281,14 +292,14 @@ NOTE = "after the morning run with friends, then coffee by the river"
 
 
 def _journal_csv(path: Path) -> Path:
-    """Two entries of a journal export, an hour ago and yesterday (in the charts), one with
-    a long note."""
+    """Two entries of a journal export, an hour ago and two days ago (two days of the
+    week's chart), one with a long note."""
     from datetime import datetime, timedelta, timezone
 
     from emotion_recognition.journal.entries import CSV_COLUMNS
 
     now = datetime.now(timezone.utc)
-    rows = [[(now - timedelta(days=1)).isoformat(timespec="seconds"), "photo", "emotion7",
+    rows = [[(now - timedelta(days=2)).isoformat(timespec="seconds"), "photo", "emotion7",
              "happy", NOTE, 0.01, 0.01, 0.01, 0.9, 0.02, 0.02, 0.03],
             [(now - timedelta(hours=1)).isoformat(timespec="seconds"), "live", "emotion7",
              "neutral", "tired", 0.05, 0.01, 0.04, 0.1, 0.1, 0.05, 0.65]]
@@ -321,6 +332,9 @@ def test_on_a_phone_words_stay_whole_and_a_reload_after_deleting_throws_nothing(
         rows = _wait_for_rows(phone, 2)
         assert rows[1][3] == NOTE and rows[1][2] == "happy 90%"
         phone.locator(".journal-week canvas, .journal-week svg").first.wait_for()
+        summary = phone.locator(".journal-summary").last.inner_text()
+        assert summary.startswith("2 entries this week: happy (90%)") and "Mostly" not in summary
+        assert not phone.locator(".journal-today").first.is_visible()  # one hour: no chart
         note = phone.locator(".journal-table [role=gridcell]").filter(has_text=NOTE).first
         assert note.evaluate("c => c.scrollHeight <= c.clientHeight + 1 && "
                              "c.scrollWidth <= c.clientWidth + 1")  # all of it shown

@@ -18,7 +18,6 @@ import numpy as np
 import pytest
 
 from conftest import face_patch
-from emotion_recognition.core.types import Box
 from emotion_recognition.live.session import (EMPTY_SEARCH_EVERY, FULL_SEARCH_EVERY, InOrder,
                                               LiveSession, stream_detector)
 from emotion_recognition.live.sessions import LiveSessions

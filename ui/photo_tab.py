@@ -18,6 +18,10 @@ from ui.journal_tab import journal_adder
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
 RUN = dict(concurrency_id="analyze", concurrency_limit=LIMITS.photo_workers)  # their own
+INVITATIONS = {"upload": "**Your result shows here.** Drop a photo, take one, or click an "
+                         "example: every face gets a box and its emotion.",
+               "webcam": "**Your result shows here.** Take a snapshot with your webcam: every "
+                         "face gets a box and its emotion."}
 # The results panel without a result: message aside, every part hidden (journal: message "").
 HIDDEN_RESULTS = (gr.update(choices=[], value=None, visible=False),
                   gr.update(value=None, visible=False), gr.update(visible=False),
@@ -48,33 +52,41 @@ class PhotoHandlers:
         """
         return photo.analyze(self.server, image, emotion_set, explain, kept, detector)
 
-    def reanalyze_photo(self, image, emotion_set, explain, kept, detector):
-        """The emotion set, the heat-map toggle or the detector changed: analyze again if
-        there is a photo."""
-        if image is None:
-            return gr.skip(), gr.skip(), gr.skip()
-        annotated, faces, _, key = photo.analyze(self.server, image, emotion_set, explain, kept,
-                                                 detector)
-        return annotated, faces, key
+    def reanalyze_photo(self, shown, emotion_set, explain, kept, detector, faces, picked):
+        """Analyse pressed, or the emotion set, the heat-map toggle or the detector changed:
+        the photo shown (``shown``: its path; the upload itself is deleted once analysed)
+        again, from the session's kept photo; the face picked stays picked."""
+        if not shown:
+            return (gr.skip(),) * 5
+        answer = photo.analyze_again(self.server, shown, emotion_set, explain, kept, detector)
+        return (*answer, photo.same_face(faces, picked, answer[1]))
 
-    def show_photo(self, kept: str | None, explain: bool):
-        """Everything the results panel shows, from the session's latest analysis."""
+    def show_photo(self, kept: str | None, explain: bool, picked: int | None = None):
+        """Everything the results panel shows, from the session's latest analysis, with the
+        face ``picked`` (one face: that one; several: none until one is picked) selected
+        in the picker and shown by the bars."""
         view = photo.view(self.server, kept)
         if not view.faces:  # (no result: a message already shown stays)
-            return (view.note or gr.skip(), *HIDDEN_RESULTS)
-        # Several faces: none is picked yet (the bars show the first) until one is picked.
-        return (view.note, gr.update(choices=view.choices, value=None,
+            shown = (gr.update(visible=False), gr.update(visible=True)) if view.note else (
+                gr.skip(), gr.skip())  # "No face found": the picture without boxes
+            return (view.note or gr.skip(), *HIDDEN_RESULTS, *shown)
+        if len(view.faces) == 1:
+            picked = 0
+        elif not (isinstance(picked, int) and 0 <= picked < len(view.faces)):
+            picked = None
+        return (view.note, gr.update(choices=view.choices, value=picked,
                                      visible=len(view.faces) > 1),
-                self.show_bars(view.faces, 0),
+                self.show_bars(view.faces, picked),
                 gr.update(value=view.table, visible=True, column_widths=view.widths),
                 gr.update(value=view.boxes, visible=True),
                 gr.update(value=view.heat_maps or None, visible=bool(explain and view.heat_maps),
                           columns=min(3, max(2, len(view.heat_maps)))),  # 1 face: a half tile
-                gr.update(visible=True), gr.update(visible=True), "")
+                gr.update(visible=True), gr.update(visible=True), "",
+                gr.update(visible=False), gr.update(visible=True))  # the invitation: the picture
 
     @staticmethod
     def show_bars(faces: list[dict], index):
-        """Confidence bars of the face picked (None: a new result's, keep them)."""
+        """Confidence bars of the face picked (hidden when none is)."""
         bars = photo.bars(faces, index)
         if bars is None:
             return gr.update(value=None, visible=False)
@@ -89,8 +101,9 @@ class PhotoHandlers:
         """A new photo (or none): the old results go (unless they are already this photo's:
         an analysis started at once may finish before this event)."""
         if photo.is_current(self.server, image, kept):
-            return (gr.skip(),) * 12
-        return (None, [], None, "", *HIDDEN_RESULTS)
+            return (gr.skip(),) * 13
+        return (gr.update(value=None, visible=False), [], None, "", *HIDDEN_RESULTS,
+                gr.update(visible=True))
 
     def analyze_upload(self, image, emotion_set, explain, kept, detector):
         """A new upload (or example) is analysed at once (Analyse stays for re-runs); a file
@@ -109,33 +122,41 @@ def photo_tab(server: Server, sources: list[str], with_examples: bool, api_name:
     with gr.Row(equal_height=False):
         image, button, examples, emotion_set, explain, detector = _inputs(sources,
                                                                           with_examples)
-        annotated, message, selector, bars, heat = _results()
+        empty, annotated, message, selector, bars, heat = _results(sources)
     table, details, boxes, faces = _tables()
     kept = gr.State(None, time_to_live=server.files.retention.kept_photo_s,  # kept_photos' key
                     delete_callback=server.kept_photos.drop)
     adder, added = journal_adder(faces, selector, "photo" if "upload" in sources else "snapshot",
                                  journal_store)
 
+    shown = gr.Textbox(visible=False)  # the path of the photo shown (the browser's own)
+    picked = gr.State(None)  # the face to pick in the next result (a re-run's: the same)
     inputs, answers = [image, emotion_set, explain, kept, detector], [annotated, faces, kept]
     results = [message, selector, bars, table, boxes, heat, details, adder, added]
+    panel = [*results, empty, annotated]  # show_photo's: the picture replaces the invitation
     private = dict(api_visibility="private")
     size = gr.JSON(visible=False)  # the API's third answer: the annotated image's size, scale
-    event = button.click(on.analyze_photo, inputs, [annotated, faces, size, kept],
-                         api_name=api_name, api_visibility="public" if api_name else "private",
-                         **RUN)
-    event.success(on.show_photo, [kept, explain], results, **private).then(
-        None, js=scroll_to_results())
-    rerun = gr.on([emotion_set.input, explain.input, detector.input], on.reanalyze_photo,
-                  inputs, answers, **private, **RUN)
-    rerun.success(on.show_photo, [kept, explain], results, **private)
+    if api_name:  # the API: a photo sent, analysed (the page's Analyse re-runs the one shown)
+        gr.on([], on.analyze_photo, inputs, [annotated, faces, size, kept], api_name=api_name,
+              api_visibility="public", **RUN)
+    image.change(None, [image], [shown], js="(image) => image ? image.path : ''", **private)
+    for triggers, scroll in [([button.click], scroll_to_results()),
+                             ([emotion_set.input, explain.input, detector.input], None)]:
+        rerun = gr.on(triggers, on.reanalyze_photo, [shown, emotion_set, explain, kept,
+                                                     detector, faces, selector],
+                      [annotated, faces, size, kept, picked], **private, **RUN)
+        shown_result = rerun.success(on.show_photo, [kept, explain, picked], panel,
+                                     **private)
+        if scroll:
+            shown_result.then(None, js=scroll)
     for cleared in [gr.on([image.input, image.clear], on.clear_photo, [image, kept],
-                          [*answers, *results], show_progress="hidden", **private),
+                          [*answers, *results, empty], show_progress="hidden", **private),
                     *([examples.load_input_event.then(on.clear_photo, [image, kept],
-                                                      [*answers, *results], **private)]
+                                                      [*answers, *results, empty], **private)]
                       if with_examples else [])]:
         analysed = cleared.then(on.analyze_upload, inputs, [*answers, message, image],
                                 **private, **RUN)
-        analysed.success(on.show_photo, [kept, explain], results, **private).then(
+        analysed.success(on.show_photo, [kept, explain], panel, **private).then(
             None, js=scroll_to_results())
     selector.change(lambda f, i: gr.skip() if i is None else on.show_bars(f, i),
                     [faces, selector], [bars], show_progress="hidden", **private)
@@ -158,10 +179,14 @@ def _inputs(sources: list[str], with_examples: bool) -> tuple:
     return image, button, examples, emotion_set, explain, detector
 
 
-def _results() -> tuple:
-    """The annotated picture, a message, the face picker, its bars and the heat maps."""
+def _results(sources: list[str]) -> tuple:
+    """What takes the result's place until there is one, the annotated picture, a message,
+    the face picker, its bars and the heat maps."""
     with gr.Column(elem_classes=["results"]):
+        empty = gr.Markdown(INVITATIONS["upload" if "upload" in sources else "webcam"],
+                            elem_classes=["empty-result"])
         annotated = gr.Image(label="Faces and emotions", show_label=False, type="filepath",
+                             visible=False,
                              interactive=False, buttons=["download", "fullscreen"],
                              elem_classes=["annotated-image"])
         message = gr.Markdown(elem_classes=["photo-message"])
@@ -172,7 +197,7 @@ def _results() -> tuple:
         heat = gr.Gallery(label="Why this emotion: red regions drove the prediction",
                           visible=False, columns=3, height="auto", object_fit="contain",
                           fit_columns=False, elem_classes=["heat-maps"])
-    return annotated, message, selector, bars, heat
+    return empty, annotated, message, selector, bars, heat
 
 
 def _tables() -> tuple:

@@ -1,8 +1,11 @@
-"""The Video tab: a video in, its first frame shown at once; analysed at a chosen rate into
-an annotated video, a per-frame CSV, a timeline and the share of time in each emotion.
-Public API: ``/analyze_video``."""
+"""The Video tab: a video dropped (or chosen) is taken at once, its first frame and facts
+shown, and analysed by itself at the chosen rate into an annotated video, a per-frame CSV, a
+timeline and the share of time in each emotion. The box empties as it takes a video, so the
+next one can be dropped at any time (and replaces it). Public API: ``/analyze_video``."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import gradio as gr
 
@@ -11,7 +14,7 @@ from emotion_recognition.core.limits import LIMITS
 from emotion_recognition.serving import video as video_actions
 from emotion_recognition.serving.server import Server
 from emotion_recognition.serving.tables import shares_table, shares_table_widths
-from ui.components import (ALL_FACES, asset, detector_setting, emotion_set_setting,
+from ui.components import (ALL_FACES, detector_setting, emotion_set_setting,
                            empty_timeline, frame, scroll_to_results, timeline, timeline_choices,
                            timeline_plots)
 
@@ -46,10 +49,23 @@ class VideoHandlers:
                 *timeline_plots(whole, ALL_FACES), frame(table, shares_table_widths(table)))
 
     def preview_video(self, video: str | None):
-        """On upload, before any analysis: the first frame and the video's facts (a browser
-        cannot play every upload, e.g. OpenCV's MP4s, AVI, MOV); old results go."""
+        """A new upload, before any analysis: kept for its analysis (the box empties for the
+        next one), its first frame and facts shown (a browser cannot play every upload, e.g.
+        OpenCV's MP4s, AVI, MOV); old results go."""
         first, facts = video_actions.preview(self.server, video)
-        return gr.update(value=first, visible=first is not None), facts, *self.clear_video()
+        return (gr.update(value=first, visible=first is not None), facts,
+                video if first is not None else None, None, *self.clear_video())
+
+    def analyze_taken(self, video: str | None, emotion_set: str, sample_fps: float,
+                      detector: str = DEFAULT_DETECTOR, progress=gr.Progress()):
+        """The video just taken, analysed by itself; its facts say it is done (not 'Ready
+        to analyse') and how to analyse another."""
+        if not video:  # not a video we can analyse: the facts say why
+            return (gr.skip(),) * 7
+        answer = self.analyze_video(video, emotion_set, sample_fps, detector, progress)
+        done = (f"**{Path(video).name}**: analysed. Drop another video above to analyse it, "
+                "or this one again after changing the settings.")
+        return *answer, done, None
 
     @staticmethod
     def clear_video():
@@ -62,7 +78,8 @@ def _inputs_and_results() -> tuple:
     with gr.Row(equal_height=False):
         with gr.Column():
             upload = gr.File(label=f"Video (MP4, WebM, AVI, MOV; up to "
-                                   f"{LIMITS.video_seconds // 60} min)",
+                                   f"{LIMITS.video_seconds // 60} min): drop one, it is analysed "
+                                   "at once",
                              file_types=video_actions.UPLOAD_TYPES, elem_classes=["video-input"])
             first_frame = gr.Image(label="First frame", interactive=False, visible=False,
                                    buttons=[], elem_classes=["video-poster"])
@@ -72,17 +89,15 @@ def _inputs_and_results() -> tuple:
                                    label="Frames analysed per second")
             gr.Markdown(LIMITS.video_text(), elem_classes=["limits"])
             detector = detector_setting()
-            button = gr.Button("Analyse video", variant="primary")
         with gr.Column(elem_classes=["results"]):
             annotated = gr.Video(label="Annotated video (analysed frames)", interactive=False)
             message = gr.Markdown(elem_classes=["video-message"])
-    return (upload, first_frame, facts, emotion_set, sample_fps, detector, button, annotated,
-            message)
+    return upload, first_frame, facts, emotion_set, sample_fps, detector, annotated, message
 
 
 def video_tab(server: Server) -> None:
     on = VideoHandlers(server)
-    (upload, first_frame, facts, emotion_set, sample_fps, detector, button, annotated,
+    (upload, first_frame, facts, emotion_set, sample_fps, detector, annotated,
      message) = _inputs_and_results()
     choice, winners, one_face = timeline("Timeline")
     with gr.Row():  # one above the other on a phone
@@ -92,17 +107,20 @@ def video_tab(server: Server) -> None:
         csv_file = gr.File(label="Per-frame CSV", interactive=False, min_width=340)
     summary, whole = gr.JSON(visible=False), gr.State(None)
     made = gr.State(None)  # the summary as the server made it (the client's copy is not used)
-    results = [annotated, csv_file, summary, whole, made, message, choice, winners, one_face,
-               shares]
-    # always_last: a video dropped on another is a clear and an upload at once (video_drop.js)
-    gr.on([upload.upload, upload.clear], on.preview_video, [upload],
-          [first_frame, facts, *results], api_visibility="private", trigger_mode="always_last")
-    upload.upload(None, js=asset("video_drop.js"))  # from now on, a drop replaces the video
-    event = button.click(on.analyze_video, [upload, emotion_set, sample_fps, detector],
-                         [annotated, csv_file, summary, whole, made], api_name="analyze_video",
-                         **RUN)
-    event.success(None, js=scroll_to_results())
-    event.success(on.show_video, [made, whole], [message, choice, winners, one_face, shares],
-                  api_visibility="private")
+    taken = gr.State(None)  # the upload taken from the box, until it is analysed
+    answers = [annotated, csv_file, summary, whole, made]
+    results = [*answers, message, choice, winners, one_face, shares]
+    settings = [emotion_set, sample_fps, detector]
+    gr.on([], on.analyze_video, [upload, *settings], answers, api_name="analyze_video",
+          **RUN)  # the API
+    took = upload.upload(on.preview_video, [upload],
+                         [first_frame, facts, taken, upload, *results],
+                         api_visibility="private", trigger_mode="multiple")
+    analysed = took.success(on.analyze_taken, [taken, *settings], [*answers, facts, taken],
+                            api_visibility="private", **RUN)
+    upload.upload(None, cancels=[analysed])  # a new video: the old one's analysis stops
+    analysed.success(None, js=scroll_to_results())
+    analysed.success(on.show_video, [made, whole], [message, choice, winners, one_face, shares],
+                     api_visibility="private")
     choice.change(timeline_plots, [whole, choice], [winners, one_face], api_visibility="private",
                   show_progress="hidden")

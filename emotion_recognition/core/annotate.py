@@ -1,14 +1,16 @@
-"""Draw a box and a "#1 happy 92%" label on every face, readable at any image size, no
-label over another.
+"""Draw a box and a "#1 happy 92%" label on every face, readable at any image size, never
+over a face, each next to its own.
 
 Sizes follow the image's longer side, because that is what a screen shrinks to fit: a
-label is about 3 % of it, so it stays legible when a 12 MP photo fills a phone. label_layout
-places the labels one face after another: above the box, below it or inside it, shrunk down
-to a legible minimum, slid sideways or a row further out (with a thin line to its box), or
-cut to the face's number ("#3": its emotion is in its colour, the picker and the table), to
-keep clear of the labels already placed, of other faces and their labels' places, and of the
-picture's top band, where viewers lay their own buttons and captions. What a click on a
-label picks comes from the same layout (face_tags).
+label is about 3 % of it, so it stays legible when a 12 MP photo fills a phone; and they
+follow the face: a label at most WIDEST times as wide as its face, shrunk down to a legible
+minimum, else cut to the face's number ("#3": its emotion is in its colour, the picker and
+the table). label_layout places the labels one face after another: above the box, below it
+or beside it, slid sideways or a row further out (with a thin line to its box), clear of
+every face, of the labels already placed, of other faces' labels' places, and of the
+picture's top band, where viewers lay their own buttons and captions; over a face only when
+the picture has no other room (a face filling it). What a click on a label picks comes from
+the same layout (face_tags).
 """
 
 from __future__ import annotations
@@ -35,17 +37,19 @@ _FONT = cv2.FONT_HERSHEY_SIMPLEX
 TOP_BAND = 0.12  # share of the height kept free of labels (a viewer's overlay sits there)
 SHRINKS = (1.0, 0.85, 0.72, 0.6)  # a crowded label's sizes: 0.6 of the usual is still legible
 ROWS_OUT = 1  # how many label rows beyond the box a crowded label may move
+WIDEST = 1.5  # a label's width, in widths of its face, before it is cut to the face's number
 # What each way of placing a label costs (in label heights of distance, roughly): the
-# cheapest place that covers no other label wins.
+# cheapest place that covers no face and no other label wins.
 COST_SHRUNK = 5.0      # x (1 - size): the smallest size costs 2
 COST_ROW_OUT = 2.5     # a row further from the box
-COST_SHORT = 1.0       # only the face's number ("#3"): its emotion is in its colour and table
+COST_SHORT = 2.5       # only the face's number ("#3"): its emotion is in its colour and table
 COST_TOP_BAND = 1.0
+COST_BESIDE = 0.5      # left or right of the box rather than above or below it
 COST_SLID = 2.0        # x the gap between a tag slid sideways and its face
 COST_INSIDE = 3.0      # x the share of its own face covered (the top inside; the bottom: +1)
-COST_COVERS_FACE = 20.0  # x the share of another face covered
 COST_TAKES_SLOT = 1.5  # x the share taken of the place another face's tag goes first
 COST_OVERLAP = 1000.0  # x (1 + the share of a placed tag covered): only when nothing else fits
+COST_COVERS_FACE = 1e4  # x (1 + the shares of faces covered): only when the picture has no room
 
 
 @dataclass(frozen=True)
@@ -98,8 +102,9 @@ def _font(shape: tuple[int, ...], text: str, shrink: float) -> tuple[float, int,
 
 
 def _places(shape: tuple[int, ...], box: Box, tag_w: int, tag_h: int):
-    """Where a tag may go: (top, rows from the box, inside cost weight), each with the
-    lefts to try (aligned with the box, then slid sideways), all within the image."""
+    """Where a tag may go: (box, rows from the box, beside, inside cost weight), above or
+    below the box (aligned with it, then slid sideways), beside it, a row further out, and
+    inside it (the last resort), all within the image."""
     height, width = shape[:2]
     tag_w, tag_h = min(tag_w, width), min(tag_h, height)
     lefts = [box.x, box.x + box.w - tag_w, box.x + (box.w - tag_w) // 2]
@@ -112,7 +117,11 @@ def _places(shape: tuple[int, ...], box: Box, tag_w: int, tag_h: int):
     for top, row, inside in tops:
         if 0 <= top and top + tag_h <= height:
             for left in lefts:
-                yield Box(left, top, tag_w, tag_h), row, inside
+                yield Box(left, top, tag_w, tag_h), row, False, inside
+    for left in (box.x - tag_w, box.x + box.w):
+        for top in dict.fromkeys((box.y, box.y + (box.h - tag_h) // 2, box.y + box.h - tag_h)):
+            if 0 <= left <= width - tag_w and 0 <= top <= height - tag_h:
+                yield Box(left, top, tag_w, tag_h), 0, True, 0.0
 
 
 def _slot(face: Box, tag_h: int, height: int) -> Box:
@@ -123,20 +132,21 @@ def _slot(face: Box, tag_h: int, height: int) -> Box:
 
 def _costs(places: list, face: Box, others: list[Box], placed: list[Tag],
            height: int) -> np.ndarray:
-    """What each (tag box, row, inside) place of one size costs (the COST_* weights)."""
-    tags = np.array([[b.x, b.y, b.w, b.h] for b, _, _ in places], np.float64)
-    rows = np.array([row for _, row, _ in places], np.float64)
-    inside = np.array([weight for _, _, weight in places], np.float64)
+    """What each (tag box, row, beside, inside) place of one size costs (the COST_*
+    weights)."""
+    tags = np.array([[b.x, b.y, b.w, b.h] for b, _, _, _ in places], np.float64)
+    rows = np.array([row for _, row, _, _ in places], np.float64)
+    beside = np.array([side for _, _, side, _ in places], np.float64)
+    inside = np.array([weight for _, _, _, weight in places], np.float64)
     x, y, w, h = tags.T
-    own = np.array([[face.x, face.y, face.w, face.h]], np.float64)
-    cost = COST_ROW_OUT * rows + COST_TOP_BAND * (y < TOP_BAND * height)
-    cost += COST_INSIDE * inside * overlap_areas(tags, own)[:, 0] / max(1, face.w * face.h)
+    faces = np.array([[b.x, b.y, b.w, b.h] for b in [face, *others]], np.float64)
+    covered = overlap_areas(tags, faces) / np.maximum(faces[:, 2] * faces[:, 3], 1)
+    cost = COST_ROW_OUT * rows + COST_BESIDE * beside + COST_TOP_BAND * (y < TOP_BAND * height)
+    cost += COST_COVERS_FACE * ((covered.sum(axis=1) > 0) + covered.sum(axis=1))
+    cost += COST_INSIDE * inside * covered[:, 0]
     gap = np.maximum(np.maximum(face.x - (x + w), x - (face.x + face.w)), 0)  # slid off
-    cost += COST_SLID * gap / np.maximum(h, 1)
+    cost += COST_SLID * gap * (1 - beside) / np.maximum(h, 1)
     if others:
-        boxes = np.array([[o.x, o.y, o.w, o.h] for o in others], np.float64)
-        area = np.maximum(boxes[:, 2] * boxes[:, 3], 1)
-        cost += COST_COVERS_FACE * (overlap_areas(tags, boxes) / area).sum(axis=1)
         tag_h = int(h[0])  # one size: every place is as high
         slots = np.array([[b.x, b.y, b.w, b.h] for b in
                           (_slot(o, tag_h, height) for o in others)], np.float64)
@@ -158,9 +168,10 @@ def _reach(face: Box, tag_w: int, tag_h: int) -> Box:
 
 def _cheapest(shape: tuple[int, ...], own: int, options: list[tuple[str, float]],
               boxes: list[Box], placed: list[Tag]) -> Tag | None:
-    """The cheapest tag for face ``own`` among its (text, cost) options, sizes and places.
-    Only the faces (with their tags' first places) and tags within its reach can add to a
-    place's cost: the others are left out, so a crowded photo costs no more per face."""
+    """The cheapest tag for face ``own`` among its (text, cost) options, sizes and places;
+    a text wider than WIDEST faces only when it is the last option. Only the faces (with
+    their tags' first places) and tags within its reach can add to a place's cost: the
+    others are left out, so a crowded photo costs no more per face."""
     face, best = boxes[own], None
     largest = [_font(shape, text, SHRINKS[0])[3:] for text, _ in options]
     slot_h = max(h for _, h in largest)
@@ -168,12 +179,14 @@ def _cheapest(shape: tuple[int, ...], own: int, options: list[tuple[str, float]]
     others = [other for i, other in enumerate(boxes) if i != own and reach.shared_area(
         Box(other.x, other.y - slot_h, other.w, other.h + 2 * slot_h))]
     near = [tag for tag in placed if reach.shared_area(tag.box)]
-    for text, extra in options:
+    for number, (text, extra) in enumerate(options):
         for shrink in SHRINKS:
             base = extra + COST_SHRUNK * (1 - shrink)
             if best is not None and base >= best[0]:
                 break  # smaller sizes cost more than the place found
             scale, weight, pad, tag_w, tag_h = _font(shape, text, shrink)
+            if tag_w > WIDEST * max(face.w, 1) and number < len(options) - 1:
+                continue  # too wide for its face: smaller, or shorter
             places = list(_places(shape, face, tag_w, tag_h))
             if not places:
                 continue
@@ -187,8 +200,9 @@ def _cheapest(shape: tuple[int, ...], own: int, options: list[tuple[str, float]]
 def label_layout(shape: tuple[int, ...], boxes: list[Box], texts: list[str],
                  shorts: list[str] | None = None) -> list[Tag]:
     """Each face's tag (in the order given): the cheapest text, place and size (see the
-    COST_* weights; ``shorts``, e.g. "#3", when the whole text has no room), none over a tag
-    placed before it while any place is free, all inside the image."""
+    COST_* weights; ``shorts``, e.g. "#3", when the whole text is too wide for its face or
+    has no room), over no face and no tag placed before it while any place is free, all
+    inside the image."""
     placed: list[Tag] = []
     for own, text in enumerate(texts):
         options = [(text, 0.0)] + ([(shorts[own], COST_SHORT)] if shorts else [])

@@ -6,9 +6,13 @@ keeps the bytes of its last photo as uploaded, and its last analysis (faces, hea
 The decoded pixels belong to the request that decodes them and go with it (a 34 KB PNG
 can decode to 72 MB). Kept photos live in KeptPhotos, which bounds them: one per session's
 tab, LIMITS.kept_photo_bytes for every session together (the least recently used go
-first) and Retention.kept_photo_s after their last use; the session holds only a key. A
-new upload (a file that is there again) is read anew. A KeptPhoto never changes: each
-analysis makes a new one, so a click and a re-run at once each see a whole one.
+first) and Retention.kept_photo_s after their last use; the session holds only a key (a
+random one: never the upload's path, which Gradio names by a hash of the bytes, so two
+people with the same photo share it). A new upload is read anew (analyze_new); a re-run
+never reads the path again (analyze_kept: the file may be another person's upload of the
+same bytes, waiting for its own request). A re-run with the same detector keeps the boxes
+(no detection: 1.5 s on 12 MP). A KeptPhoto never changes: each analysis makes a new one,
+so a click and a re-run at once each see a whole one.
 """
 
 from __future__ import annotations
@@ -20,17 +24,17 @@ from collections import OrderedDict
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from emotion_recognition.core.annotate import Tag, face_tags
+from emotion_recognition.core.crops import to_grey
 from emotion_recognition.core.decode import decode_photo, read_image_bytes
-from emotion_recognition.core.detection.detectors import DEFAULT_DETECTOR
-from emotion_recognition.core.explain import overlay
+from emotion_recognition.core.detection.detectors import DEFAULT_DETECTOR, check_detector
+from emotion_recognition.core.explain import explain_faces, overlay
 from emotion_recognition.core.labels import DEFAULT_EMOTION_SET
-from emotion_recognition.core.pipeline import EmotionRecognizer
+from emotion_recognition.core.pipeline import EmotionRecognizer, classify_faces
 from emotion_recognition.core.types import Analysis
 
 Reader = Callable[[str], AbstractContextManager]  # e.g. FileStore.claim: path -> readable path
@@ -39,13 +43,15 @@ Reader = Callable[[str], AbstractContextManager]  # e.g. FileStore.claim: path -
 @dataclass(frozen=True)
 class KeptPhoto:
     """The session's photo: where the browser says it is, its bytes, the size it decodes
-    to, its last analysis (without pixels) and that analysis's heat maps."""
+    to, its last analysis (without pixels), the detector that found its faces and that
+    analysis's heat maps."""
 
     source: str
     data: bytes = field(repr=False)
     shape: tuple[int, int] = (0, 0)  # (height, width) analysed (large photos: reduced)
     analysis: Analysis | None = field(default=None, repr=False)
     heat_maps: tuple[np.ndarray, ...] = field(default=(), repr=False)  # one per face, if asked
+    detector: str = DEFAULT_DETECTOR
 
     @property
     def nbytes(self) -> int:
@@ -63,22 +69,38 @@ class KeptPhoto:
 NO_PIXELS = np.zeros((0, 0, 3), np.uint8)
 
 
-def analyze_kept(recognizer: EmotionRecognizer, source: str, kept: KeptPhoto | None,
-                 read: Reader, emotion_set: str = DEFAULT_EMOTION_SET,
-                 explain: bool = False,
+def analyze_new(recognizer: EmotionRecognizer, source: str, read: Reader,
+                emotion_set: str = DEFAULT_EMOTION_SET, explain: bool = False,
+                detector: str = DEFAULT_DETECTOR) -> tuple[KeptPhoto, Analysis]:
+    """Analyze a new upload at ``source`` (read through ``read``, which may delete it);
+    return what the session keeps and the analysis, pixels included (this request's only)."""
+    with read(source) as path:
+        data = read_image_bytes(path)
+    return _analyzed(recognizer, KeptPhoto(source, data), emotion_set, explain, detector)
+
+
+def analyze_kept(recognizer: EmotionRecognizer, kept: KeptPhoto,
+                 emotion_set: str = DEFAULT_EMOTION_SET, explain: bool = False,
                  detector: str = DEFAULT_DETECTOR) -> tuple[KeptPhoto, Analysis]:
-    """Analyze the photo at ``source`` (read through ``read`` when it is new, else the kept
-    bytes); return what the session keeps and the analysis, pixels included (this
-    request's only)."""
-    if kept is None or kept.source != source or Path(source).is_file():
-        with read(source) as path:
-            data = read_image_bytes(path)
+    """Analyze the kept photo again with other settings: its faces are found again only
+    when the detector changed (an emotion set or the heat maps keep its boxes)."""
+    same = kept.analysis is not None and kept.detector == check_detector(detector)
+    return _analyzed(recognizer, kept, emotion_set, explain, detector, same)
+
+
+def _analyzed(recognizer: EmotionRecognizer, kept: KeptPhoto, emotion_set: str, explain: bool,
+              detector: str, keep_boxes: bool = False) -> tuple[KeptPhoto, Analysis]:
+    rgb, scale = decode_photo(kept.data)
+    if keep_boxes:
+        classifier, grey = recognizer.classifier(emotion_set), to_grey(rgb)
+        faces = classify_faces(grey, [face.box for face in kept.analysis.faces], classifier)
+        analysis = Analysis(rgb, faces, kept.analysis.message, scale,
+                            explain_faces(grey, faces, classifier) if explain else [])
     else:
-        data = kept.data
-    rgb, scale = decode_photo(data)
-    analysis = recognizer.analyze_decoded(rgb, emotion_set, explain, scale, detector)
+        analysis = recognizer.analyze_decoded(rgb, emotion_set, explain, scale, detector)
     heat_maps = tuple(overlay(rgb, explanation) for explanation in analysis.explanations)
-    kept = KeptPhoto(source, data, rgb.shape[:2], replace(analysis, image=NO_PIXELS), heat_maps)
+    kept = KeptPhoto(kept.source, kept.data, rgb.shape[:2], replace(analysis, image=NO_PIXELS),
+                     heat_maps, check_detector(detector))
     return kept, analysis
 
 

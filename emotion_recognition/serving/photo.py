@@ -17,8 +17,9 @@ from emotion_recognition.core.annotate import display_size, draw, for_display, j
 from emotion_recognition.core.detection.detectors import DEFAULT_DETECTOR
 from emotion_recognition.core.errors import EmotionAppError
 from emotion_recognition.core.labels import DEFAULT_EMOTION_SET
-from emotion_recognition.core.types import Analysis
-from emotion_recognition.serving.kept_photos import KeptPhoto, analyze_kept, face_at
+from emotion_recognition.core.types import Analysis, Box
+from emotion_recognition.serving.kept_photos import (KeptPhoto, analyze_kept, analyze_new,
+                                                    face_at)
 from emotion_recognition.serving.log import log_user_error
 from emotion_recognition.serving.tables import (boxes_table, face_name, faces_table_widths,
                                                 styled_faces_table)
@@ -32,14 +33,34 @@ NO_PHOTO = "Please upload a photo or take a webcam snapshot first."
 def analyze(server: Server, image: str | None, emotion_set: str | None = DEFAULT_EMOTION_SET,
             explain: bool = False, kept: str | None = None,
             detector: str | None = DEFAULT_DETECTOR) -> tuple[str, list[dict], dict, str]:
-    """An uploaded photo (a path in the store) -> (the annotated JPEG's path, the face
-    dicts with their boxes in the photo's own pixels, the annotated image's size and
-    scale (image_size), the key of the session's kept photo)."""
+    """A photo just uploaded (a path in the store), read anew -> (the annotated JPEG's path,
+    the face dicts with their boxes in the photo's own pixels, the annotated image's size
+    and scale (image_size), the key of the session's kept photo)."""
     if image is None:
         raise EmotionAppError(NO_PHOTO)
-    photo, result = analyze_kept(server.recognizer, image, server.kept_photos.get(kept),
-                                 server.files.claim, emotion_set or DEFAULT_EMOTION_SET,
+    photo, result = analyze_new(server.recognizer, image, server.files.claim,
+                                emotion_set or DEFAULT_EMOTION_SET, bool(explain),
+                                detector or DEFAULT_DETECTOR)
+    return _answer(server, photo, result, kept)
+
+
+def analyze_again(server: Server, shown: str | None, emotion_set: str | None,
+                  explain: bool, kept: str | None, detector: str | None
+                  ) -> tuple[str, list[dict], dict, str]:
+    """Analyse the photo shown (``shown``: its path) again with these settings: from the
+    session's kept photo when it is that photo (the upload itself is long deleted), else
+    read as a new upload (one whose first analysis did not run)."""
+    photo = server.kept_photos.get(kept)
+    if not shown or photo is None or photo.source != shown:
+        return analyze(server, shown or None, emotion_set, explain, kept, detector)
+    photo, result = analyze_kept(server.recognizer, photo, emotion_set or DEFAULT_EMOTION_SET,
                                  bool(explain), detector or DEFAULT_DETECTOR)
+    return _answer(server, photo, result, kept)
+
+
+def _answer(server: Server, photo: KeptPhoto, result, kept: str | None
+            ) -> tuple[str, list[dict], dict, str]:
+    """The annotated picture written for this request, the faces, and the photo kept."""
     with server.files.result_dir() as out:  # this request's own file: never shared, rewritten
         annotated = out / "annotated.jpg"
         shown = for_display(draw(result.image, result.faces))
@@ -57,6 +78,17 @@ def image_size(result: Analysis, shown: tuple[int, ...]) -> dict:
     height, width = shown[:2]
     return {"width": width, "height": height,
             "scale": round(result.scale * result.image.shape[1] / width, 6)}
+
+
+def same_face(before: list[dict] | None, index, after: list[dict]) -> int | None:
+    """The index in ``after`` of the face picked (``index``) in ``before``: the face whose
+    box overlaps it most (at least half as an IoU), or None."""
+    if not before or not isinstance(index, int) or not 0 <= index < len(before):
+        return None
+    picked = Box(*before[index]["box"])
+    overlaps = [(picked.overlap(Box(*face["box"])), i) for i, face in enumerate(after)]
+    best = max(overlaps, default=(0.0, None))
+    return best[1] if best[0] >= 0.5 else None
 
 
 def analyze_upload(server: Server, image: str, emotion_set: str | None, explain: bool,
