@@ -163,6 +163,8 @@ def test_ensemble_averages_the_logits_of_its_members(tmp_path):
     members = [build("vgg", 7, width=4), build("vgg", 7, width=4)]
     paths = save_served_models(members, tmp_path, tta="none")
     ensemble = keras.saving.load_model(paths["emotion7"], safe_mode=True)
+    for member in members:  # as stored: float16 weights (save_served)
+        member.set_weights([w.astype(np.float16).astype(np.float32) for w in member.get_weights()])
     faces = np.random.default_rng(4).integers(0, 256, (3, 48, 48, 1)).astype(np.float32)
     logits = [np.asarray(keras.Model(m.inputs, m.get_layer("logits").output)(faces))
               for m in members]
@@ -171,6 +173,44 @@ def test_ensemble_averages_the_logits_of_its_members(tmp_path):
     assert not np.allclose(expected, np.asarray(members[0](faces)), atol=1e-3)
     four = keras.saving.load_model(paths["emotion4"], safe_mode=True)
     assert four.output_shape == (None, 4)
+
+
+def test_served_files_store_float16_weights_and_compute_in_float32(tmp_path):
+    """A served .keras file holds its weights as float16 (half the file: a width-64 VGG fits
+    a Space's 10 MB), loads with safe_mode into float32 variables, and answers as the
+    trained network within float16's rounding."""
+    import zipfile
+
+    import h5py
+
+    from emotion_recognition.training.export import save_served_models
+
+    keras.utils.set_random_seed(3)
+    network = build("vgg", 7, width=8)
+    path = save_served_models(network, tmp_path, tta="flip")["emotion7"]
+    plain = tmp_path / "plain.keras"
+    served = keras.saving.load_model(path, safe_mode=True)
+    served.save(plain)  # what Keras itself stores: float32
+    saved = plain.stat().st_size - path.stat().st_size
+    assert saved > 0.9 * 2 * network.count_params()  # 2 of every weight's 4 bytes
+    with zipfile.ZipFile(path) as archive:
+        (tmp_path / "w.h5").write_bytes(archive.read("model.weights.h5"))
+    dtypes = set()
+    with h5py.File(tmp_path / "w.h5") as store:
+        store.visititems(lambda _, item: dtypes.add(str(item.dtype))
+                         if isinstance(item, h5py.Dataset) else None)
+    assert "float16" in dtypes and "float32" not in dtypes
+    assert {str(v.dtype) for v in served.weights} == {"float32"}
+    faces = np.random.default_rng(1).integers(0, 256, (8, 48, 48, 1)).astype(np.float32)
+    reference = np.asarray(save_served_models_reference(network)(faces))
+    assert np.abs(np.asarray(served(faces)) - reference).max() < 5e-3
+
+
+def save_served_models_reference(network):
+    """The served graph of ``network`` with its float32 weights, never saved."""
+    from emotion_recognition.training.export import served_model
+
+    return served_model(network, SEVEN, "flip")
 
 
 def test_selection_compares_runs_and_their_ensemble_on_public_test(fer_zip, tmp_path, capsys):

@@ -115,6 +115,7 @@ def calibrate_model_dir(model_dir: Path, public_test) -> dict:
     import keras
 
     from emotion_recognition.core.labels import EMOTION_SETS
+    from emotion_recognition.training.export import save_served
 
     report = {}
     for emotions in EMOTION_SETS.values():
@@ -124,7 +125,7 @@ def calibrate_model_dir(model_dir: Path, public_test) -> dict:
         logits = served_logits(model, public_test.images[mask][..., None].astype(np.float32))
         temperature = fit_temperature(logits, labels)
         calibrated = with_temperature(model, temperature)
-        calibrated.save(path)
+        save_served(calibrated, path)
         report[emotions.name] = {
             "temperature": round(temperature, 4), "public_test_images": int(mask.sum()),
             "public_test_ece_before": round(expected_calibration_error(softmax(logits), labels), 4),

@@ -112,8 +112,54 @@ def save_served_models(network, out_dir: str | Path, tta: str = "flip",
     for classes in served:
         paths[classes.name] = out_dir / classes.model_file
         # never compiled: no optimizer
-        served_model(network, classes, tta).save(paths[classes.name])
+        save_served(served_model(network, classes, tta), paths[classes.name])
     return paths
+
+
+def save_served(model: keras.Model, path: str | Path) -> Path:
+    """Save a served model with its weights stored as float16: half the file (a width-64
+    VGG: 9.4 MB instead of 18.8, within a Space's 10 MB without LFS). The graph still
+    computes in float32: Keras casts each stored weight to its float32 variable on loading.
+    (float16 keeps 11 bits of mantissa: the answers move by about 1e-3, the int8 LiteRT
+    file served from it rounds far more.)"""
+    import shutil
+    import tempfile
+    import zipfile
+
+    import h5py
+
+    path = Path(path)
+    model.save(path)
+    with tempfile.TemporaryDirectory() as work:
+        weights = Path(work) / "model.weights.h5"
+        with zipfile.ZipFile(path) as archive:
+            members = {name: archive.read(name) for name in archive.namelist()}
+        weights.write_bytes(members.pop("model.weights.h5"))
+        halved = Path(work) / "halved.weights.h5"
+        with h5py.File(weights, "r") as source, h5py.File(halved, "w") as target:
+            _copy_as_float16(source, target)  # a new file: HDF5 does not give back space
+        smaller = Path(work) / path.name
+        with zipfile.ZipFile(smaller, "w") as archive:  # stored, as Keras writes it
+            for name, data in members.items():
+                archive.writestr(name, data)
+            archive.write(halved, "model.weights.h5")
+        shutil.move(smaller, path)
+    return path
+
+
+def _copy_as_float16(source, target) -> None:
+    """Copy an HDF5 group (its attributes, groups and datasets), float32 datasets as float16."""
+    import h5py
+
+    target.attrs.update(source.attrs)
+    for name, item in source.items():
+        if isinstance(item, h5py.Group):
+            _copy_as_float16(item, target.create_group(name))
+        else:
+            values = item[()]
+            if getattr(values, "dtype", None) == np.float32:
+                values = values.astype(np.float16)
+            target.create_dataset(name, data=values).attrs.update(item.attrs)
 
 
 def network_from_run(run_dir: str | Path) -> tuple[keras.Model, EmotionSet]:
