@@ -168,6 +168,21 @@ def test_the_revision_is_the_served_files(tmp_path):
     assert serving_plan(folder, "emotion4").revision == serving_plan(MODEL_DIR, "emotion4").revision
 
 
+def test_a_litert_file_older_than_its_keras_file_is_not_served(tmp_path, caplog):
+    """A new emotion7.keras (a notebook's, a fine-tune's) without a new export: the int8
+    file would answer for the old network, so the .keras file serves, saying why."""
+    folder = tmp_path / "model"
+    shutil.copytree(MODEL_DIR, folder, ignore=shutil.ignore_patterns("*.png", "*.csv"))
+    with open(folder / "emotion7.keras", "ab") as keras_file:
+        keras_file.write(b"\0")  # other bytes: another model as far as its revision goes
+    plan = serving_plan(folder, "emotion7")
+    assert plan.backend == "keras" and "export_litert" in plan.reason
+    assert serving_plan(folder, "emotion4").backend == "litert"  # its own file is unchanged
+    with caplog.at_level("WARNING"):
+        assert EmotionClassifier.from_dir(folder, "emotion7").backend == "keras"
+    assert "exported from another emotion7.keras" in caplog.text
+
+
 def test_without_ai_edge_litert_the_keras_file_serves_with_a_log_line(monkeypatch, caplog):
     def missing():
         raise ImportError("No module named 'ai_edge_litert'")

@@ -27,3 +27,7 @@ def test_notebook_trains_evaluates_and_publishes(fer_zip, tmp_path):
                  "class_frequencies.png", "confusion_emotion7_privatetest.png",
                  "calibration.json", "reliability_privatetest.png"):
         assert (model_dir / name).is_file(), name
+    from emotion_recognition.core.classify import serving_plan
+
+    for emotion_set in ("emotion7", "emotion4"):  # the published int8 file is this run's own
+        assert serving_plan(model_dir, emotion_set).backend == "litert"

@@ -83,7 +83,9 @@ status["steps"]"""),
 display(Image(str(plot_training_curves(STUDENT / "history.csv", f"{OUT}/training_curves.png"))))"""),
     new_markdown_cell("## Choose the test-time views on PublicTest, export, calibrate\n"
                       "Each choice is built exactly as served; the best PublicTest accuracy wins. "
-                      "The calibration temperature is fitted on PublicTest too."),
+                      "The calibration temperature is fitted on PublicTest too. Last, the "
+                      "network is exported to the int8 LiteRT file the app serves (its int8 "
+                      "ranges set on Training faces)."),
     new_code_cell("""import json
 from emotion_recognition.training.calibrate import calibrate_model_dir
 from emotion_recognition.training.export import network_from_run, save_served_models
@@ -95,6 +97,8 @@ save_served_models(network, OUT, TTA, classes)
 (Path(OUT) / "labels.json").write_text((STUDENT / "labels.json").read_text())
 calibration = calibrate_model_dir(Path(OUT), splits["PublicTest"])
 (Path(OUT) / "calibration.json").write_text(json.dumps(calibration, indent=2))
+from emotion_recognition.training.export_litert import export_litert
+litert_spec = export_litert(Path(OUT), DATA)  # the served int8 file(s) and litert.json
 print("chosen:", TTA)
 tta_scores, calibration"""),
     new_markdown_cell("## Evaluate once on PrivateTest (and PublicTest)"),
@@ -118,6 +122,10 @@ Path(MODEL_DIR).mkdir(parents=True, exist_ok=True)
 for name in ("emotion7.keras", "emotion4.keras", "labels.json", "calibration.json",
              "class_frequencies.png", "training_curves.png", "confusion_emotion7_privatetest.png",
              "confusion_emotion4_privatetest.png", "reliability_privatetest.png"):
+    shutil.copy(Path(OUT) / name, Path(MODEL_DIR) / name)
+for old in Path(MODEL_DIR).glob("*.tflite"):  # the served int8 network(s): this run's only
+    old.unlink()
+for name in {e["network"] for e in litert_spec["emotion_sets"].values()} | {"litert.json"}:
     shutil.copy(Path(OUT) / name, Path(MODEL_DIR) / name)
 print(sorted(p.name for p in Path(MODEL_DIR).iterdir()))
 if HUB_REPO_ID:

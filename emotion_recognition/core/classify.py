@@ -113,6 +113,12 @@ def _litert_entry(model_dir: Path, emotions: EmotionSet) -> tuple[dict | None, s
     entry = spec.get("emotion_sets", {}).get(emotions.name)
     if not isinstance(entry, dict) or not (model_dir / str(entry.get("network"))).is_file():
         return None, f"{model_dir / LITERT_SPEC} names no network file for {emotions.name}"
+    keras_file = model_dir / str(entry.get("exported_from", emotions.model_file))
+    made_from = entry.get("exported_from_revision")
+    if made_from and keras_file.is_file() and model_revision(keras_file.read_bytes()) != made_from:
+        return None, (f"{entry['network']} was exported from another {keras_file.name} than "
+                      f"the one in {model_dir} (a newer model: run "
+                      "python -m emotion_recognition.training.export_litert again)")
     return entry, ""
 
 
