@@ -54,14 +54,33 @@ def test_a_tilted_face_keeps_its_angle_and_label_between_full_searches(recognize
 
 def test_a_box_found_again_is_mapped_back_with_all_it_carries():
     class Shrunk:
-        """Finds one tilted face at a fixed place of whatever window it is given."""
+        """Finds one tilted face: in a whole frame at (100, 100), in a window at (14, 20)
+        of it (the face moved down and left), turned a little further."""
 
         def detect(self, grey):
-            return [Box(10, 12, 20, 20, angle=-9.5)]
+            if grey.shape == (480, 640):
+                return [Box(100, 100, 20, 20, angle=-9.5)]
+            return [Box(14, 20, 20, 20, angle=-7.0)]
 
     guided = TrackingDetector(Shrunk(), full_every=5)
     first = guided.detect(np.zeros((480, 640), np.uint8))
-    assert first == [Box(10, 12, 20, 20, -9.5)]  # a full search: as the detector gave it
+    assert first == [Box(100, 100, 20, 20, -9.5)]  # a full search: as the detector gave it
     (again,) = guided.detect(np.zeros((480, 640), np.uint8))
-    # window: the box widened by 0.6 of its side (12 px) each way, clipped at 0; not shrunk
-    assert again == Box(0 + 10, 0 + 12, 20, 20, -9.5)
+    # window: the box widened by 0.6 of its side (12 px) each way, from (88, 88); not shrunk
+    assert again == Box(88 + 14, 88 + 20, 20, 20, -7.0)
+
+
+def test_a_still_face_keeps_its_box_and_a_moving_one_gets_its_new_box():
+    """Found again in a shrunken window, a still face's box wandered by up to 10 % of its
+    width (its crop and label with it); now it keeps the full search's box until it moves."""
+    patch = to_grey(face_patch(200))
+    frames = []
+    for left in (150, 150, 150, 150, 210):
+        frame = np.full((480, 640), 100, np.uint8)
+        frame[140:340, left:left + 200] = patch
+        frames.append(frame)
+    guided = TrackingDetector(create_detector("haar"), full_every=10)
+    boxes = [guided.detect(frame)[0] for frame in frames]
+    assert boxes[1] == boxes[2] == boxes[3] == boxes[0]
+    assert boxes[4].x - boxes[0].x == pytest.approx(60, abs=10)
+    assert guided.full_searches == 1

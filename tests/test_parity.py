@@ -180,9 +180,6 @@ def test_guided_frames_keep_the_eye_levelling_angle(answers, reference):
         assert seen.angle == pytest.approx(reference.angle, abs=2.0), (seen.path, seen.frame)
 
 
-@pytest.mark.xfail(strict=True, reason="a guided frame re-finds the face in a window shrunk "
-                   "so the face is 48 pixels wide: its box wanders by up to 10 percent "
-                   "(99 -> 109 pixels wide on this still clip)")
 def test_guided_frames_keep_the_box(answers, reference):
     for seen in (s for s in answers if not s.full_search):
         assert np.abs(np.subtract(seen.box, reference.box)).max() <= 2, (seen.path, seen.frame)

@@ -18,6 +18,12 @@ from emotion_recognition.core.types import Box
 
 FACE_SIDE_IN_WINDOW = 48  # pixels a known face is shrunk to when looked for again
 MARGIN = 0.6              # the window reaches this many face sides beyond the last box
+# A face re-found in the shrunken window whose box overlaps the last one at least this much
+# (intersection over union) has not moved: it keeps the last box. The re-found box alone
+# wanders by up to 10 % of the face's width on a still face (the window's coarse scale),
+# which moved the crop, and with it the label, from frame to frame; a face that moves
+# further gets its new box.
+STILL_IOU = 0.8
 
 
 class TrackingDetector:
@@ -63,4 +69,6 @@ class TrackingDetector:
         if not candidates:
             return None
         best = max(candidates, key=box.overlap)
+        if best.overlap(box) >= STILL_IOU:
+            return box  # still: the box (and eye-line angle) of the last full search
         return best if best.overlap(box) > 0 or len(candidates) == 1 else None
