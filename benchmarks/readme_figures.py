@@ -355,7 +355,16 @@ def live_browser() -> str:
             f"{100 * f['page_main_thread_busy_share']:.0f} % of the time and the server used "
             f"{f['server_cpu_cores_used']:.2f} of the {f['cpu_cores']} CPU cores; 1-minute load "
             f"average {load_avg['before']:.1f} before and {load_avg['end']:.1f} at the end"
-            f"{' (other jobs shared the machine)' if busy else ''}.\n")
+            f"{' (other jobs shared the machine)' if busy else ''}.{_empty_room(f)}\n")
+
+
+def _empty_room(f: dict) -> str:
+    """The same camera showing a real room with nobody in it (--room), where measured."""
+    room = f.get("empty_room")
+    if not room:
+        return ""
+    return (f" With nobody in view (a real room, searched whole every frame): "
+            f"**{room['fps_shown']:.1f} frames per second shown** (target >= 15).")
 
 
 def headline() -> str:
