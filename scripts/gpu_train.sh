@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# One GPU job of the clock-planned recipe: a wide teacher, the distilled served-size student,
-# its 4-emotion head, calibrated served models, all inside JOB_SECONDS.
+# One GPU job of the clock-planned recipe: the served network (width 64) trained long from one
+# or two seeds, distilled into one, calibrated served models, all inside JOB_SECONDS.
 #
 #   bash scripts/gpu_train.sh OUTPUT_DIR
 #
@@ -17,7 +17,7 @@
 # Settings (environment): PACK (default data/fer2013_pack.npz), JOB_SECONDS (the job's time
 # budget, default 480), RECIPE (gpu, or tiny for the tests), BUNDLE_MIB (default 4.5),
 # AUGMENT_CHECK_SECONDS (default 120), PYTHON (default python3), KERAS_BACKEND (default jax),
-# STUDENT_INIT (a served .keras the student starts from, e.g. model/emotion7.keras) and
+# STUDENT_INIT (a served .keras of the recipe's width the student starts from) and
 # ALSO_TEACH (served .keras files that teach the student beside the recipe's teachers).
 set -euo pipefail
 out=${1:?usage: scripts/gpu_train.sh OUTPUT_DIR}

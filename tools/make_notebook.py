@@ -13,8 +13,9 @@ any GPU machine, in jobs of a time budget you choose):
 
 1. install the requirements and get FER2013 (Kaggle download, an upload, or a local path);
 2. look at the class frequencies;
-3. the recipe: wide **teacher** nets, then the served-size **student** distilled from their
-   averaged softened outputs, all trained on **Training**, epochs chosen on **PublicTest**;
+3. the recipe: the served network (width 64) trained long from one or two seeds
+   (**teachers**), then distilled into one **student** of the same width from their averaged
+   softened outputs, all trained on **Training**, epochs chosen on **PublicTest**;
 4. choose the test-time views on PublicTest, export the served models, and fit the
    calibration temperature on PublicTest;
 5. evaluate **PrivateTest** once: accuracy, macro-F1, calibration error, FER+ agreement,
@@ -25,7 +26,7 @@ DATA = "fer2013.zip"            # Kaggle zip or folder, fer2013.csv, or a traini
 KAGGLE_DATASET = "msambare/fer2013"
 REPO_URL = ""                   # this project's git URL: cloned when run outside it (Colab)
 INSTALL = True                  # pip install requirements-train.txt
-RECIPE = "gpu"                  # gpu: 3 teachers (width 64) + student (width 24); tiny: tests
+RECIPE = "gpu"                  # gpu: 1-2 seeds + student, all width 64; tiny: tests
 TIME_BUDGET = 3600.0            # seconds per call of the recipe (it resumes where it stopped)
 TTA_CHOICES = ["flip", "flip_zoom"]  # test-time views to compare on PublicTest
 OUT = "runs/notebook"
@@ -70,7 +71,7 @@ from emotion_recognition.training.plots import plot_class_frequencies, plot_trai
 Path(OUT).mkdir(parents=True, exist_ok=True)
 display(Image(str(plot_class_frequencies(
     {name: split.class_counts() for name, split in splits.items()}, f"{OUT}/class_frequencies.png"))))"""),
-    new_markdown_cell("""## Train: teachers, then the distilled student
+    new_markdown_cell("""## Train: the seeds, then the student distilled from them
 Each step is a resumable run (`train --resume`); the loop calls the recipe until every step
 has finished, so a disconnected Colab session simply runs this cell again."""),
     new_code_cell("""from emotion_recognition.training.recipe import run_recipe

@@ -1,19 +1,23 @@
-"""The big-model recipe, planned by the clock: wide teachers, the served student, calibrated.
+"""The served network's recipe, planned by the clock: trained long, seeds distilled into one.
 
     python -m emotion_recognition.training.recipe --data data/fer2013_pack.npz \
         --out runs/gpu --time-budget 480 [--recipe gpu|tiny]
 
 One call is one job: it spends ``--time-budget`` seconds (a budget of your choice) so that
-it always ends with served models, however fast the machine is:
+it always ends with served models, however fast the machine is. Every run has the served
+network's width (64 for ``gpu``: 4.7 M parameters, served in int8 with LiteRT), so the whole
+job goes into the network that will be served:
 
-1. a wide teacher, its number of epochs chosen by the clock (``train --plan-seconds``) to
-   leave the student its share; its outputs on Training and PublicTest are stored, so its
-   (large) weights never need to travel; further teachers only while the time left would
-   still give one at least ``teacher_min_epochs`` epochs after the student's share;
-2. the served-size student, distilled from every finished teacher;
-3. a dedicated 4-emotion head fine-tuned from the student;
-4. ``served/``: the student's emotion7.keras, the head's emotion4.keras, each with a
-   temperature fitted on PublicTest (``calibration.json``).
+1. **teachers**: the served network trained long from seed 1, its number of epochs chosen by
+   the clock (``train --plan-seconds``) to leave the student its share; its outputs on
+   Training and PublicTest are stored, so its weights never need to travel; a second seed
+   only while the time left would still give it at least ``teacher_min_epochs`` epochs;
+2. **the student**: a network of the same width distilled from every finished teacher (one
+   seed: a born-again network; two: their average in one network of the served size);
+3. ``served/``: the student's emotion7.keras and emotion4.keras (its outputs over those four
+   emotions: one network serves both sets), each with a temperature fitted on PublicTest
+   (``calibration.json``). The int8 LiteRT file is exported from them afterwards, where
+   TensorFlow is installed (``training.export_litert``).
 
 A later job with the same folder (or its ``bundle.tar``) goes on: finished steps are kept,
 a step stopped mid-way resumes from its checkpoint, further teachers join, and a new
@@ -40,47 +44,38 @@ SERVED_DIR = "served"
 class Recipe:
     """Sizes and time shares of a recipe."""
 
-    teacher_width: int
+    width: int  # the served network's: every run of the recipe has it
     teacher_max_epochs: int
     teacher_min_epochs: int  # a further teacher only if it gets at least this many
-    max_teachers: int
-    student_width: int
+    max_teachers: int  # seeds
     student_max_epochs: int
-    four_max_epochs: int
     student_share: float  # of the job's seconds, kept for the student
-    four_share: float  # ... and for the 4-emotion head
     reserve_seconds: float  # teacher outputs, export, calibration, bundle
     extra: tuple[str, ...] = ()  # options every step gets (the tiny recipe's subset)
 
 
 RECIPES = {
-    # width 64: ~4.7 M parameters (19 MB, too big to serve); width 24: the served 0.66 M
-    "gpu": Recipe(64, 150, 60, 3, 24, 200, 15, 0.32, 0.06, 45.0),
-    "tiny": Recipe(4, 3, 2, 2, 4, 3, 2, 0.3, 0.1, 5.0, ("--limit", "40", "--batch-size", "8")),
+    # width 64: 4.7 M parameters, 4.7 MB in int8 and 9.4 MB as a float16 .keras file
+    "gpu": Recipe(64, 150, 60, 2, 150, 0.35, 60.0),
+    "tiny": Recipe(4, 3, 2, 2, 3, 0.35, 5.0, ("--limit", "40", "--batch-size", "8")),
 }
 
 
 def teacher_options(recipe: Recipe, seed: int) -> list[str]:
-    return ["--architecture", "vgg", "--width", str(recipe.teacher_width),
+    return ["--architecture", "vgg", "--width", str(recipe.width),
             "--epochs", str(recipe.teacher_max_epochs), "--learning-rate", "0.05",
             "--seed", str(seed), "--tta", "flip", *recipe.extra]
 
 
 def student_options(recipe: Recipe, teachers: list[Path], init: str = "") -> list[str]:
-    """A fresh student, or (``init``: a served .keras or run folder) one warm-started from
-    a trained net at a fine-tuning rate."""
+    """A fresh student, or (``init``: a served .keras or run folder of the recipe's width)
+    one warm-started from a trained net at a fine-tuning rate."""
     start = (["--init-from", init, "--learning-rate", "0.01", "--warmup-epochs", "1"]
              if init else [])
-    return ["--architecture", "vgg", "--width", str(recipe.student_width),
+    return ["--architecture", "vgg", "--width", str(recipe.width),
             "--epochs", str(recipe.student_max_epochs), "--seed", "7", "--tta", "flip_zoom",
             "--distill-temperature", "4", "--distill-weight", "0.7", *start,
             "--teacher", *[str(t) for t in teachers], *recipe.extra]
-
-
-def four_options(recipe: Recipe, student: Path) -> list[str]:
-    return ["--init-from", str(student), "--classes", "emotion4",
-            "--epochs", str(recipe.four_max_epochs), "--learning-rate", "0.01",
-            "--warmup-epochs", "1", "--seed", "11", "--tta", "flip_zoom", *recipe.extra]
 
 
 def _usable(run_dir: Path) -> bool:
@@ -102,12 +97,6 @@ class Job:
 
     def left(self) -> float:
         return self.deadline - time.monotonic()
-
-    @property
-    def four_seconds(self) -> float:
-        """Kept for the 4-emotion head: its share, and never less than a step can use
-        (its first epoch includes compiling)."""
-        return max(self.recipe.four_share * self.time_budget, 1.5 * self.min_step_seconds)
 
     def run_step(self, name: str, options: list[str], plan_seconds: float) -> bool:
         """Train (or resume) one step within the job's time; True once it has finished."""
@@ -148,7 +137,8 @@ def _seconds_per_epoch(run_dir: Path) -> float:
 def _train_teachers(job: Job) -> list[Path]:
     """Train teachers while the clock allows; return the finished ones (outputs stored)."""
     recipe = job.recipe
-    kept_for_student = recipe.student_share * job.time_budget + job.four_seconds
+    # the student's share, and never less than a step can use (its first epoch compiles)
+    kept_for_student = max(recipe.student_share * job.time_budget, 1.5 * job.min_step_seconds)
     while True:
         teachers = _teacher_dirs(job.out)
         finished = [t for t in teachers if read_state(t).finished]
@@ -191,7 +181,7 @@ def _student_of(job: Job, teachers: list[Path]) -> Path | None:
     now; None if the job's time ran out first."""
     recipe = job.recipe
     student = job.out / student_name(teachers, bool(job.student_init))
-    plan = job.left() - job.four_seconds - recipe.reserve_seconds
+    plan = job.left() - recipe.reserve_seconds
     if not read_state(student).finished and plan < job.min_step_seconds:
         return None
     options = student_options(recipe, [*teachers, *map(Path, job.also_teach)], job.student_init)
@@ -199,28 +189,18 @@ def _student_of(job: Job, teachers: list[Path]) -> Path | None:
     return student if done else None
 
 
-def _four_of(job: Job, student: Path) -> Path | None:
-    four = job.out / f"{student.name}_four"
-    plan = job.left() - job.recipe.reserve_seconds
-    if not read_state(four).finished and plan < job.min_step_seconds:
-        return None
-    done = job.run_step(four.name, four_options(job.recipe, student), plan)
-    return four if done else None
-
-
-def _serve(job: Job, student: Path, four: Path) -> dict:
-    """served/: the student's 7-emotion model and the head's 4-emotion model, calibrated."""
-    from emotion_recognition.core.labels import SEVEN
+def _serve(job: Job, student: Path) -> dict:
+    """served/: the student's 7- and 4-emotion models (one network), calibrated."""
+    from emotion_recognition.core.labels import FOUR, SEVEN
     from emotion_recognition.training.calibrate import calibrate_model_dir
     from emotion_recognition.training.data import load_fer2013
 
     served = job.out / SERVED_DIR
     served.mkdir(exist_ok=True)
-    shutil.copy(student / SEVEN.model_file, served / SEVEN.model_file)
-    shutil.copy(four / "emotion4.keras", served / "emotion4.keras")
-    shutil.copy(student / "labels.json", served / "labels.json")
+    for name in (SEVEN.model_file, FOUR.model_file, "labels.json"):
+        shutil.copy(student / name, served / name)
     report = calibrate_model_dir(served, load_fer2013(job.data)["PublicTest"])
-    report["from"] = {"emotion7": student.name, "emotion4": four.name}
+    report["from"] = {"emotion7": student.name, "emotion4": student.name}
     (served / "calibration.json").write_text(json.dumps(report, indent=2))
     return report
 
@@ -234,11 +214,10 @@ def run_recipe(data: str, out: str | Path, time_budget: float, recipe: str = "gp
     job.out.mkdir(parents=True, exist_ok=True)
     teachers = _train_teachers(job)
     student = _student_of(job, teachers) if teachers else None
-    four = _four_of(job, student) if student else None
     served = job.out / SERVED_DIR / "calibration.json"
-    if four and not (served.is_file() and json.loads(served.read_text())["from"]["emotion4"]
-                     == four.name):
-        _serve(job, student, four)
+    if student and not (served.is_file() and json.loads(served.read_text())["from"]["emotion7"]
+                        == student.name):
+        _serve(job, student)
     expected = student_name(_teacher_dirs(job.out), bool(student_init))
     return write_status(job.out, recipe, expected)
 
