@@ -148,6 +148,21 @@ def experiments() -> str:
                   "|---|---|---:|---:|---:|---:|---:|---:|---:|")
 
 
+def ingredients() -> str:
+    """Each recipe ingredient against the same control on a short run (PublicTest)."""
+    f = load("ingredients")
+    control = next(r for r in f["rows"] if r["ingredient"] == "control")
+    rows = [(r["ingredient"], r["what"], f"{100 * r['public_accuracy7']:.2f} %",
+             f"{100 * (r['public_accuracy7'] - control['public_accuracy7']):+.2f}",
+             f"{r['public_macro_f1_7']:.3f}", f"{100 * r['public_accuracy4']:.2f} %",
+             str(r["best_epoch"])) for r in f["rows"]]
+    return (_table(["run", "what changes", "PublicTest acc, 7", "vs control (points)",
+                    "macro-F1, 7", "PublicTest acc, 4", "best epoch"], rows,
+                   "|---|---|---:|---:|---:|---:|---:|")
+            + f"\nVGG width {f['width']}, {f['epochs']} epochs, seed {f['seed']}, flip_zoom views; "
+              f"`{f['command']}`.\n")
+
+
 def batch() -> str:
     f = load("batch")
     cli, ray, plan, split = f["cli"], f["batch"], f["plan_1m_photos_per_hour"], f["work_split_one_thread"]
@@ -405,7 +420,8 @@ RENDERERS = {"headline": headline, "detection-recall": detection_recall, "false-
              "detector-frames": detector_frames,
              "explanation": explanation, "speed": speed, "video-stages": video_stages,
              "load": load_test, "memory": memory,
-             "experiments": experiments, "batch": batch, "accuracy": accuracy, "litert": litert,
+             "experiments": experiments, "ingredients": ingredients, "batch": batch,
+             "accuracy": accuracy, "litert": litert,
              "calibration": calibration, "selection": selection, "rotation": rotation,
              "live-browser": live_browser, "fer-release": fer_release}
 

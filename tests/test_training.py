@@ -49,6 +49,27 @@ def test_a_batch_depends_only_on_seed_epoch_and_index():
     assert going_on.num_batches is None and len(going_on) == 3
 
 
+def test_mixup_blends_each_face_its_targets_and_its_weight_by_one_weight():
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (7, 48, 48)).astype(np.uint8)
+    targets = np.eye(7, dtype=np.float32)  # one face a class: a target names both faces
+    weights = np.arange(1, 8, dtype=np.float32)
+    make = lambda start: AugmentedFaces(images, targets, weights, 7, seed=5, augment=False,
+                                        start_epoch=start, mixup=0.4)
+    faces, mixed, mixed_weights = make(0)[3]
+    assert np.allclose(mixed.sum(axis=1), 1) and (mixed.max(axis=1) < 1).any()
+    for face, target, weight in zip(faces[..., 0], mixed, mixed_weights):
+        first, second = np.argsort(target)[::-1][:2]  # the two classes = the two faces
+        share = target[first] if target[second] > 0 else 1.0
+        blend = share * images[first] + (1 - share) * images[second if target[second] else first]
+        assert np.allclose(face, blend, atol=0.05)
+        assert weight == pytest.approx(share * weights[first] + (1 - share)
+                                       * weights[second if target[second] else first], abs=1e-4)
+    assert np.array_equal(make(3)[0][0], faces)  # a resumed run mixes the same way
+    plain = AugmentedFaces(images, targets, weights, 7, seed=5, augment=False)
+    assert np.array_equal(plain[0][1], targets[plain.order(0)])  # mixup 0: nothing blended
+
+
 @pytest.mark.parametrize("name", sorted(ARCHITECTURES))
 def test_architectures_take_raw_faces_and_end_in_logits(name):
     model = build(name, 7, width=4)

@@ -33,6 +33,19 @@ def make_augmenter(seed: int) -> keras.Sequential:
     ], name="augment")
 
 
+def mix_up(mixer: layers.MixUp, faces: np.ndarray, targets: np.ndarray, weights: np.ndarray,
+           seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """MixUp (Keras' layer, drawn from ``seed`` alone so that a resumed run sees the same
+    batches): each face blended with another face of its batch by a Beta(alpha, alpha)
+    weight, and its targets (labels, teachers' outputs) and loss weight blended alike."""
+    transformation = mixer.get_random_transformation(faces, training=True, seed=seed)
+    mixed = mixer.transform_images(faces, transformation, training=True)
+    carried = np.concatenate([targets, weights[:, None]], axis=1).astype(np.float32)
+    carried = keras.ops.convert_to_numpy(
+        mixer.transform_labels(carried, transformation, training=True))
+    return keras.ops.convert_to_numpy(mixed), carried[:, :-1], carried[:, -1]
+
+
 def class_weights(labels: np.ndarray, num_classes: int, mode: str) -> np.ndarray:
     """Per-class loss weights, mean 1 over the training images.
 
@@ -96,7 +109,8 @@ def _compiled(augmenter: keras.Sequential):
 
 
 class AugmentedFaces(keras.utils.PyDataset):
-    """Yields (faces, targets, sample weights) batches, reshuffled every epoch.
+    """Yields (faces, targets, sample weights) batches, reshuffled every epoch, mixed by
+    MixUp when ``mixup`` (its alpha) is above 0.
 
     An endless stream (``fit`` gets ``steps_per_epoch=len(batches)``): stream batch i is
     batch ``i % len`` of epoch ``start_epoch + i // len``, and its order and augmentation
@@ -106,13 +120,14 @@ class AugmentedFaces(keras.utils.PyDataset):
 
     def __init__(self, images: np.ndarray, targets: np.ndarray, weights: np.ndarray,
                  batch_size: int, seed: int, augment: bool = True, start_epoch: int = 0,
-                 **kwargs):
+                 mixup: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         self.images = images.reshape(-1, *images.shape[1:3], 1).astype(np.float32)
         self.targets, self.weights = targets, weights
         self.batch_size, self.seed, self.start_epoch = batch_size, seed, start_epoch
         self.augmenter = make_augmenter(seed) if augment else None
         self._augment = _compiled(self.augmenter) if augment else None
+        self.mixer = layers.MixUp(alpha=mixup) if mixup > 0 else None
         self._orders: dict[int, np.ndarray] = {}
 
     def order(self, epoch: int) -> np.ndarray:
@@ -136,7 +151,11 @@ class AugmentedFaces(keras.utils.PyDataset):
         if self.augmenter is not None:
             states = seed_states(self.augmenter, self.seed * 100_003 + epoch * 1_009 + index)
             faces = keras.ops.convert_to_numpy(self._augment(faces, states))
-        return np.clip(faces, 0, 255), self.targets[rows], self.weights[rows]
+        faces, targets, weights = np.clip(faces, 0, 255), self.targets[rows], self.weights[rows]
+        if self.mixer is not None:
+            seed = (self.seed * 100_003 + epoch * 1_009 + index) % 2**31
+            return mix_up(self.mixer, faces, targets, weights, seed)
+        return faces, targets, weights
 
     def __getitem__(self, position: int):
         epoch, index = divmod(position, len(self))

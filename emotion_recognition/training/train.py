@@ -44,6 +44,7 @@ class TrainConfig:
     class_weighting: str = "sqrt"
     warmup_epochs: int = 2
     augment: bool = True
+    mixup: float = 0.0  # alpha of MixUp's Beta(alpha, alpha) blend of two faces; 0 = off
     tta: str = "flip"  # test-time views in the served models: none, flip, flip_zoom, ten_crop
     classes: str = "emotion7"  # or emotion4: train on the images of those 4 classes only
     init_from: str = ""  # a 7-class run folder or served .keras to start from (fine-tuning)
@@ -316,7 +317,8 @@ def _train_network(config: TrainConfig, classes, train_split, val_split, weights
     batches = AugmentedFaces(train_split.images,
                              _training_targets(config, train_split, classes, out),
                              weights[train_split.labels], config.batch_size, config.seed,
-                             augment=config.augment, workers=_data_workers())
+                             augment=config.augment, mixup=config.mixup,
+                             workers=_data_workers())
     model = _network(config, classes)
     _compile(model, config, len(batches), len(classes))
     state = restore_checkpoint(model, out)
