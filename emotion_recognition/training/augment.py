@@ -147,14 +147,13 @@ class AugmentedFaces(keras.utils.PyDataset):
 
     def batch(self, epoch: int, index: int):
         rows = self.order(epoch)[index * self.batch_size:(index + 1) * self.batch_size]
-        faces = self.images[rows]
+        faces, seed = self.images[rows], self.seed * 100_003 + epoch * 1_009 + index
         if self.augmenter is not None:
-            states = seed_states(self.augmenter, self.seed * 100_003 + epoch * 1_009 + index)
+            states = seed_states(self.augmenter, seed)
             faces = keras.ops.convert_to_numpy(self._augment(faces, states))
         faces, targets, weights = np.clip(faces, 0, 255), self.targets[rows], self.weights[rows]
         if self.mixer is not None:
-            seed = (self.seed * 100_003 + epoch * 1_009 + index) % 2**31
-            return mix_up(self.mixer, faces, targets, weights, seed)
+            return mix_up(self.mixer, faces, targets, weights, seed % 2**31)
         return faces, targets, weights
 
     def __getitem__(self, position: int):
